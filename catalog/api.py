@@ -1,0 +1,212 @@
+"""REST API for accounts, sync runs and feature groups (/api/v1/)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog import permissions as catalog_permissions
+from catalog import selectors, services
+from catalog.filters import AwsAccountFilter, FeatureGroupFilter, SyncRunFilter
+from catalog.forms import AwsAccountForm
+from catalog.models import AwsAccount, Feature, FeatureGroup, SyncRun
+
+
+class AwsAccountSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    external_id = serializers.CharField(write_only=True, required=False, max_length=1224)
+    regions = serializers.ListField(child=serializers.CharField(max_length=32), allow_empty=False)
+
+    class Meta:
+        model = AwsAccount
+        fields = [
+            "id",
+            "account_id",
+            "name",
+            "kind",
+            "team",
+            "contact_email",
+            "role_arn",
+            "external_id",
+            "regions",
+            "metadata_write_allowed",
+            "sync_enabled",
+            "sync_interval_minutes",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        # One set of validation rules: the form's.
+        current = {f: getattr(self.instance, f) for f in AwsAccountForm.Meta.fields} if self.instance else {}
+        data = {**current, **attrs}
+        data["regions"] = ", ".join(data.get("regions") or [])
+        for key in ("metadata_write_allowed", "sync_enabled"):
+            data[key] = "on" if data.get(key) else ""
+        if self.instance and "external_id" not in attrs:
+            data["external_id"] = ""
+        form = AwsAccountForm(data=data, instance=self.instance)
+        if not form.is_valid():
+            raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
+        return {k: form.cleaned_data[k] for k in AwsAccountForm.Meta.fields if k in form.cleaned_data}
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    account = serializers.UUIDField(source="account.uuid", read_only=True)
+    account_id = serializers.CharField(source="account.account_id", read_only=True)
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "account",
+            "account_id",
+            "region",
+            "status",
+            "trigger",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "duration_seconds",
+            "complete_listing",
+            "groups_seen",
+            "groups_created",
+            "groups_updated",
+            "groups_deleted",
+            "features_written",
+            "api_calls",
+            "error_code",
+            "error_message",
+        ]
+
+    def get_duration_seconds(self, run: SyncRun) -> float | None:
+        return run.duration.total_seconds() if run.duration else None
+
+
+class FeatureSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+
+    class Meta:
+        model = Feature
+        fields = ["id", "name", "type", "collection_type", "description", "pantry_description", "parameters"]
+
+
+class FeatureGroupSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    account_id = serializers.CharField(source="account.account_id", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    features = FeatureSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = FeatureGroup
+        fields = [
+            "id",
+            "arn",
+            "name",
+            "account_id",
+            "account_name",
+            "region",
+            "description",
+            "pantry_description",
+            "record_identifier_feature",
+            "event_time_feature",
+            "online_store_enabled",
+            "offline_store_enabled",
+            "offline_s3_uri",
+            "glue_database",
+            "glue_table",
+            "status",
+            "tags",
+            "aws_created_at",
+            "aws_modified_at",
+            "feature_count",
+            "features",
+        ]
+
+
+class AwsAccountViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """AWS accounts Pantry reads. Everyone sees their own accounts; operators register and edit."""
+
+    serializer_class = AwsAccountSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+    filterset_class = AwsAccountFilter
+
+    def get_queryset(self):
+        return selectors.accounts_visible_to(user=self.request.user).order_by("name")
+
+    def _require_operator(self) -> None:
+        if not catalog_permissions.can_manage_accounts(self.request.user):
+            raise PermissionDenied("Only operators register and edit AWS accounts.")
+
+    def perform_create(self, serializer) -> None:
+        self._require_operator()
+        account = serializer.save()
+        services.sync_request(account=account, trigger=SyncRun.Trigger.API, requested_by=self.request.user)
+
+    def perform_update(self, serializer) -> None:
+        self._require_operator()
+        serializer.save()
+
+    @extend_schema(
+        request=inline_serializer("SyncRequest", {"region": serializers.CharField(required=False)}),
+        responses={202: SyncRunSerializer(many=True)},
+    )
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, id=None) -> Response:
+        """Queue a sync of this account (all regions, or `region`)."""
+        account = self.get_object()
+        if not catalog_permissions.can_trigger_sync(request.user, account):
+            raise PermissionDenied("Only operators and this account's owners and admins can sync it.")
+        region = request.data.get("region") or None
+        if region and region not in account.regions:
+            raise ValidationError({"region": ["This account is not synced in that region."]})
+        runs = services.sync_request(
+            account=account, region=region, trigger=SyncRun.Trigger.API, requested_by=request.user
+        )
+        return Response(SyncRunSerializer(runs, many=True).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Sync runs of the accounts you can see, newest first."""
+
+    serializer_class = SyncRunSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+    filterset_class = SyncRunFilter
+
+    def get_queryset(self):
+        return selectors.sync_runs_visible_to(user=self.request.user).order_by("-queued_at")
+
+
+class FeatureGroupViewSet(viewsets.ReadOnlyModelViewSet):
+    """Feature groups you may see."""
+
+    serializer_class = FeatureGroupSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+    filterset_class = FeatureGroupFilter
+
+    def get_queryset(self):
+        return selectors.feature_groups_for_catalog(user=self.request.user)
+
+
+def register(router) -> None:
+    router.register("accounts", AwsAccountViewSet, basename="account")
+    router.register("sync-runs", SyncRunViewSet, basename="syncrun")
+    router.register("feature-groups", FeatureGroupViewSet, basename="featuregroup")
+
+
+extra_urlpatterns: list = []

@@ -1,0 +1,462 @@
+"""The AWS gateway for the catalog: the only module here that talks to boto3.
+
+Everything it returns is a frozen dataclass; every botocore error leaves it
+as one of Pantry's `AwsError` subclasses. Sessions into owner accounts come
+from STS AssumeRole with the account's role ARN and ExternalId and are cached
+until shortly before their credentials expire. The endpoint is botocore's
+standard `AWS_ENDPOINT_URL` setting, so the sandbox needs no special branch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+from django.conf import settings
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+class AwsError(Exception):
+    """An AWS call failed. `code` is AWS's error code, `operation` the API call."""
+
+    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.operation = operation
+        self.message = message
+
+    def __str__(self) -> str:
+        prefix = f"{self.operation}: " if self.operation else ""
+        code = f"{self.code}: " if self.code else ""
+        return f"{prefix}{code}{self.message}"
+
+
+class AwsThrottled(AwsError):
+    """Still throttled after botocore's retries."""
+
+
+class AwsAccessDenied(AwsError):
+    """The role cannot be assumed, or it may not make this call."""
+
+
+class AwsNotFound(AwsError):
+    """The named resource does not exist."""
+
+
+class AwsInvalidRequest(AwsError):
+    """AWS rejected the request's parameters."""
+
+
+class AwsUnavailable(AwsError):
+    """AWS (or the configured endpoint) could not be reached."""
+
+
+_THROTTLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "SlowDown",
+}
+_DENIED_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AuthFailure",
+}
+_NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity", "NoSuchBucket", "NoSuchKey"}
+_INVALID_CODES = {"ValidationException", "ValidationError", "InvalidParameterValue", "InvalidParameterException"}
+
+
+def translate_error(exc: Exception, operation: str = "") -> AwsError:
+    """Map a botocore exception to Pantry's error classes."""
+    if isinstance(exc, AwsError):
+        return exc
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "") or ""
+        message = error.get("Message", "") or str(exc)
+        op = operation or getattr(exc, "operation_name", "") or ""
+        if code in _THROTTLE_CODES:
+            return AwsThrottled(message, code=code, operation=op)
+        if code in _DENIED_CODES:
+            return AwsAccessDenied(message, code=code, operation=op)
+        if code in _NOT_FOUND_CODES:
+            return AwsNotFound(message, code=code, operation=op)
+        if code in _INVALID_CODES:
+            return AwsInvalidRequest(message, code=code, operation=op)
+        return AwsError(message, code=code, operation=op)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return AwsAccessDenied(
+            "No AWS credentials are configured for Pantry itself.", code="NoCredentials", operation=operation
+        )
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionError)):
+        return AwsUnavailable(str(exc), code="EndpointConnectionError", operation=operation)
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return AwsError(str(exc), code=type(exc).__name__, operation=operation)
+    raise exc
+
+
+# ---------------------------------------------------------------------------
+# Sessions
+# ---------------------------------------------------------------------------
+
+
+def client_config() -> Config:
+    # Adaptive mode adds client-side rate limiting on top of standard retries,
+    # which is what a sync hammering Search for a large account wants.
+    # https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": settings.PANTRY_AWS_MAX_ATTEMPTS},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+
+
+@dataclass(frozen=True)
+class AccountRole:
+    account_id: str
+    role_arn: str
+    external_id: str
+
+
+@dataclass
+class _CachedCredentials:
+    access_key: str
+    secret_key: str
+    token: str
+    expiration: datetime
+
+
+# STS credentials last an hour by default; refreshing five minutes early keeps
+# a long sync from running into ExpiredToken half-way through.
+_REFRESH_MARGIN = timedelta(minutes=5)
+_credentials_cache: dict[tuple[str, str], _CachedCredentials] = {}
+_credentials_lock = threading.Lock()
+
+
+def _base_session() -> boto3.Session:
+    return boto3.Session(region_name=settings.AWS_DEFAULT_REGION)
+
+
+def clear_credentials_cache() -> None:
+    with _credentials_lock:
+        _credentials_cache.clear()
+
+
+class CallCounter:
+    """Counts AWS API calls by operation name (retries are not separate calls)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def attach(self, client: Any) -> Any:
+        client.meta.events.register("before-call.*.*", self._on_call)
+        return client
+
+    def _on_call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.counts[model.name] += 1
+
+    def as_dict(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self.counts.items()))
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.counts.values())
+
+
+def assume_role_session(role: AccountRole, region: str, *, counter: CallCounter | None = None) -> boto3.Session:
+    """A boto3 session inside `role.account_id`, via STS AssumeRole (cached)."""
+    key = (role.role_arn, role.external_id)
+    now = datetime.now(UTC)
+    with _credentials_lock:
+        cached = _credentials_cache.get(key)
+    if cached is None or cached.expiration - _REFRESH_MARGIN <= now:
+        sts = _base_session().client("sts", config=client_config())
+        if counter:
+            counter.attach(sts)
+        try:
+            response = sts.assume_role(
+                RoleArn=role.role_arn,
+                RoleSessionName=settings.PANTRY_ROLE_SESSION_NAME,
+                ExternalId=role.external_id,
+            )
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise translate_error(exc, "AssumeRole") from exc
+        creds = response["Credentials"]
+        cached = _CachedCredentials(
+            access_key=creds["AccessKeyId"],
+            secret_key=creds["SecretAccessKey"],
+            token=creds["SessionToken"],
+            expiration=creds["Expiration"],
+        )
+        with _credentials_lock:
+            _credentials_cache[key] = cached
+    return boto3.Session(
+        aws_access_key_id=cached.access_key,
+        aws_secret_access_key=cached.secret_key,
+        aws_session_token=cached.token,
+        region_name=region,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Feature Store records
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureDefinition:
+    name: str
+    type: str
+    collection_type: str = ""
+    collection_config: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeatureGroupRecord:
+    arn: str
+    name: str
+    record_identifier_feature: str
+    event_time_feature: str
+    description: str
+    status: str
+    offline_store_status: str
+    online_store_enabled: bool
+    online_store_config: dict
+    offline_store_enabled: bool
+    offline_s3_uri: str
+    glue_database: str
+    glue_table: str
+    table_format: str
+    role_arn: str
+    created_at: datetime | None
+    modified_at: datetime | None
+    # None when the listing did not carry them (then a Describe fills them in).
+    features: tuple[FeatureDefinition, ...] | None
+    tags: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class FeatureMetadataRecord:
+    group_arn: str
+    group_name: str
+    name: str
+    type: str
+    description: str
+    parameters: dict[str, str]
+    created_at: datetime | None
+    modified_at: datetime | None
+
+
+def _feature_definitions(raw: list[dict]) -> tuple[FeatureDefinition, ...]:
+    return tuple(
+        FeatureDefinition(
+            name=item["FeatureName"],
+            type=item.get("FeatureType", ""),
+            collection_type=item.get("CollectionType", "") or "",
+            collection_config=item.get("CollectionConfig", {}) or {},
+        )
+        for item in raw
+    )
+
+
+def _tags(raw: list[dict] | None) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    return {item["Key"]: item.get("Value", "") for item in raw}
+
+
+def feature_group_record(raw: dict) -> FeatureGroupRecord:
+    """Build a record from a DescribeFeatureGroup response or a Search result item."""
+    online = raw.get("OnlineStoreConfig") or {}
+    offline = raw.get("OfflineStoreConfig") or {}
+    catalog = offline.get("DataCatalogConfig") or {}
+    s3 = offline.get("S3StorageConfig") or {}
+    definitions = raw.get("FeatureDefinitions")
+    return FeatureGroupRecord(
+        arn=raw["FeatureGroupArn"],
+        name=raw["FeatureGroupName"],
+        record_identifier_feature=raw.get("RecordIdentifierFeatureName", ""),
+        event_time_feature=raw.get("EventTimeFeatureName", ""),
+        description=raw.get("Description", "") or "",
+        status=raw.get("FeatureGroupStatus", "") or "",
+        offline_store_status=(raw.get("OfflineStoreStatus") or {}).get("Status", ""),
+        online_store_enabled=bool(online.get("EnableOnlineStore")),
+        online_store_config=_jsonable(online),
+        offline_store_enabled=bool(offline),
+        offline_s3_uri=s3.get("ResolvedOutputS3Uri") or s3.get("S3Uri", "") or "",
+        glue_database=catalog.get("Database", "") or "",
+        glue_table=catalog.get("TableName", "") or "",
+        table_format=offline.get("TableFormat", "") or "",
+        role_arn=raw.get("RoleArn", "") or "",
+        created_at=raw.get("CreationTime"),
+        modified_at=raw.get("LastModifiedTime"),
+        features=_feature_definitions(definitions) if definitions is not None else None,
+        tags=_tags(raw.get("Tags")),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def feature_metadata_record(raw: dict) -> FeatureMetadataRecord:
+    return FeatureMetadataRecord(
+        group_arn=raw["FeatureGroupArn"],
+        group_name=raw.get("FeatureGroupName", ""),
+        name=raw["FeatureName"],
+        type=raw.get("FeatureType", ""),
+        description=raw.get("Description", "") or "",
+        parameters={p["Key"]: p.get("Value", "") for p in raw.get("Parameters") or []},
+        created_at=raw.get("CreationTime"),
+        modified_at=raw.get("LastModifiedTime"),
+    )
+
+
+class FeatureStoreGateway:
+    """SageMaker Feature Store calls for one account and region."""
+
+    # Search returns at most 100 results a page.
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Search.html
+    SEARCH_PAGE_SIZE = 100
+
+    def __init__(self, session: boto3.Session, *, counter: CallCounter | None = None) -> None:
+        self.counter = counter or CallCounter()
+        self.client = self.counter.attach(session.client("sagemaker", config=client_config()))
+
+    def _call(self, operation: str, **params: Any) -> dict:
+        method = getattr(self.client, _snake(operation))
+        try:
+            return method(**params)
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise translate_error(exc, operation) from exc
+
+    def _search(self, resource: str, filters: list[dict] | None = None) -> Iterator[dict]:
+        params: dict[str, Any] = {"Resource": resource, "MaxResults": self.SEARCH_PAGE_SIZE}
+        if filters:
+            params["SearchExpression"] = {"Filters": filters}
+        while True:
+            page = self._call("Search", **params)
+            yield from page.get("Results", [])
+            token = page.get("NextToken")
+            if not token:
+                return
+            params["NextToken"] = token
+
+    def search_feature_groups(self) -> Iterator[FeatureGroupRecord]:
+        """Every feature group of the account in this region, 100 a call."""
+        for item in self._search("FeatureGroup"):
+            if "FeatureGroup" in item:
+                yield feature_group_record(item["FeatureGroup"])
+
+    def search_feature_metadata(self, *, modified_since: datetime | None = None) -> Iterator[FeatureMetadataRecord]:
+        """Feature metadata of every group, optionally only what changed since a time."""
+        filters = None
+        if modified_since is not None:
+            filters = [
+                {"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": modified_since.isoformat()}
+            ]
+        for item in self._search("FeatureMetadata", filters):
+            if "FeatureMetadata" in item:
+                yield feature_metadata_record(item["FeatureMetadata"])
+
+    def list_feature_group_names(self) -> Iterator[str]:
+        params: dict[str, Any] = {"MaxResults": 100}
+        while True:
+            page = self._call("ListFeatureGroups", **params)
+            for summary in page.get("FeatureGroupSummaries", []):
+                yield summary["FeatureGroupName"]
+            token = page.get("NextToken")
+            if not token:
+                return
+            params["NextToken"] = token
+
+    def describe_feature_group(self, name_or_arn: str) -> FeatureGroupRecord:
+        """DescribeFeatureGroup, following NextToken through all feature definitions."""
+        response = self._call("DescribeFeatureGroup", FeatureGroupName=name_or_arn)
+        definitions = list(response.get("FeatureDefinitions", []))
+        token = response.get("NextToken")
+        while token:
+            page = self._call("DescribeFeatureGroup", FeatureGroupName=name_or_arn, NextToken=token)
+            definitions.extend(page.get("FeatureDefinitions", []))
+            token = page.get("NextToken")
+        response = {**response, "FeatureDefinitions": definitions}
+        return feature_group_record(response)
+
+    def list_tags(self, arn: str) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        params: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
+        while True:
+            page = self._call("ListTags", **params)
+            tags.update({t["Key"]: t.get("Value", "") for t in page.get("Tags", [])})
+            token = page.get("NextToken")
+            if not token:
+                return tags
+            params["NextToken"] = token
+
+    def describe_feature_metadata(self, group: str, feature: str) -> FeatureMetadataRecord:
+        return feature_metadata_record(
+            self._call("DescribeFeatureMetadata", FeatureGroupName=group, FeatureName=feature)
+        )
+
+    def update_feature_metadata(
+        self,
+        *,
+        group: str,
+        feature: str,
+        description: str,
+        parameter_additions: dict[str, str],
+        parameter_removals: list[str],
+    ) -> None:
+        params: dict[str, Any] = {"FeatureGroupName": group, "FeatureName": feature, "Description": description}
+        if parameter_additions:
+            params["ParameterAdditions"] = [{"Key": k, "Value": v} for k, v in parameter_additions.items()]
+        if parameter_removals:
+            params["ParameterRemovals"] = list(parameter_removals)
+        self._call("UpdateFeatureMetadata", **params)
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for i, ch in enumerate(operation):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def known_regions() -> frozenset[str]:
+    """Regions where SageMaker exists, from botocore's bundled endpoint data (no network)."""
+    session = boto3.Session()
+    regions: set[str] = set()
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        regions.update(session.get_available_regions("sagemaker", partition_name=partition))
+    return frozenset(regions)

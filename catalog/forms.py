@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from catalog import aws
+from catalog.models import AwsAccount
+
+
+class AwsAccountForm(forms.ModelForm):
+    regions = forms.CharField(
+        help_text="Comma-separated AWS regions Pantry syncs, e.g. eu-west-1, us-east-1.",
+        widget=forms.TextInput(attrs={"placeholder": "eu-west-1, us-east-1"}),
+    )
+    external_id = forms.CharField(
+        max_length=1224,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="The ExternalId in the role's trust policy. Leave empty when editing to keep the current one.",
+        required=False,
+    )
+
+    class Meta:
+        model = AwsAccount
+        fields = [
+            "account_id",
+            "name",
+            "kind",
+            "team",
+            "contact_email",
+            "role_arn",
+            "external_id",
+            "regions",
+            "metadata_write_allowed",
+            "sync_enabled",
+            "sync_interval_minutes",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["regions"] = ", ".join(self.instance.regions)
+        else:
+            self.fields["external_id"].required = True
+
+    def clean_account_id(self) -> str:
+        value = self.cleaned_data["account_id"].strip()
+        if not re.fullmatch(r"\d{12}", value):
+            raise forms.ValidationError("An AWS account id is exactly 12 digits, e.g. 123456789012.")
+        return value
+
+    def clean_regions(self) -> list[str]:
+        raw = [r.strip().lower() for r in re.split(r"[,\s]+", self.cleaned_data["regions"]) if r.strip()]
+        if not raw:
+            raise forms.ValidationError("Enter at least one region.")
+        known = aws.known_regions()
+        unknown = [r for r in raw if r not in known]
+        if unknown:
+            raise forms.ValidationError(
+                "Not an AWS region with SageMaker: %(regions)s.", params={"regions": ", ".join(unknown)}
+            )
+        return list(dict.fromkeys(raw))
+
+    def clean_external_id(self) -> str:
+        value = self.cleaned_data.get("external_id", "")
+        if not value and self.instance.pk:
+            return self.instance.external_id
+        return value
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        account_id = cleaned.get("account_id")
+        role_arn = cleaned.get("role_arn")
+        if account_id and role_arn:
+            match = re.match(r"^arn:aws[\w-]*:iam::(\d{12}):role/", role_arn)
+            if match and match.group(1) != account_id:
+                self.add_error(
+                    "role_arn",
+                    f"The role must live in account {account_id}; this ARN names account {match.group(1)}.",
+                )
+        return cleaned
+
+
+class SyncRequestForm(forms.Form):
+    region = forms.CharField(required=False)
+
+    def __init__(self, *args, account: AwsAccount, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def clean_region(self) -> str:
+        region = self.cleaned_data["region"]
+        if region and region not in self.account.regions:
+            raise forms.ValidationError("This account is not synced in that region.")
+        return region

@@ -1,0 +1,324 @@
+"""Catalog tables: AWS accounts, who belongs to them, feature groups, features, sync runs.
+
+AWS stays the source of truth for feature groups; these rows are Pantry's
+searchable copy. Public identifiers are ARNs and UUIDs, never integer keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+ACCOUNT_ID_VALIDATOR = RegexValidator(r"^\d{12}$", "An AWS account id is exactly 12 digits.")
+ROLE_ARN_VALIDATOR = RegexValidator(
+    r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
+    "Enter an IAM role ARN like arn:aws:iam::123456789012:role/PantryCatalogReader.",
+)
+EXTERNAL_ID_VALIDATOR = RegexValidator(
+    r"^[\w+=,.@:/-]{2,1224}$",
+    "An external id is 2 to 1224 characters: letters, digits and +=,.@:/-_",
+)
+
+
+class AwsAccount(models.Model):
+    """An AWS account Pantry reads (owner) or shares into (consumer)."""
+
+    class Kind(models.TextChoices):
+        OWNER = "owner", "Owner (holds feature groups)"
+        CONSUMER = "consumer", "Consumer (uses shared feature groups)"
+        BOTH = "both", "Owner and consumer"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account_id = models.CharField(
+        max_length=12, unique=True, validators=[ACCOUNT_ID_VALIDATOR], help_text="12-digit AWS account id."
+    )
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OWNER)
+    team = models.CharField(max_length=100, blank=True, help_text="Team that owns this account's features.")
+    contact_email = models.EmailField(blank=True)
+    role_arn = models.CharField(
+        max_length=2048,
+        validators=[ROLE_ARN_VALIDATOR],
+        help_text="Role Pantry assumes in this account to read its catalog.",
+    )
+    # The external id is a confused-deputy guard, not a password; it is still
+    # never rendered on pages or written to logs.
+    external_id = models.CharField(max_length=1224, validators=[EXTERNAL_ID_VALIDATOR])
+    regions = ArrayField(models.CharField(max_length=32), default=list)
+    metadata_write_allowed = models.BooleanField(
+        default=False,
+        help_text="Pantry's role may call UpdateFeatureMetadata, so description edits are written back to AWS.",
+    )
+    sync_enabled = models.BooleanField(default=True)
+    sync_interval_minutes = models.PositiveIntegerField(default=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_id})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:account_detail", args=[self.uuid])
+
+    @property
+    def is_owner(self) -> bool:
+        return self.kind in (self.Kind.OWNER, self.Kind.BOTH)
+
+
+class Membership(models.Model):
+    """A person's role in one AWS account, as Pantry sees it."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        OWNER = "owner", "Feature owner"
+        ACCOUNT_ADMIN = "account_admin", "Account admin"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "account"], name="membership_unique_user_account")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} of {self.account.name}"
+
+
+class FeatureGroupQuerySet(models.QuerySet):
+    def live(self) -> FeatureGroupQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user) -> FeatureGroupQuerySet:
+        """The one visibility gate: what `user` may see of the catalog.
+
+        A group is visible when the user belongs to its owner account, when
+        the owner account made its catalog discoverable to one of the user's
+        accounts in that region, or when the group itself is shared with one
+        of the user's accounts. Staff operators and governance see all.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user_sees_everything(user):
+            return self
+        from sharing.models import Grant  # sharing depends on catalog, not the reverse at import time
+
+        account_ids = Membership.objects.filter(user=user).values("account_id")
+        active = Grant.objects.active().filter(consumer_account_id__in=account_ids)
+        catalog_grants = active.filter(resource_type=Grant.ResourceType.CATALOG)
+        group_grants = active.filter(resource_type=Grant.ResourceType.FEATURE_GROUP)
+        return self.filter(
+            Q(account_id__in=account_ids)
+            | Q(
+                models.Exists(
+                    catalog_grants.filter(
+                        owner_account_id=models.OuterRef("account_id"), region=models.OuterRef("region")
+                    )
+                )
+            )
+            | Q(models.Exists(group_grants.filter(feature_group_id=models.OuterRef("pk"))))
+        )
+
+
+def user_sees_everything(user) -> bool:
+    """Operators (staff) and the governance group see every account's catalog."""
+    if user.is_superuser or user.is_staff:
+        return True
+    cache = getattr(user, "_pantry_is_governance", None)
+    if cache is None:
+        cache = user.groups.filter(name=GOVERNANCE_GROUP).exists()
+        user._pantry_is_governance = cache
+    return cache
+
+
+GOVERNANCE_GROUP = "governance"
+
+
+class FeatureGroup(models.Model):
+    """A SageMaker Feature Store feature group, as last synced from its owner account."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="feature_groups")
+    region = models.CharField(max_length=32)
+    arn = models.CharField(max_length=2048, unique=True)
+    name = models.CharField(max_length=64)
+    description = models.TextField(blank=True, help_text="Description stored in AWS.")
+    pantry_description = models.TextField(blank=True, help_text="Markdown description written in Pantry.")
+    record_identifier_feature = models.CharField(max_length=64, blank=True)
+    event_time_feature = models.CharField(max_length=64, blank=True)
+    online_store_enabled = models.BooleanField(default=False)
+    online_store_config = models.JSONField(default=dict, blank=True)
+    offline_store_enabled = models.BooleanField(default=False)
+    offline_s3_uri = models.CharField(max_length=1024, blank=True)
+    glue_database = models.CharField(max_length=255, blank=True)
+    glue_table = models.CharField(max_length=255, blank=True)
+    table_format = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    offline_store_status = models.CharField(max_length=32, blank=True)
+    role_arn = models.CharField(max_length=2048, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    aws_created_at = models.DateTimeField(null=True, blank=True)
+    aws_modified_at = models.DateTimeField(null=True, blank=True)
+    # Digest of the group-level fields last written; a sync that computes the
+    # same digest writes nothing.
+    digest = models.CharField(max_length=64, blank=True)
+    feature_count = models.PositiveIntegerField(default=0)
+    # Space-separated feature names and descriptions, kept by the sync so the
+    # group's search vector carries its features' words.
+    feature_words = models.TextField(blank=True)
+    # Usage popularity (filled from audit events by the usage app).
+    popularity = models.FloatField(default=0)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    synced_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set when a complete listing no longer had it.")
+
+    objects = FeatureGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["account", "region"], name="fg_account_region")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:group_detail", args=[self.uuid])
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Feature(models.Model):
+    """One feature definition of a feature group, with its metadata."""
+
+    class Type(models.TextChoices):
+        STRING = "String"
+        INTEGRAL = "Integral"
+        FRACTIONAL = "Fractional"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    feature_group = models.ForeignKey(FeatureGroup, on_delete=models.CASCADE, related_name="features")
+    name = models.CharField(max_length=64)
+    position = models.PositiveIntegerField(default=0)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    collection_type = models.CharField(max_length=16, blank=True)
+    collection_config = models.JSONField(default=dict, blank=True)
+    description = models.TextField(blank=True, help_text="Description stored in AWS feature metadata.")
+    pantry_description = models.TextField(blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    aws_created_at = models.DateTimeField(null=True, blank=True)
+    aws_modified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["feature_group", "position", "name"]
+        constraints = [models.UniqueConstraint(fields=["feature_group", "name"], name="feature_unique_group_name")]
+
+    def __str__(self) -> str:
+        return f"{self.feature_group.name}.{self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:feature_detail", args=[self.feature_group.uuid, self.name])
+
+
+class SyncRun(models.Model):
+    """One sync of one account and region: what it did and how it ended."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped", "Skipped (another sync was running)"
+        ABANDONED = "abandoned", "Abandoned (worker stopped)"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        API = "api"
+
+    # A run with no heartbeat for this long is taken as dead, so its lock frees.
+    STALE_AFTER = timedelta(minutes=10)
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    region = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    complete_listing = models.BooleanField(default=False)
+    groups_seen = models.PositiveIntegerField(default=0)
+    groups_created = models.PositiveIntegerField(default=0)
+    groups_updated = models.PositiveIntegerField(default=0)
+    groups_deleted = models.PositiveIntegerField(default=0)
+    features_written = models.PositiveIntegerField(default=0)
+    api_calls = models.JSONField(default=dict, blank=True, help_text="AWS calls made, by operation.")
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["account", "region", "-queued_at"], name="syncrun_account_recent")]
+        constraints = [
+            # The sync lock: at most one running sync per account and region.
+            models.UniqueConstraint(
+                fields=["account", "region"],
+                condition=Q(status="running"),
+                name="syncrun_one_running_per_account_region",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"sync {self.account.name}/{self.region} {self.status}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:syncrun_detail", args=[self.uuid])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def total_api_calls(self) -> int:
+        return sum(self.api_calls.values()) if self.api_calls else 0
+
+
+class SyncState(models.Model):
+    """Per account and region: the incremental-sync watermark and health summary."""
+
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="sync_states")
+    region = models.CharField(max_length=32)
+    # Highest feature-metadata LastModifiedTime already applied; the next sync
+    # asks AWS only for features modified after it.
+    features_modified_watermark = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "region"], name="syncstate_unique_account_region")]
+
+    def __str__(self) -> str:
+        return f"{self.account.name}/{self.region}"

@@ -1,0 +1,110 @@
+"""Catalog reads that are more than one queryset: health summaries, listings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from catalog.models import AwsAccount, FeatureGroup, Membership, SyncRun, SyncState, user_sees_everything
+
+
+def accounts_visible_to(*, user) -> QuerySet[AwsAccount]:
+    """Operators and governance see every account; others the accounts they belong to."""
+    if user_sees_everything(user):
+        return AwsAccount.objects.all()
+    return AwsAccount.objects.filter(memberships__user=user).distinct()
+
+
+def get_account_for_user(*, user, account_uuid) -> AwsAccount:
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(accounts_visible_to(user=user), uuid=account_uuid)
+
+
+def sync_runs_visible_to(*, user) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(account__in=accounts_visible_to(user=user)).select_related("account", "requested_by")
+
+
+@dataclass(frozen=True)
+class RegionHealth:
+    region: str
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str
+    last_run: SyncRun | None
+    active_run: SyncRun | None
+
+    @property
+    def healthy(self) -> bool:
+        if self.last_success_at is None:
+            return False
+        return self.last_failure_at is None or self.last_success_at >= self.last_failure_at
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    account: AwsAccount
+    regions: list[RegionHealth]
+    group_count: int
+
+    @property
+    def healthy(self) -> bool:
+        return all(r.healthy for r in self.regions)
+
+
+def account_health_list(*, accounts: QuerySet[AwsAccount]) -> list[AccountHealth]:
+    """Sync health per account and region, in a fixed number of queries."""
+    accounts = list(
+        accounts.annotate(live_groups=Count("feature_groups", filter=Q(feature_groups__deleted_at__isnull=True)))
+    )
+    states = {
+        (s.account_id, s.region): s for s in SyncState.objects.filter(account__in=accounts).select_related("last_run")
+    }
+    active = {
+        (r.account_id, r.region): r
+        for r in SyncRun.objects.filter(
+            account__in=accounts, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        )
+    }
+    result = []
+    for account in accounts:
+        regions = []
+        for region in account.regions:
+            state = states.get((account.pk, region))
+            regions.append(
+                RegionHealth(
+                    region=region,
+                    last_success_at=state.last_success_at if state else None,
+                    last_failure_at=state.last_failure_at if state else None,
+                    last_error=state.last_error if state else "",
+                    last_run=state.last_run if state else None,
+                    active_run=active.get((account.pk, region)),
+                )
+            )
+        result.append(AccountHealth(account=account, regions=regions, group_count=account.live_groups))
+    return result
+
+
+def home_summary(*, user) -> dict:
+    groups = FeatureGroup.objects.visible_to(user).live()
+    memberships = Membership.objects.filter(user=user).select_related("account")
+    return {
+        "group_count": groups.count(),
+        "account_count": groups.values("account").distinct().count(),
+        "memberships": memberships,
+        "recent_groups": groups.select_related("account").order_by("-aws_modified_at")[:8],
+    }
+
+
+def feature_groups_for_catalog(*, user) -> QuerySet[FeatureGroup]:
+    from catalog.models import Feature
+
+    return (
+        FeatureGroup.objects.visible_to(user)
+        .live()
+        .select_related("account")
+        .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("position", "name")))
+        .order_by("account__name", "region", "name")
+    )

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from catalog import permissions, selectors, services
+from catalog.forms import AwsAccountForm, SyncRequestForm
+from catalog.models import AwsAccount, SyncRun
+
+
+def _get_sync_run_for_user(user, run_uuid) -> SyncRun:
+    return get_object_or_404(selectors.sync_runs_visible_to(user=user), uuid=run_uuid)
+
+
+@login_required
+def account_list(request: HttpRequest) -> HttpResponse:
+    accounts = selectors.accounts_visible_to(user=request.user)
+    health = selectors.account_health_list(accounts=accounts)
+    return render(
+        request,
+        "catalog/account_list.html",
+        {"health": health, "can_manage": permissions.can_manage_accounts(request.user)},
+    )
+
+
+@login_required
+def account_detail(request: HttpRequest, account_uuid) -> HttpResponse:
+    account = selectors.get_account_for_user(user=request.user, account_uuid=account_uuid)
+    health = selectors.account_health_list(accounts=AwsAccount.objects.filter(pk=account.pk))[0]
+    runs = account.sync_runs.select_related("requested_by")[:20]
+    return render(
+        request,
+        "catalog/account_detail.html",
+        {
+            "account": account,
+            "health": health,
+            "runs": runs,
+            "can_sync": permissions.can_trigger_sync(request.user, account),
+            "can_manage": permissions.can_manage_accounts(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_manage_accounts(request.user):
+        raise PermissionDenied
+    form = AwsAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        account = form.save()
+        messages.success(request, f"Registered {account.name}. Its first sync is queued.")
+        services.sync_request(account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user)
+        return redirect(account)
+    return render(request, "catalog/account_form.html", {"form": form, "account": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_edit(request: HttpRequest, account_uuid) -> HttpResponse:
+    if not permissions.can_manage_accounts(request.user):
+        # Outsiders learn nothing about which accounts exist.
+        selectors.get_account_for_user(user=request.user, account_uuid=account_uuid)
+        raise PermissionDenied
+    account = get_object_or_404(AwsAccount, uuid=account_uuid)
+    form = AwsAccountForm(request.POST or None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Saved {account.name}.")
+        return redirect(account)
+    return render(request, "catalog/account_form.html", {"form": form, "account": account})
+
+
+@login_required
+@require_POST
+def account_sync(request: HttpRequest, account_uuid) -> HttpResponse:
+    account = selectors.get_account_for_user(user=request.user, account_uuid=account_uuid)
+    if not permissions.can_trigger_sync(request.user, account):
+        raise PermissionDenied
+    form = SyncRequestForm(request.POST, account=account)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(account)
+    runs = services.sync_request(
+        account=account,
+        region=form.cleaned_data["region"] or None,
+        trigger=SyncRun.Trigger.MANUAL,
+        requested_by=request.user,
+    )
+    messages.success(request, f"Sync queued for {account.name}: {', '.join(r.region for r in runs)}.")
+    return redirect("catalog:syncrun_list")
+
+
+@login_required
+def syncrun_list(request: HttpRequest) -> HttpResponse:
+    runs = selectors.sync_runs_visible_to(user=request.user)
+    status = request.GET.get("status", "")
+    if status in SyncRun.Status.values:
+        runs = runs.filter(status=status)
+    page = Paginator(runs, 25).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": SyncRun.Status.choices,
+        "polling": any(r.is_active for r in page.object_list),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "catalog/syncrun_list.html#runs", context)
+    return render(request, "catalog/syncrun_list.html", context)
+
+
+@login_required
+def syncrun_detail(request: HttpRequest, run_uuid) -> HttpResponse:
+    run = _get_sync_run_for_user(request.user, run_uuid)
+    context = {"run": run}
+    if request.headers.get("HX-Request"):
+        return render(request, "catalog/syncrun_detail.html#run", context)
+    return render(request, "catalog/syncrun_detail.html", context)
+
+
+@login_required
+def catalog_list(request: HttpRequest) -> HttpResponse:
+    groups = selectors.feature_groups_for_catalog(user=request.user)
+    page = Paginator(groups, 20).get_page(request.GET.get("page"))
+    return render(request, "catalog/catalog_list.html", {"page": page})
+
+
+def get_feature_group_for_user(user, group_uuid):
+    """The one way views fetch a feature group: invisible means 404."""
+    from catalog.models import FeatureGroup
+
+    return get_object_or_404(FeatureGroup.objects.visible_to(user).select_related("account"), uuid=group_uuid)
+
+
+@login_required
+def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
+    group = get_feature_group_for_user(request.user, group_uuid)
+    features = group.features.order_by("position", "name")
+    return render(request, "catalog/group_detail.html", {"group": group, "features": features})
+
+
+@login_required
+def feature_detail(request: HttpRequest, group_uuid, feature_name: str) -> HttpResponse:
+    group = get_feature_group_for_user(request.user, group_uuid)
+    feature = get_object_or_404(group.features, name=feature_name)
+    return render(request, "catalog/feature_detail.html", {"group": group, "feature": feature})

@@ -1,0 +1,1 @@
+"""The portal app holds project-wide pieces (settings, Celery, health) and no tables."""

@@ -1,0 +1,1 @@
+"""Usage: CloudTrail audit events and daily rollups (built by the usage capability)."""
