@@ -322,3 +322,121 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account.name}/{self.region}"
+
+
+class DescriptionEdit(models.Model):
+    """Append-only history of Pantry description edits (who, when, before/after)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    feature_group = models.ForeignKey(FeatureGroup, on_delete=models.CASCADE, related_name="description_edits")
+    feature = models.ForeignKey(
+        Feature, null=True, blank=True, on_delete=models.CASCADE, related_name="description_edits"
+    )
+    editor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+    parameters_before = models.JSONField(default=dict, blank=True)
+    parameters_after = models.JSONField(default=dict, blank=True)
+    written_to_aws = models.BooleanField(default=False)
+    aws_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        target = f"{self.feature_group.name}.{self.feature.name}" if self.feature_id else self.feature_group.name
+        return f"edit of {target} by {self.editor}"
+
+
+class LineageNode(models.Model):
+    """Something lineage connects: a feature group, a data source, a pipeline, a job, a model."""
+
+    class Kind(models.TextChoices):
+        FEATURE_GROUP = "feature_group", "Feature group"
+        S3 = "s3", "S3 location"
+        GLUE_TABLE = "glue_table", "Glue table"
+        DATASET = "dataset", "Dataset"
+        PIPELINE = "pipeline", "Pipeline"
+        JOB = "job", "Job"
+        PROCESSING_JOB = "processing_job", "Processing job"
+        TRAINING_JOB = "training_job", "Training job"
+        MODEL = "model", "Model"
+        ENDPOINT = "endpoint", "Endpoint"
+        OTHER = "other", "Other"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Natural key: an ARN, an s3:// URI, glue://database/table, or an
+    # OpenLineage namespace/name pair joined as "namespace::name".
+    key = models.CharField(max_length=2048, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    name = models.CharField(max_length=512)
+    account = models.ForeignKey(
+        AwsAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="lineage_nodes"
+    )
+    feature_group = models.OneToOneField(
+        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="lineage_node"
+    )
+    properties = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+class OpenLineageEvent(models.Model):
+    """A run event POSTed to /api/v1/lineage, kept as received."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_type = models.CharField(max_length=16, blank=True)
+    event_time = models.DateTimeField()
+    run_id = models.CharField(max_length=64)
+    job_namespace = models.CharField(max_length=512)
+    job_name = models.CharField(max_length=512)
+    producer = models.CharField(max_length=2048, blank=True)
+    payload = models.JSONField()
+    matched = models.JSONField(default=list, blank=True, help_text="Dataset keys matched to feature groups.")
+    unmatched = models.JSONField(default=list, blank=True, help_text="Dataset keys matched to nothing.")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.job_namespace}/{self.job_name} run {self.run_id}"
+
+
+class LineageEdge(models.Model):
+    """A directed edge: `source` feeds `target`. Each edge records where it came from."""
+
+    class Origin(models.TextChoices):
+        SAGEMAKER = "sagemaker", "SageMaker lineage"
+        OPENLINEAGE = "openlineage", "OpenLineage event"
+        MANUAL = "manual", "Added by an owner"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    source = models.ForeignKey(LineageNode, on_delete=models.CASCADE, related_name="edges_out")
+    target = models.ForeignKey(LineageNode, on_delete=models.CASCADE, related_name="edges_in")
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    relation = models.CharField(max_length=64, blank=True, help_text="e.g. ContributedTo, Produced, input, output.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    openlineage_event = models.ForeignKey(
+        OpenLineageEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="edges"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "origin"], name="lineageedge_unique_per_origin"),
+            models.CheckConstraint(condition=~Q(source=models.F("target")), name="lineageedge_no_self_loop"),
+        ]
+        indexes = [models.Index(fields=["target", "source"], name="lineageedge_target_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target} ({self.origin})"

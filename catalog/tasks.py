@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from catalog import services
+from catalog.services import sync as services
 
 
 @shared_task(name="catalog.tasks.sync_run_execute", acks_late=True)

@@ -1,14 +1,16 @@
-"""Every API route under /api/v1/, collected from the apps."""
+"""Every API route under /api/v1/, collected from the apps' API modules."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from catalog import api as catalog_api
+from catalog.api import accounts, groups
+
+API_MODULES = [accounts, groups]
 
 router = DefaultRouter()
-catalog_api.register(router)
+for module in API_MODULES:
+    module.register(router)
 
-urlpatterns = [
-    path("", include(router.urls)),
-    *catalog_api.extra_urlpatterns,
-]
+urlpatterns = [path("", include(router.urls))]
+for module in API_MODULES:
+    urlpatterns += module.extra_urlpatterns

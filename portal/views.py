@@ -10,14 +10,14 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from catalog import selectors
+from catalog.selectors.groups import home_summary
 
 logger = logging.getLogger(__name__)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", selectors.home_summary(user=request.user))
+    return render(request, "portal/home.html", home_summary(user=request.user))
 
 
 @never_cache

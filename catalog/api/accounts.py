@@ -1,4 +1,4 @@
-"""REST API for accounts, sync runs and feature groups (/api/v1/)."""
+"""REST API for AWS accounts and sync runs (/api/v1/)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import permissions as catalog_permissions
-from catalog import selectors, services
-from catalog.filters import AwsAccountFilter, FeatureGroupFilter, SyncRunFilter
+from catalog.filters import AwsAccountFilter, SyncRunFilter
 from catalog.forms import AwsAccountForm
-from catalog.models import AwsAccount, Feature, FeatureGroup, SyncRun
+from catalog.models import AwsAccount, SyncRun
+from catalog.selectors import accounts as selectors
+from catalog.services import sync as services
 
 
 class AwsAccountSerializer(serializers.ModelSerializer):
@@ -89,47 +90,6 @@ class SyncRunSerializer(serializers.ModelSerializer):
         return run.duration.total_seconds() if run.duration else None
 
 
-class FeatureSerializer(serializers.ModelSerializer):
-    id = serializers.UUIDField(source="uuid", read_only=True)
-
-    class Meta:
-        model = Feature
-        fields = ["id", "name", "type", "collection_type", "description", "pantry_description", "parameters"]
-
-
-class FeatureGroupSerializer(serializers.ModelSerializer):
-    id = serializers.UUIDField(source="uuid", read_only=True)
-    account_id = serializers.CharField(source="account.account_id", read_only=True)
-    account_name = serializers.CharField(source="account.name", read_only=True)
-    features = FeatureSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = FeatureGroup
-        fields = [
-            "id",
-            "arn",
-            "name",
-            "account_id",
-            "account_name",
-            "region",
-            "description",
-            "pantry_description",
-            "record_identifier_feature",
-            "event_time_feature",
-            "online_store_enabled",
-            "offline_store_enabled",
-            "offline_s3_uri",
-            "glue_database",
-            "glue_table",
-            "status",
-            "tags",
-            "aws_created_at",
-            "aws_modified_at",
-            "feature_count",
-            "features",
-        ]
-
-
 class AwsAccountViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -191,22 +151,9 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.sync_runs_visible_to(user=self.request.user).order_by("-queued_at")
 
 
-class FeatureGroupViewSet(viewsets.ReadOnlyModelViewSet):
-    """Feature groups you may see."""
-
-    serializer_class = FeatureGroupSerializer
-    lookup_field = "uuid"
-    lookup_url_kwarg = "id"
-    filterset_class = FeatureGroupFilter
-
-    def get_queryset(self):
-        return selectors.feature_groups_for_catalog(user=self.request.user)
-
-
 def register(router) -> None:
     router.register("accounts", AwsAccountViewSet, basename="account")
     router.register("sync-runs", SyncRunViewSet, basename="syncrun")
-    router.register("feature-groups", FeatureGroupViewSet, basename="featuregroup")
 
 
 extra_urlpatterns: list = []

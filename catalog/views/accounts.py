@@ -8,9 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalog import permissions, selectors, services
+from catalog import permissions
 from catalog.forms import AwsAccountForm, SyncRequestForm
 from catalog.models import AwsAccount, SyncRun
+from catalog.selectors import accounts as selectors
+from catalog.services import sync as services
 
 
 def _get_sync_run_for_user(user, run_uuid) -> SyncRun:
@@ -121,31 +123,3 @@ def syncrun_detail(request: HttpRequest, run_uuid) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render(request, "catalog/syncrun_detail.html#run", context)
     return render(request, "catalog/syncrun_detail.html", context)
-
-
-@login_required
-def catalog_list(request: HttpRequest) -> HttpResponse:
-    groups = selectors.feature_groups_for_catalog(user=request.user)
-    page = Paginator(groups, 20).get_page(request.GET.get("page"))
-    return render(request, "catalog/catalog_list.html", {"page": page})
-
-
-def get_feature_group_for_user(user, group_uuid):
-    """The one way views fetch a feature group: invisible means 404."""
-    from catalog.models import FeatureGroup
-
-    return get_object_or_404(FeatureGroup.objects.visible_to(user).select_related("account"), uuid=group_uuid)
-
-
-@login_required
-def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
-    group = get_feature_group_for_user(request.user, group_uuid)
-    features = group.features.order_by("position", "name")
-    return render(request, "catalog/group_detail.html", {"group": group, "features": features})
-
-
-@login_required
-def feature_detail(request: HttpRequest, group_uuid, feature_name: str) -> HttpResponse:
-    group = get_feature_group_for_user(request.user, group_uuid)
-    feature = get_object_or_404(group.features, name=feature_name)
-    return render(request, "catalog/feature_detail.html", {"group": group, "feature": feature})

@@ -1,13 +1,13 @@
-"""Catalog reads that are more than one queryset: health summaries, listings."""
+"""Reads about AWS accounts and their syncs: visibility and health summaries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from catalog.models import AwsAccount, FeatureGroup, Membership, SyncRun, SyncState, user_sees_everything
+from catalog.models import AwsAccount, SyncRun, SyncState, user_sees_everything
 
 
 def accounts_visible_to(*, user) -> QuerySet[AwsAccount]:
@@ -85,26 +85,3 @@ def account_health_list(*, accounts: QuerySet[AwsAccount]) -> list[AccountHealth
             )
         result.append(AccountHealth(account=account, regions=regions, group_count=account.live_groups))
     return result
-
-
-def home_summary(*, user) -> dict:
-    groups = FeatureGroup.objects.visible_to(user).live()
-    memberships = Membership.objects.filter(user=user).select_related("account")
-    return {
-        "group_count": groups.count(),
-        "account_count": groups.values("account").distinct().count(),
-        "memberships": memberships,
-        "recent_groups": groups.select_related("account").order_by("-aws_modified_at")[:8],
-    }
-
-
-def feature_groups_for_catalog(*, user) -> QuerySet[FeatureGroup]:
-    from catalog.models import Feature
-
-    return (
-        FeatureGroup.objects.visible_to(user)
-        .live()
-        .select_related("account")
-        .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("position", "name")))
-        .order_by("account__name", "region", "name")
-    )

@@ -82,7 +82,7 @@ def sync_request(
     the existing run is returned instead, so a double-clicked button or a
     beat tick during a long sync does not pile up work.
     """
-    from catalog import tasks  # tasks import services; keep the cycle lazy
+    from catalog import tasks  # tasks import this module; keep the cycle lazy
 
     regions = [region] if region else list(account.regions)
     runs: list[SyncRun] = []

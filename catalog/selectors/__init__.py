@@ -1,0 +1,1 @@
+"""Catalog reads: visibility-gated querysets and the heavier queries (search, facets, lineage)."""
