@@ -50,7 +50,9 @@ def _check_broker() -> dict:
     from portal.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        # A fresh connection to the configured broker, not a pooled one that
+        # may have been healthy a minute ago.
+        with app.connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return {"ok": True, "transport": settings.CELERY_BROKER_URL.split("://", 1)[0]}
     except Exception as exc:  # noqa: BLE001
