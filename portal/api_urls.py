@@ -3,9 +3,9 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from catalog.api import accounts, groups
+from catalog.api import accounts, groups, lineage, search
 
-API_MODULES = [accounts, groups]
+API_MODULES = [accounts, groups, search, lineage]
 
 router = DefaultRouter()
 for module in API_MODULES:

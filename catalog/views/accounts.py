@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog import permissions
@@ -123,3 +124,14 @@ def syncrun_detail(request: HttpRequest, run_uuid) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render(request, "catalog/syncrun_detail.html#run", context)
     return render(request, "catalog/syncrun_detail.html", context)
+
+
+urlpatterns = [
+    path("aws-accounts/", account_list, name="account_list"),
+    path("aws-accounts/new/", account_create, name="account_create"),
+    path("aws-accounts/<uuid:account_uuid>/", account_detail, name="account_detail"),
+    path("aws-accounts/<uuid:account_uuid>/edit/", account_edit, name="account_edit"),
+    path("aws-accounts/<uuid:account_uuid>/sync/", account_sync, name="account_sync"),
+    path("sync-runs/", syncrun_list, name="syncrun_list"),
+    path("sync-runs/<uuid:run_uuid>/", syncrun_detail, name="syncrun_detail"),
+]

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import path
 
 from catalog.models import FeatureGroup
-from catalog.selectors import groups as selectors
-
-
-@login_required
-def catalog_list(request: HttpRequest) -> HttpResponse:
-    groups = selectors.feature_groups_for_catalog(user=request.user)
-    page = Paginator(groups, 20).get_page(request.GET.get("page"))
-    return render(request, "catalog/catalog_list.html", {"page": page})
 
 
 def get_feature_group_for_user(user, group_uuid):
@@ -35,3 +27,9 @@ def feature_detail(request: HttpRequest, group_uuid, feature_name: str) -> HttpR
     group = get_feature_group_for_user(request.user, group_uuid)
     feature = get_object_or_404(group.features, name=feature_name)
     return render(request, "catalog/feature_detail.html", {"group": group, "feature": feature})
+
+
+urlpatterns = [
+    path("groups/<uuid:group_uuid>/", group_detail, name="group_detail"),
+    path("groups/<uuid:group_uuid>/features/<str:feature_name>/", feature_detail, name="feature_detail"),
+]

@@ -1,0 +1,5 @@
+"""Lineage pages: graph fragments and owners' manual edges."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
