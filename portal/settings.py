@@ -1,7 +1,8 @@
 """Pantry settings: one module, read from the environment.
 
-Every variable is documented in `.env.example`. In production (`DEBUG` off)
-Pantry refuses to start without a real `SECRET_KEY`; with no `DATABASE_URL`
+Every variable is documented in `.env.example`. In production
+(`PANTRY_ENV=production`, the default) Pantry refuses to start without a
+`SECRET_KEY` or with `DEBUG` on; with no `DATABASE_URL`
 or `CELERY_BROKER_URL` it starts embedded PostgreSQL / Redis under
 `PANTRY_DATA_DIR` (see `portal/embedded.py`), which is what `make demo` and
 `make test` rely on on a fresh machine.
@@ -54,18 +55,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", False)
+# PANTRY_ENV=development (what `make demo` and `make test` set) allows DEBUG
+# and a throwaway key; production refuses both. Unset, it is production unless
+# DEBUG is explicitly on (a developer's shell); deployments set it explicitly.
+PANTRY_ENV = env_str("PANTRY_ENV", "development" if env_bool("DEBUG", False) else "production")
+if PANTRY_ENV not in {"production", "development"}:
+    raise ImproperlyConfigured(f"PANTRY_ENV must be 'production' or 'development', got {PANTRY_ENV!r}")
+IS_PRODUCTION = PANTRY_ENV == "production"
+DEBUG = env_bool("DEBUG", not IS_PRODUCTION)
+if IS_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production (PANTRY_ENV=production).")
 PANTRY_DATA_DIR = embedded.data_dir_from_env()
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if IS_PRODUCTION:
         raise ImproperlyConfigured(
-            "SECRET_KEY is required when DEBUG is off. Set SECRET_KEY, or DEBUG=true for local use."
+            "SECRET_KEY is required in production. Set SECRET_KEY, or PANTRY_ENV=development for local use."
         )
     SECRET_KEY = "insecure-local-development-key-never-use-in-production"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"])
+if IS_PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is required in production (comma-separated host names).")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -123,6 +135,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+PANTRY_EMBEDDED_DATABASE = DATABASE_URL is None
 if DATABASE_URL is None:
     DATABASE_URL = embedded.postgres_url(PANTRY_DATA_DIR)
     os.environ["DATABASE_URL"] = DATABASE_URL  # child processes reuse the same server
@@ -195,6 +208,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+PANTRY_EMBEDDED_BROKER = CELERY_BROKER_URL is None
 if CELERY_BROKER_URL is None:
     # The embedded Redis is started by `manage.py demo` / `manage.py embedded`;
     # its socket path is fixed by the data folder, so every process agrees.
@@ -204,6 +218,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-sync gets the task redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# One queue per test worker keeps parallel test runs' tasks apart.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "pantry")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE

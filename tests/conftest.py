@@ -73,3 +73,4 @@ def outsider(org):
     user = UserFactory(username="eve", first_name="Eve", last_name="Outsider")
     MembershipFactory(user=user, account=org.unrelated, role=Membership.Role.OWNER)
     return user
+

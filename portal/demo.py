@@ -1,0 +1,156 @@
+"""Pantry-side demo data: accounts, people and grants mirroring the sandbox organisation.
+
+The sandbox seeds AWS (feature groups, roles, lineage, catalog sharing) and
+writes a manifest; this module registers the same organisation in Pantry.
+It is idempotent: running the demo again updates rows instead of adding
+duplicates, and never resets a password someone changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from catalog.models import GOVERNANCE_GROUP, AwsAccount, Membership
+from sharing.models import Grant
+
+DEMO_PASSWORD = "pantry-demo"
+
+
+@dataclass(frozen=True)
+class DemoPersona:
+    username: str
+    first_name: str
+    last_name: str
+    description: str
+    account_name: str | None = None
+    role: str | None = None
+    staff: bool = False
+    governance: bool = False
+
+
+# The account names come from the sandbox's seeded organisation.
+PERSONAS = [
+    DemoPersona(
+        "dana", "Dana", "Scientist", "data scientist in fraud-research", "fraud-research", Membership.Role.MEMBER
+    ),
+    DemoPersona(
+        "omar",
+        "Omar",
+        "Owner",
+        "feature owner of central-feature-store",
+        "central-feature-store",
+        Membership.Role.OWNER,
+    ),
+    DemoPersona(
+        "carla", "Carla", "Admin", "account admin of fraud-research", "fraud-research", Membership.Role.ACCOUNT_ADMIN
+    ),
+    DemoPersona("gita", "Gita", "Governance", "governance (sees every account)", governance=True),
+    DemoPersona("otto", "Otto", "Operator", "platform operator (staff, admin site)", staff=True),
+]
+
+
+def demo_organisation_load(*, manifest: dict) -> dict[str, int]:
+    """Register the manifest's accounts, the demo personas and the grants. Returns counts."""
+    User = get_user_model()
+    counts = {"accounts": 0, "users": 0, "grants": 0}
+    with transaction.atomic():
+        accounts: dict[str, AwsAccount] = {}
+        for item in manifest["accounts"]:
+            account, _ = AwsAccount.objects.update_or_create(
+                account_id=item["account_id"],
+                defaults={
+                    "name": item["name"],
+                    "kind": item["kind"],
+                    "team": item.get("team", ""),
+                    "contact_email": item.get("contact_email", ""),
+                    "role_arn": item["role_arn"],
+                    "external_id": item["external_id"],
+                    "regions": item["regions"],
+                    "metadata_write_allowed": item.get("metadata_write_allowed", item["kind"] != "consumer"),
+                },
+            )
+            accounts[account.account_id] = account
+            counts["accounts"] += 1
+        by_name = {a.name: a for a in accounts.values()}
+
+        governance_group, _ = Group.objects.get_or_create(name=GOVERNANCE_GROUP)
+        for persona in PERSONAS:
+            user, created = User.objects.get_or_create(
+                username=persona.username,
+                defaults={
+                    "first_name": persona.first_name,
+                    "last_name": persona.last_name,
+                    "email": f"{persona.username}@pantry.example",
+                    "is_staff": persona.staff,
+                    "is_superuser": persona.staff,
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            counts["users"] += 1
+            if persona.governance:
+                user.groups.add(governance_group)
+            if persona.account_name and persona.account_name in by_name:
+                Membership.objects.update_or_create(
+                    user=user, account=by_name[persona.account_name], defaults={"role": persona.role}
+                )
+
+        counts["grants"] = _catalog_grants_load(manifest=manifest, accounts=accounts)
+    return counts
+
+
+def _catalog_grants_load(*, manifest: dict, accounts: dict[str, AwsAccount]) -> int:
+    written = 0
+    for share in manifest.get("discoverable", []):
+        owner = accounts.get(share["owner_account"])
+        if owner is None:
+            continue
+        for consumer_id in share["consumer_accounts"]:
+            consumer = accounts.get(consumer_id)
+            if consumer is None:
+                continue
+            Grant.objects.update_or_create(
+                owner_account=owner,
+                consumer_account=consumer,
+                region=share["region"],
+                resource_type=Grant.ResourceType.CATALOG,
+                defaults={
+                    "permission": Grant.Permission.DISCOVER,
+                    "status": Grant.Status.ACTIVE,
+                    "source": Grant.Source.SEED,
+                },
+            )
+            written += 1
+    return written
+
+
+def demo_access_grants_load(*, manifest: dict) -> int:
+    """Per-group access grants; run after the first sync, when the groups exist."""
+    from catalog.models import FeatureGroup
+
+    accounts = {a.account_id: a for a in AwsAccount.objects.all()}
+    written = 0
+    for access in manifest.get("access", []):
+        consumer = accounts.get(access["consumer_account"])
+        group = FeatureGroup.objects.filter(arn=access["arn"]).first()
+        if consumer is None or group is None:
+            continue  # the group appears after the first sync; the next demo start records the grant
+        Grant.objects.update_or_create(
+            feature_group=group,
+            consumer_account=consumer,
+            resource_type=Grant.ResourceType.FEATURE_GROUP,
+            defaults={
+                "owner_account": group.account,
+                "region": group.region,
+                "permission": access["permission"],
+                "status": Grant.Status.ACTIVE,
+                "source": Grant.Source.SEED,
+            },
+        )
+        written += 1
+    return written

@@ -1,0 +1,317 @@
+"""`manage.py demo`: the whole of Pantry on one machine, from one command.
+
+Starts (or reuses) the embedded PostgreSQL and Redis when no URLs are given,
+the AWS sandbox when no AWS_ENDPOINT_URL is given, migrates, seeds a demo
+organisation, then runs the web server, a Celery worker and Celery beat,
+queues the first sync and prints where to log in. Ctrl-C stops every process
+it started. `--check` does all of that, waits for the first sync, fetches
+/healthz and the catalog page as a demo user, and stops: CI's smoke test of
+the README's first command.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog.models import AwsAccount, FeatureGroup, SyncRun
+from catalog.services.sync import sync_request
+from portal import demo, embedded
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_http(url: str, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise CommandError(f"{proc.args[0]} exited with code {proc.returncode} while starting")
+        try:
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback URL we built
+            return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise CommandError(f"nothing answered at {url} after {timeout:.0f} s")
+
+
+class Command(BaseCommand):
+    help = "Run Pantry with embedded services, the AWS sandbox, a worker and beat (Ctrl-C stops everything)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--check", action="store_true", help="Boot, sync, fetch pages, stop (smoke test).")
+        parser.add_argument("--sync-timeout", type=float, default=180.0)
+
+    def handle(self, *args, port: int, check: bool, sync_timeout: float, **options) -> None:
+        self.data_dir: Path = settings.PANTRY_DATA_DIR
+        self.log_dir = self.data_dir / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.redis_proc: subprocess.Popen | None = None
+        self.stopping = False
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, self._on_signal)
+        try:
+            self._start(port=port)
+            self._queue_first_sync()
+            base = f"http://127.0.0.1:{port}"
+            self._announce(base)
+            if check:
+                self._check(base, sync_timeout=sync_timeout)
+                self.stdout.write(self.style.SUCCESS("demo --check: every service started, synced and served pages."))
+                return
+            self._wait_for_first_sync(timeout=sync_timeout, quiet=False)
+            self._supervise()
+        finally:
+            self._stop_all()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # -- starting ------------------------------------------------------------
+
+    def _start(self, *, port: int) -> None:
+        env = os.environ.copy()
+        env.setdefault("PANTRY_ENV", "development")
+        env.setdefault("DEBUG", "true")
+        env["DATABASE_URL"] = settings.DATABASE_URL
+        if settings.PANTRY_EMBEDDED_BROKER:
+            self.redis_proc = embedded.redis_start(self.data_dir)
+            self.stdout.write(f"• embedded Redis on {embedded.redis_socket(self.data_dir)}")
+        env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+        if settings.PANTRY_EMBEDDED_DATABASE:
+            self.stdout.write(f"• embedded PostgreSQL under {self.data_dir / 'postgres'}")
+
+        if not env.get("AWS_ENDPOINT_URL"):
+            sandbox_port = _free_port()
+            endpoint = f"http://127.0.0.1:{sandbox_port}"
+            proc = self._spawn(
+                "sandbox",
+                [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--port", str(sandbox_port)],
+                env,
+            )
+            _wait_for_http(endpoint + "/moto-api/", timeout=30, proc=proc)
+            env["AWS_ENDPOINT_URL"] = endpoint
+            # The sandbox accepts any static credentials for Pantry's own identity.
+            env.setdefault("AWS_ACCESS_KEY_ID", "pantry-demo")
+            env.setdefault("AWS_SECRET_ACCESS_KEY", "pantry-demo")
+            env.setdefault("AWS_DEFAULT_REGION", settings.AWS_DEFAULT_REGION)
+            os.environ.update(
+                {
+                    k: env[k]
+                    for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+                }
+            )
+            self.stdout.write(f"• AWS sandbox at {endpoint}")
+            self._seed_sandbox(endpoint, env)
+        self.env = env
+
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("• database migrated")
+        manifest = self._manifest()
+        if manifest:
+            counts = demo.demo_organisation_load(manifest=manifest)
+            self.stdout.write(f"• demo organisation: {counts['accounts']} accounts, {counts['users']} people")
+
+        web = self._spawn(
+            "web", [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"], env
+        )
+        self._spawn(
+            "worker",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-l",
+                "info",
+                "-c",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                "pantry-demo@%h",
+            ],
+            env,
+        )
+        self._spawn(
+            "beat",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "-l",
+                "info",
+                "-s",
+                str(self.data_dir / "celerybeat-schedule"),
+            ],
+            env,
+        )
+        _wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=web)
+
+    def _seed_sandbox(self, endpoint: str, env: dict) -> None:
+        manifest_path = self.data_dir / "sandbox-manifest.json"
+        self.stdout.write("• seeding the sandbox organisation (feature groups, roles, lineage)…")
+        result = subprocess.run(
+            [sys.executable, "-m", "sandbox", "seed", "--endpoint", endpoint, "--manifest", str(manifest_path)],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if result.returncode != 0:
+            raise CommandError(f"seeding the sandbox failed:\n{result.stderr[-4000:]}")
+
+    def _manifest(self) -> dict | None:
+        path = self.data_dir / "sandbox-manifest.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def _spawn(self, name: str, cmd: list[str], env: dict) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        # A session of its own: Ctrl-C reaches only this command, which then
+        # stops the children in order instead of all at once.
+        proc = subprocess.Popen(
+            cmd, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.children.append((name, proc))
+        return proc
+
+    def _queue_first_sync(self) -> None:
+        for account in AwsAccount.objects.exclude(kind=AwsAccount.Kind.CONSUMER):
+            sync_request(account=account, trigger=SyncRun.Trigger.MANUAL)
+
+    def _announce(self, base: str) -> None:
+        w = self.stdout.write
+        w("")
+        w(self.style.SUCCESS(f"Pantry is running at {base}/"))
+        w(f"  API docs: {base}/api/docs/   health: {base}/healthz   logs: {self.log_dir}")
+        w(f"  Demo logins (password '{demo.DEMO_PASSWORD}'):")
+        for persona in demo.PERSONAS:
+            w(f"    {persona.username:<6} {persona.description}")
+        w("  Press Ctrl-C to stop every process.")
+        w("")
+
+    # -- running -------------------------------------------------------------
+
+    def _wait_for_first_sync(self, *, timeout: float, quiet: bool) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stopping:
+            pending = SyncRun.objects.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]).count()
+            if pending == 0:
+                break
+            self._check_children()
+            time.sleep(0.5)
+        else:
+            if not self.stopping:
+                raise CommandError(
+                    f"the first sync did not finish within {timeout:.0f} s; see {self.log_dir}/worker.log"
+                )
+        if self.stopping:
+            return
+        manifest = self._manifest()
+        if manifest:
+            demo.demo_access_grants_load(manifest=manifest)
+        failed = SyncRun.objects.filter(status=SyncRun.Status.FAILED).count()
+        groups = FeatureGroup.objects.live().count()
+        message = f"First sync finished: {groups} feature groups in the catalog"
+        if failed:
+            message += f", {failed} failed run(s) (see /sync-runs/)"
+        self.stdout.write(self.style.SUCCESS(message) if not failed else self.style.WARNING(message))
+
+    def _supervise(self) -> None:
+        while not self.stopping:
+            self._check_children()
+            time.sleep(0.5)
+
+    def _check_children(self) -> None:
+        for name, proc in self.children:
+            if proc.poll() is not None and not self.stopping:
+                raise CommandError(f"{name} exited with code {proc.returncode}; see {self.log_dir / (name + '.log')}")
+
+    def _on_signal(self, signum, frame) -> None:
+        if not self.stopping:
+            self.stdout.write("\nStopping Pantry…")
+        self.stopping = True
+
+    # -- checking ------------------------------------------------------------
+
+    def _check(self, base: str, *, sync_timeout: float) -> None:
+        self._wait_for_first_sync(timeout=sync_timeout, quiet=True)
+        if SyncRun.objects.filter(status=SyncRun.Status.FAILED).exists():
+            raise CommandError("demo --check: a sync run failed")
+        health = json.loads(urllib.request.urlopen(base + "/healthz", timeout=10).read())  # noqa: S310
+        if health.get("status") != "ok":
+            raise CommandError(f"demo --check: /healthz says {health}")
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(base + "/accounts/login/", timeout=10).read()
+        csrf = next(c.value for c in jar if c.name == "csrftoken")
+        form = urllib.parse.urlencode(
+            {"username": demo.PERSONAS[0].username, "password": demo.DEMO_PASSWORD, "csrfmiddlewaretoken": csrf}
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - loopback URL we built
+            base + "/accounts/login/", data=form, headers={"Referer": base + "/accounts/login/"}
+        )
+        opener.open(request, timeout=10).read()
+        html = opener.open(base + "/catalog/", timeout=30).read().decode()
+        visible = FeatureGroup.objects.live().count()
+        if visible == 0:
+            raise CommandError("demo --check: the catalog is empty after the first sync")
+        sample = FeatureGroup.objects.live().order_by("name").values_list("name", flat=True)
+        if not any(name in html for name in sample):
+            raise CommandError("demo --check: the catalog page shows none of the synced feature groups")
+        self.stdout.write(f"• /healthz ok, /catalog/ shows synced groups ({visible} in the catalog)")
+
+    # -- stopping ------------------------------------------------------------
+
+    def _stop_all(self) -> None:
+        self.stopping = True
+        # Web first (no new work), then beat, then the worker (warm shutdown
+        # finishes the task in hand), then the sandbox and the stores.
+        order = {"web": 0, "beat": 1, "worker": 2, "sandbox": 3}
+        for _name, proc in sorted(self.children, key=lambda item: order.get(item[0], 9)):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if self.redis_proc is not None and self.redis_proc.poll() is None:
+            self.redis_proc.terminate()
+            self.redis_proc.wait(timeout=10)
+        if settings.PANTRY_EMBEDDED_DATABASE:
+            from django.db import connections
+
+            connections.close_all()
+            embedded.postgres_stop(self.data_dir)
+        if self.children:
+            self.stdout.write("Stopped.")

@@ -1,0 +1,94 @@
+"""Tiny stdlib client for the sandbox control plane (``/_sandbox/...``). No boto3."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterable
+from typing import Any
+
+
+def _call(endpoint_url: str, method: str, route: str, payload: dict | None = None, timeout: float = 10) -> Any:
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(
+        f"{endpoint_url.rstrip('/')}/_sandbox/{route}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 -- loopback
+        return json.loads(response.read() or b"null")
+
+
+def health(endpoint_url: str) -> dict:
+    return _call(endpoint_url, "GET", "health")
+
+
+def reset(endpoint_url: str) -> dict:
+    """Reset every moto backend plus sandbox faults / discoverability / access state."""
+    return _call(endpoint_url, "POST", "reset", {})
+
+
+def inject_fault(
+    endpoint_url: str,
+    error_code: str = "ThrottlingException",
+    service: str | None = "sagemaker",
+    operation: str | None = None,
+    account_id: str | None = None,
+    region: str | None = None,
+    status: int = 400,
+    count: int = 1,
+    message: str | None = None,
+) -> dict:
+    """Make the next ``count`` matching requests fail (``count=-1``: forever).
+
+    ``service`` is the SigV4 signing name (sagemaker, sts, iam, s3, ram, ...); ``operation`` the
+    API name (``Search``). ``None`` matches anything. Returns the stored fault (with ``id``).
+    """
+    return _call(
+        endpoint_url,
+        "POST",
+        "faults",
+        {
+            "error_code": error_code,
+            "service": service,
+            "operation": operation,
+            "account_id": account_id,
+            "region": region,
+            "status": status,
+            "count": count,
+            "message": message,
+        },
+    )
+
+
+def list_faults(endpoint_url: str) -> list[dict]:
+    return _call(endpoint_url, "GET", "faults")["faults"]
+
+
+def clear_faults(endpoint_url: str) -> None:
+    _call(endpoint_url, "DELETE", "faults")
+
+
+def set_discoverable(endpoint_url: str, owner_account: str, region: str, consumer_accounts: Iterable[str]) -> dict:
+    """Replace which consumer accounts can discover ``owner_account``'s catalogue in ``region``."""
+    return _call(
+        endpoint_url,
+        "POST",
+        "discoverable",
+        {"owner_account": owner_account, "region": region, "consumer_accounts": list(consumer_accounts)},
+    )
+
+
+def get_state(endpoint_url: str) -> dict:
+    return _call(endpoint_url, "GET", "discoverable")
+
+
+def set_feature_group_access(endpoint_url: str, arn: str, consumer_account: str, permission: str | None) -> dict:
+    """Grant ``ReadOnly`` / ``ReadWrite`` / ``Admin`` on one feature group (``None`` revokes)."""
+    return _call(
+        endpoint_url,
+        "POST",
+        "feature-group-access",
+        {"arn": arn, "consumer_account": consumer_account, "permission": permission},
+    )

@@ -1,0 +1,124 @@
+"""Fault injection: make matching AWS requests fail with a realistic, wire-format error."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import uuid
+from http import HTTPStatus
+from typing import Any
+from xml.sax.saxutils import escape
+
+_lock = threading.Lock()
+_ids = itertools.count(1)
+_faults: list[dict[str, Any]] = []
+
+DEFAULT_MESSAGES = {
+    "ThrottlingException": "Rate exceeded",
+    "Throttling": "Rate exceeded",
+    "AccessDeniedException": "User is not authorized to perform this action",
+    "AccessDenied": "User is not authorized to perform this action",
+    "InternalFailure": "An internal error occurred",
+    "ServiceUnavailable": "Service is unavailable",
+}
+_CRED_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+def add(spec: dict[str, Any]) -> dict[str, Any]:
+    """Register a fault. Keys: service, operation (None = any), account_id (None = any),
+    region (None = any), error_code, status (default 400), message, count (-1 = forever)."""
+    if not spec.get("error_code"):
+        raise ValueError("error_code is required")
+    fault = {
+        "id": next(_ids),
+        "service": spec.get("service"),
+        "operation": spec.get("operation"),
+        "account_id": str(spec["account_id"]) if spec.get("account_id") else None,
+        "region": spec.get("region"),
+        "error_code": spec["error_code"],
+        "status": int(spec.get("status") or 400),
+        "message": spec.get("message") or DEFAULT_MESSAGES.get(spec["error_code"], spec["error_code"]),
+        "count": int(spec.get("count", 1)),
+        "hits": 0,
+    }
+    with _lock:
+        _faults.append(fault)
+    return dict(fault)
+
+
+def clear() -> None:
+    with _lock:
+        _faults.clear()
+
+
+def listing() -> list[dict[str, Any]]:
+    with _lock:
+        return [dict(f) for f in _faults]
+
+
+def active() -> bool:
+    return bool(_faults)
+
+
+def take(service: str | None, operation: str | None, account_id: str | None, region: str | None) -> dict | None:
+    """Return (and consume one use of) the first fault matching the request, if any."""
+    with _lock:
+        for fault in _faults:
+            if fault["count"] == 0:
+                continue
+            if fault["service"] and fault["service"] != service:
+                continue
+            if fault["operation"] and fault["operation"] != operation:
+                continue
+            if fault["account_id"] and fault["account_id"] != account_id:
+                continue
+            if fault["region"] and fault["region"] != region:
+                continue
+            if fault["count"] > 0:
+                fault["count"] -= 1
+            fault["hits"] += 1
+            return dict(fault)
+    return None
+
+
+def request_identity(environ: dict[str, Any]) -> dict[str, str | None]:
+    """Access key, region and service from a SigV4 Authorization header."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    match = _CRED_RE.search(auth)
+    if not match:
+        return {"access_key": None, "region": None, "service": None}
+    return {"access_key": match.group(1), "region": match.group(2), "service": match.group(3)}
+
+
+def error_response(fault: dict, protocol: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    code, message, status = fault["error_code"], fault["message"], fault["status"]
+    request_id = str(uuid.uuid4())
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    status_line = f"{status} {phrase}"
+    if protocol == "json":
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-ErrorType", code),
+            ("x-amzn-RequestId", request_id),
+        ]
+    elif protocol == "query":
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
+    else:  # rest-xml (S3)
+        body = (
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>"
+        ).encode()
+        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+    headers.append(("Content-Length", str(len(body))))
+    return status_line, headers, body

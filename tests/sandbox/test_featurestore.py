@@ -1,0 +1,406 @@
+"""Feature Store control plane of the sandbox, exercised through boto3 over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox import control
+
+from .conftest import make_client
+
+MODEL = botocore.session.get_session().get_service_model("sagemaker")
+
+
+def output_keys(operation: str) -> set[str]:
+    return set(MODEL.operation_model(operation).output_shape.members)
+
+
+def shape_keys(shape: str) -> set[str]:
+    return set(MODEL.shape_for(shape).members)
+
+
+def defs(n: int) -> list[dict]:
+    out = [
+        {"FeatureName": "record_id", "FeatureType": "String"},
+        {"FeatureName": "event_time", "FeatureType": "Fractional"},
+    ]
+    out += [
+        {"FeatureName": f"f_{i:04d}", "FeatureType": ["String", "Integral", "Fractional"][i % 3]} for i in range(n - 2)
+    ]
+    return out
+
+
+def create(sm, name: str, n: int = 5, **extra) -> str:
+    params = {
+        "FeatureGroupName": name,
+        "RecordIdentifierFeatureName": "record_id",
+        "EventTimeFeatureName": "event_time",
+        "FeatureDefinitions": defs(n),
+        "OfflineStoreConfig": {"S3StorageConfig": {"S3Uri": "s3://bucket/prefix"}},
+        "RoleArn": "arn:aws:iam::123456789012:role/fs",
+        "Description": f"Feature group {name}. Second sentence.",
+        "Tags": [{"Key": "team", "Value": "payments"}],
+    }
+    params.update(extra)
+    return sm.create_feature_group(**params)["FeatureGroupArn"]
+
+
+def test_describe_has_all_fields_and_matches_model(sm):
+    arn = create(
+        sm, "customers", OnlineStoreConfig={"EnableOnlineStore": True, "TtlDuration": {"Unit": "Days", "Value": 7}}
+    )
+    d = sm.describe_feature_group(FeatureGroupName="customers")
+    d.pop("ResponseMetadata")
+    assert set(d) <= output_keys("DescribeFeatureGroup")
+    assert d["FeatureGroupArn"] == arn
+    assert d["Description"].startswith("Feature group customers")
+    assert d["OnlineStoreConfig"]["TtlDuration"]["Value"] == 7
+    assert d["OfflineStoreConfig"]["DataCatalogConfig"]["Database"] == "sagemaker_featurestore"
+    assert d["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"].startswith(
+        "s3://bucket/prefix/123456789012/sagemaker/eu-west-1/"
+    )
+    assert d["FeatureGroupStatus"] == "Created"
+    assert isinstance(d["CreationTime"], dt.datetime) and isinstance(d["LastModifiedTime"], dt.datetime)
+    assert "NextToken" not in d
+    assert sm.describe_feature_group(FeatureGroupName=arn)["FeatureGroupName"] == "customers"
+
+
+def test_describe_pages_2500_features(sm):
+    create(sm, "wide", n=2500)
+    names, token, pages = [], None, 0
+    while True:
+        kw = {"NextToken": token} if token else {}
+        page = sm.describe_feature_group(FeatureGroupName="wide", **kw)
+        names += [f["FeatureName"] for f in page["FeatureDefinitions"]]
+        pages += 1
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == 3 and len(names) == 2500 and len(set(names)) == 2500
+
+
+def test_unknown_names_raise_resource_not_found(sm):
+    create(sm, "known")
+    for call in (
+        lambda: sm.describe_feature_group(FeatureGroupName="missing"),
+        lambda: sm.describe_feature_metadata(FeatureGroupName="missing", FeatureName="x"),
+        lambda: sm.describe_feature_metadata(FeatureGroupName="known", FeatureName="nope"),
+        lambda: sm.delete_feature_group(FeatureGroupName="missing"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["Error"]["Code"] == "ResourceNotFound"
+    with pytest.raises(ClientError, match="can't find a FeatureGroup with name missing"):
+        sm.describe_feature_group(FeatureGroupName="missing")
+
+
+def test_duplicate_create_is_resource_in_use(sm):
+    create(sm, "dup")
+    with pytest.raises(ClientError) as exc:
+        create(sm, "dup")
+    assert exc.value.response["Error"]["Code"] == "ResourceInUse"
+
+
+def test_list_feature_groups_paging_and_filters(sm):
+    for i in range(250):
+        create(sm, f"group_{i:03d}", n=3)
+    seen, token = [], None
+    while True:
+        kw = {"NextToken": token} if token else {}
+        page = sm.list_feature_groups(MaxResults=100, SortBy="Name", SortOrder="Ascending", **kw)
+        for s in page["FeatureGroupSummaries"]:
+            assert set(s) <= shape_keys("FeatureGroupSummary")
+        seen += [s["FeatureGroupName"] for s in page["FeatureGroupSummaries"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert seen == [f"group_{i:03d}" for i in range(250)]
+    paginator = sm.get_paginator("list_feature_groups")
+    assert sum(len(p["FeatureGroupSummaries"]) for p in paginator.paginate(NameContains="group_1")) == 100
+    assert len(sm.list_feature_groups()["FeatureGroupSummaries"]) == 10  # AWS default page size
+    with pytest.raises(ClientError) as exc:
+        sm.list_feature_groups(MaxResults=500)
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_search_both_resources_paging(sm):
+    for i in range(250):
+        create(sm, f"sg_{i:03d}", n=4)
+    found, token = [], None
+    while True:
+        kw = {"NextToken": token} if token else {}
+        page = sm.search(Resource="FeatureGroup", MaxResults=100, SortBy="Name", SortOrder="Ascending", **kw)
+        for r in page["Results"]:
+            assert set(r["FeatureGroup"]) <= shape_keys("FeatureGroup")
+        found += [r["FeatureGroup"]["FeatureGroupName"] for r in page["Results"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert found == [f"sg_{i:03d}" for i in range(250)]
+    paginator = sm.get_paginator("search")
+    metadata = [
+        r["FeatureMetadata"]
+        for p in paginator.paginate(Resource="FeatureMetadata", PaginationConfig={"PageSize": 100})
+        for r in p["Results"]
+    ]
+    assert len(metadata) == 1000
+    assert len({(m["FeatureGroupName"], m["FeatureName"]) for m in metadata}) == 1000
+    assert set(metadata[0]) <= shape_keys("FeatureMetadata")
+    with pytest.raises(ClientError) as exc:
+        sm.search(Resource="FeatureGroup", MaxResults=500)
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_search_filters_operators_and_subexpressions(sm):
+    a = create(sm, "alpha_payments", Tags=[{"Key": "team", "Value": "payments"}, {"Key": "pii", "Value": "true"}])
+    create(sm, "beta_growth", Tags=[{"Key": "team", "Value": "growth"}])
+    create(sm, "gamma_growth", Tags=[{"Key": "team", "Value": "growth"}], Description="Churn signals.")
+
+    def names(expr, resource="FeatureGroup"):
+        res = sm.search(Resource=resource, SearchExpression=expr, MaxResults=100)["Results"]
+        return sorted(r[resource]["FeatureGroupName"] for r in res)
+
+    assert names({"Filters": [{"Name": "Tags.team", "Operator": "Equals", "Value": "growth"}]}) == [
+        "beta_growth",
+        "gamma_growth",
+    ]
+    assert names({"Filters": [{"Name": "Tags.pii", "Operator": "Exists"}]}) == ["alpha_payments"]
+    assert names({"Filters": [{"Name": "Tags.pii", "Operator": "NotExists"}]}) == ["beta_growth", "gamma_growth"]
+    assert names({"Filters": [{"Name": "FeatureGroupName", "Operator": "Contains", "Value": "GROWTH"}]}) == [
+        "beta_growth",
+        "gamma_growth",
+    ]
+    assert names(
+        {"Filters": [{"Name": "FeatureGroupName", "Operator": "In", "Value": "alpha_payments,beta_growth"}]}
+    ) == ["alpha_payments", "beta_growth"]
+    assert names({"Filters": [{"Name": "FeatureGroupArn", "Operator": "NotEquals", "Value": a}]}) == [
+        "beta_growth",
+        "gamma_growth",
+    ]
+    assert names({"Filters": [{"Name": "Description", "Operator": "Contains", "Value": "churn"}]}) == ["gamma_growth"]
+    expr = {
+        "Operator": "Or",
+        "SubExpressions": [
+            {"Filters": [{"Name": "FeatureGroupName", "Operator": "Equals", "Value": "alpha_payments"}]},
+            {"Filters": [{"Name": "Description", "Operator": "Contains", "Value": "churn"}]},
+        ],
+    }
+    assert names(expr) == ["alpha_payments", "gamma_growth"]
+    nested = {
+        "NestedFilters": [
+            {
+                "NestedPropertyName": "FeatureDefinitions",
+                "Filters": [{"Name": "FeatureDefinitions.FeatureName", "Operator": "Equals", "Value": "f_0001"}],
+            }
+        ]
+    }
+    assert len(names(nested)) == 3
+    # timestamps
+    gamma_mod = sm.describe_feature_group(FeatureGroupName="gamma_growth")["LastModifiedTime"]
+    later = names(
+        {"Filters": [{"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": gamma_mod.isoformat()}]}
+    )
+    assert later == ["gamma_growth"]
+    # feature metadata search
+    fm = sm.search(
+        Resource="FeatureMetadata",
+        SearchExpression={
+            "Filters": [
+                {"Name": "FeatureType", "Operator": "Equals", "Value": "Integral"},
+                {"Name": "FeatureGroupName", "Operator": "Equals", "Value": "beta_growth"},
+            ]
+        },
+    )["Results"]
+    assert [r["FeatureMetadata"]["FeatureName"] for r in fm] == ["f_0001"]
+    with pytest.raises(ClientError) as exc:
+        names({"Filters": [{"Name": "NoSuchProperty", "Operator": "Equals", "Value": "x"}]})
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_feature_metadata_update_and_search_by_parameter(sm):
+    create(sm, "meta")
+    before = sm.describe_feature_group(FeatureGroupName="meta")["LastModifiedTime"]
+    sm.update_feature_metadata(
+        FeatureGroupName="meta",
+        FeatureName="f_0000",
+        Description="Customer age in years.",
+        ParameterAdditions=[{"Key": "unit", "Value": "years"}, {"Key": "pii", "Value": "true"}],
+    )
+    sm.update_feature_metadata(FeatureGroupName="meta", FeatureName="f_0000", ParameterRemovals=["pii"])
+    m = sm.describe_feature_metadata(FeatureGroupName="meta", FeatureName="f_0000")
+    m.pop("ResponseMetadata")
+    assert set(m) <= output_keys("DescribeFeatureMetadata")
+    assert m["Description"] == "Customer age in years." and m["Parameters"] == [{"Key": "unit", "Value": "years"}]
+    assert m["LastModifiedTime"] > m["CreationTime"]
+    assert sm.describe_feature_group(FeatureGroupName="meta")["LastModifiedTime"] == before
+    res = sm.search(
+        Resource="FeatureMetadata",
+        SearchExpression={"Filters": [{"Name": "Parameters.unit", "Operator": "Equals", "Value": "years"}]},
+    )
+    assert [r["FeatureMetadata"]["FeatureName"] for r in res["Results"]] == ["f_0000"]
+
+
+def test_update_feature_group_and_tags_bump_last_modified(sm):
+    arn = create(sm, "upd", OnlineStoreConfig={"EnableOnlineStore": True})
+    t0 = sm.describe_feature_group(FeatureGroupName="upd")["LastModifiedTime"]
+    sm.update_feature_group(
+        FeatureGroupName="upd",
+        FeatureAdditions=[{"FeatureName": "new_feature", "FeatureType": "Integral"}],
+        OnlineStoreConfig={"TtlDuration": {"Unit": "Hours", "Value": 12}},
+    )
+    d = sm.describe_feature_group(FeatureGroupName="upd")
+    assert d["LastModifiedTime"] > t0 and d["FeatureDefinitions"][-1]["FeatureName"] == "new_feature"
+    assert d["OnlineStoreConfig"]["TtlDuration"] == {"Unit": "Hours", "Value": 12}
+    assert sm.describe_feature_metadata(FeatureGroupName="upd", FeatureName="new_feature")["FeatureType"] == "Integral"
+    t1 = d["LastModifiedTime"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "fraud"}])
+    assert sorted((t["Key"], t["Value"]) for t in sm.list_tags(ResourceArn=arn)["Tags"]) == [
+        ("env", "prod"),
+        ("team", "fraud"),
+    ]
+    t2 = sm.describe_feature_group(FeatureGroupName="upd")["LastModifiedTime"]
+    assert t2 > t1
+    sm.delete_tags(ResourceArn=arn, TagKeys=["env"])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "fraud"}]
+    assert sm.describe_feature_group(FeatureGroupName="upd")["LastModifiedTime"] > t2
+
+
+def test_delete_feature_group(sm):
+    create(sm, "doomed")
+    sm.delete_feature_group(FeatureGroupName="doomed")
+    assert sm.list_feature_groups()["FeatureGroupSummaries"] == []
+    assert sm.list_contexts(ContextType="FeatureGroup")["ContextSummaries"] == []
+
+
+def test_collection_types_need_online_store(sm):
+    vec = [
+        {
+            "FeatureName": "emb",
+            "FeatureType": "Fractional",
+            "CollectionType": "Vector",
+            "CollectionConfig": {"VectorConfig": {"Dimension": 8}},
+        }
+    ]
+    with pytest.raises(ClientError) as exc:
+        create(sm, "vec_offline", FeatureDefinitions=defs(3) + vec)
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    create(
+        sm,
+        "vec_online",
+        FeatureDefinitions=defs(3) + vec,
+        OnlineStoreConfig={"EnableOnlineStore": True, "StorageType": "InMemory"},
+    )
+    fd = sm.describe_feature_group(FeatureGroupName="vec_online")["FeatureDefinitions"][-1]
+    assert fd["CollectionType"] == "Vector" and fd["CollectionConfig"]["VectorConfig"]["Dimension"] == 8
+
+
+def test_other_search_resources_still_work(sm):
+    sm.create_experiment(ExperimentName="exp-one")
+    res = sm.search(Resource="Experiment")["Results"]
+    assert [r["Experiment"]["ExperimentName"] for r in res] == ["exp-one"]
+    assert sm.search(Resource="TrainingJob")["Results"] == []
+
+
+def _assume(url, account_id, external_id, role="PantryCatalogReader"):
+    sts = make_client(url, "sts")
+    return sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="pantry-sync", ExternalId=external_id
+    )["Credentials"]
+
+
+def _reader_role(url, account_id, external_id):
+    from sandbox.seed import create_reader_role
+
+    return create_reader_role(url, account_id, external_id)
+
+
+def test_cross_account_search(clean_sandbox):
+    url = clean_sandbox.url
+    owner, consumer, stranger = "111111111111", "444444444444", "555555555555"
+    for acct in (owner, consumer, stranger):
+        _reader_role(url, acct, f"ext-{acct}")
+    owner_sm = make_client(url, creds=_assume(url, owner, f"ext-{owner}"))
+    consumer_sm = make_client(url, creds=_assume(url, consumer, f"ext-{consumer}"))
+    stranger_sm = make_client(url, creds=_assume(url, stranger, f"ext-{stranger}"))
+    arn = create(owner_sm, "shared_catalog_group")
+    assert ":111111111111:" in arn
+    create(consumer_sm, "consumer_own_group")
+    control.set_discoverable(url, owner, "eu-west-1", [consumer])
+
+    def names(client, option=None):
+        kw = {"CrossAccountFilterOption": option} if option else {}
+        return sorted(
+            r["FeatureGroup"]["FeatureGroupName"] for r in client.search(Resource="FeatureGroup", **kw)["Results"]
+        )
+
+    assert names(consumer_sm) == ["consumer_own_group"]
+    assert names(consumer_sm, "SameAccount") == ["consumer_own_group"]
+    assert names(consumer_sm, "CrossAccount") == ["consumer_own_group", "shared_catalog_group"]
+    assert names(stranger_sm, "CrossAccount") == []
+    # discoverability is not access
+    with pytest.raises(ClientError) as exc:
+        consumer_sm.describe_feature_group(FeatureGroupName=arn)
+    assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+    control.set_feature_group_access(url, arn, consumer, "ReadOnly")
+    assert consumer_sm.describe_feature_group(FeatureGroupName=arn)["FeatureGroupArn"] == arn
+    with pytest.raises(ClientError):
+        consumer_sm.update_feature_metadata(FeatureGroupName=arn, FeatureName="f_0000", Description="x")
+
+
+def test_assume_role_enforces_external_id(clean_sandbox):
+    url = clean_sandbox.url
+    _reader_role(url, "222222222222", "pantry-payments-ml")
+    creds = _assume(url, "222222222222", "pantry-payments-ml")
+    ident = make_client(url, "sts", creds=creds).get_caller_identity()
+    assert ident["Account"] == "222222222222"
+    sts = make_client(url, "sts")
+    role = "arn:aws:iam::222222222222:role/PantryCatalogReader"
+    for kwargs in ({"ExternalId": "wrong-id"}, {}):
+        with pytest.raises(ClientError) as exc:
+            sts.assume_role(RoleArn=role, RoleSessionName="pantry", **kwargs)
+        err = exc.value.response
+        assert err["Error"]["Code"] == "AccessDenied"
+        assert err["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert "is not authorized to perform: sts:AssumeRole on resource: " + role in err["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(
+            RoleArn="arn:aws:iam::222222222222:role/Nope", RoleSessionName="pantry", ExternalId="pantry-payments-ml"
+        )
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_fault_injection_throttling(clean_sandbox):
+    url = clean_sandbox.url
+    retrying = make_client(url, retries={"max_attempts": 3, "mode": "standard"})
+    control.inject_fault(url, service="sagemaker", operation="Search", error_code="ThrottlingException", count=2)
+    res = retrying.search(Resource="FeatureGroup")  # two throttles, third attempt succeeds
+    assert res["ResponseMetadata"]["RetryAttempts"] == 2
+    control.inject_fault(url, service="sagemaker", operation="Search", error_code="ThrottlingException", count=-1)
+    with pytest.raises(ClientError) as exc:
+        retrying.search(Resource="FeatureGroup")
+    assert exc.value.response["Error"]["Code"] == "ThrottlingException"
+    assert exc.value.response["Error"]["Message"] == "Rate exceeded"
+    assert exc.value.response["ResponseMetadata"]["RetryAttempts"] >= 2
+    # other operations and other accounts are unaffected
+    retrying.list_feature_groups()
+    control.clear_faults(url)
+    retrying.search(Resource="FeatureGroup")
+    # account-scoped faults and query-protocol services
+    control.inject_fault(
+        url,
+        service="sts",
+        operation="GetCallerIdentity",
+        error_code="AccessDenied",
+        status=403,
+        account_id="123456789012",
+    )
+    with pytest.raises(ClientError) as exc:
+        make_client(url, "sts").get_caller_identity()
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+    control.inject_fault(url, operation="Search", account_id="999999999999", error_code="ThrottlingException", count=-1)
+    retrying.search(Resource="FeatureGroup")
+    assert len(control.list_faults(url)) == 2
