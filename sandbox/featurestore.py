@@ -8,7 +8,7 @@ Written in moto's style: :class:`PantryFeatureGroup` subclasses moto's ``Feature
 Sandbox choices (documented differences from AWS):
 
 * ``DescribeFeatureGroup`` pages ``FeatureDefinitions`` by :data:`FEATURE_DEFINITIONS_PAGE_SIZE`
-  (1000); ``NextToken`` is omitted on the last page.
+  (1000); ``NextToken`` is "" on the last page (the API model makes it required).
 * ``AddTags`` / ``DeleteTags`` on a feature group bump its ``LastModifiedTime`` (AWS does not);
   Pantry's incremental sync relies on ``LastModifiedTime``.
 * ``UpdateFeatureMetadata`` bumps only the feature's ``LastModifiedTime`` (as AWS).
@@ -180,8 +180,8 @@ class PantryFeatureGroup(FeatureGroup):
         page, token = paginate(self.feature_definitions, FEATURE_DEFINITIONS_PAGE_SIZE, next_token, "dfg:" + self.arn)
         out["FeatureDefinitions"] = copy.deepcopy(page)
         out["ThroughputConfig"] = dict(self.throughput_config)
-        if token:
-            out["NextToken"] = token
+        # AWS's model makes NextToken required here; the last page carries "".
+        out["NextToken"] = token or ""
         return out
 
     def gen_response_object(self) -> dict[str, Any]:

@@ -40,6 +40,9 @@ class AwsAccountSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["created_at"]
+        # Every rule lives in AwsAccountForm (called from validate), so one
+        # bad request reports all of its bad fields at once.
+        extra_kwargs = {f: {"validators": []} for f in ("account_id", "name", "role_arn")}
 
     def validate(self, attrs: dict) -> dict:
         # One set of validation rules: the form's.

@@ -1,0 +1,200 @@
+"""Error paths and paging of the catalog's AWS gateway, checked by botocore's Stubber
+(which validates every request and response against AWS's real API models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from catalog import aws
+
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+ARN = "arn:aws:sagemaker:eu-west-1:111111111111:feature-group/customer_profile"
+
+
+@pytest.fixture
+def gateway(settings):
+    settings.PANTRY_AWS_MAX_ATTEMPTS = 1
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
+    gw = aws.FeatureStoreGateway(session)
+    with Stubber(gw.client) as stubber:
+        gw.stubber = stubber
+        yield gw
+        stubber.assert_no_pending_responses()
+
+
+def _definitions(start: int, stop: int) -> list[dict]:
+    return [{"FeatureName": f"f_{i}", "FeatureType": "Integral"} for i in range(start, stop)]
+
+
+def _describe(definitions: list[dict], token: str | None = None) -> dict:
+    response = {
+        "FeatureGroupArn": ARN,
+        "FeatureGroupName": "customer_profile",
+        "RecordIdentifierFeatureName": "f_0",
+        "EventTimeFeatureName": "f_1",
+        "FeatureDefinitions": definitions,
+        "CreationTime": NOW,
+        # AWS's model makes NextToken required; the last page carries an empty one.
+        "NextToken": token or "",
+    }
+    return response
+
+
+def test_describe_follows_next_token_through_every_feature_definition(gateway):
+    gateway.stubber.add_response(
+        "describe_feature_group", _describe(_definitions(0, 1000), "t1"), {"FeatureGroupName": ARN}
+    )
+    gateway.stubber.add_response(
+        "describe_feature_group", _describe(_definitions(1000, 2000), "t2"), {"FeatureGroupName": ARN, "NextToken": "t1"}
+    )
+    gateway.stubber.add_response(
+        "describe_feature_group", _describe(_definitions(2000, 2500)), {"FeatureGroupName": ARN, "NextToken": "t2"}
+    )
+
+    record = gateway.describe_feature_group(ARN)
+
+    assert len(record.features) == 2500
+    assert record.features[-1].name == "f_2499"
+    assert gateway.counter.as_dict() == {"DescribeFeatureGroup": 3}
+
+
+def test_search_pages_until_no_next_token(gateway):
+    def page(names, token=None):
+        body = {
+            "Results": [
+                {
+                    "FeatureGroup": {
+                        "FeatureGroupArn": ARN.replace("customer_profile", n),
+                        "FeatureGroupName": n,
+                        "RecordIdentifierFeatureName": "id",
+                        "EventTimeFeatureName": "ts",
+                        "FeatureDefinitions": [{"FeatureName": "id", "FeatureType": "String"}],
+                        "CreationTime": NOW,
+                        "Tags": [{"Key": "team", "Value": "crm"}],
+                    }
+                }
+                for n in names
+            ]
+        }
+        if token:
+            body["NextToken"] = token
+        return body
+
+    gateway.stubber.add_response("search", page(["a", "b"], "n1"), {"Resource": "FeatureGroup", "MaxResults": 100})
+    gateway.stubber.add_response(
+        "search", page(["c"]), {"Resource": "FeatureGroup", "MaxResults": 100, "NextToken": "n1"}
+    )
+
+    records = list(gateway.search_feature_groups())
+
+    assert [r.name for r in records] == ["a", "b", "c"]
+    assert records[0].tags == {"team": "crm"}
+
+
+def test_search_feature_metadata_asks_only_for_changes_since_the_watermark(gateway):
+    gateway.stubber.add_response(
+        "search",
+        {"Results": []},
+        {
+            "Resource": "FeatureMetadata",
+            "MaxResults": 100,
+            "SearchExpression": {
+                "Filters": [{"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": NOW.isoformat()}]
+            },
+        },
+    )
+    assert list(gateway.search_feature_metadata(modified_since=NOW)) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("ThrottlingException", aws.AwsThrottled),
+        ("AccessDeniedException", aws.AwsAccessDenied),
+        ("ResourceNotFound", aws.AwsNotFound),
+        ("ValidationException", aws.AwsInvalidRequest),
+        ("InternalFailure", aws.AwsError),
+    ],
+)
+def test_botocore_errors_become_pantry_errors(gateway, code, expected):
+    gateway.stubber.add_client_error("describe_feature_group", service_error_code=code, service_message="nope")
+
+    with pytest.raises(expected) as info:
+        gateway.describe_feature_group("missing")
+
+    assert info.value.code == code
+    assert info.value.operation == "DescribeFeatureGroup"
+    assert "nope" in str(info.value)
+
+
+def test_update_feature_metadata_sends_additions_and_removals(gateway):
+    gateway.stubber.add_response(
+        "update_feature_metadata",
+        {},
+        {
+            "FeatureGroupName": "customer_profile",
+            "FeatureName": "age",
+            "Description": "Age in years",
+            "ParameterAdditions": [{"Key": "unit", "Value": "years"}],
+            "ParameterRemovals": ["legacy"],
+        },
+    )
+    gateway.update_feature_metadata(
+        group="customer_profile",
+        feature="age",
+        description="Age in years",
+        parameter_additions={"unit": "years"},
+        parameter_removals=["legacy"],
+    )
+
+
+def test_assume_role_denied_is_access_denied(settings, monkeypatch):
+    settings.PANTRY_AWS_MAX_ATTEMPTS = 1
+    aws.clear_credentials_cache()
+    sts = boto3.client("sts", aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
+    stubber = Stubber(sts)
+    stubber.add_client_error("assume_role", service_error_code="AccessDenied", http_status_code=403, service_message="not authorized")
+    monkeypatch.setattr(aws, "_base_session", lambda: type("S", (), {"client": lambda self, *a, **k: sts})())
+    role = aws.AccountRole(account_id="111111111111", role_arn="arn:aws:iam::111111111111:role/R", external_id="ext-id")
+
+    with stubber, pytest.raises(aws.AwsAccessDenied) as info:
+        aws.assume_role_session(role, "eu-west-1")
+
+    assert info.value.operation == "AssumeRole"
+
+
+def test_assumed_credentials_are_cached_until_shortly_before_expiry(settings, monkeypatch):
+    aws.clear_credentials_cache()
+    sts = boto3.client("sts", aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
+    stubber = Stubber(sts)
+    role = aws.AccountRole(account_id="111111111111", role_arn="arn:aws:iam::111111111111:role/R", external_id="ext-id")
+    expected = {"RoleArn": role.role_arn, "RoleSessionName": settings.PANTRY_ROLE_SESSION_NAME, "ExternalId": "ext-id"}
+
+    def creds(expiry):
+        return {
+            "Credentials": {
+                "AccessKeyId": "ASIAEXAMPLEEXAMPLE",
+                "SecretAccessKey": "secret",
+                "SessionToken": "token",
+                "Expiration": expiry,
+            }
+        }
+
+    now = dt.datetime.now(dt.UTC)
+    stubber.add_response("assume_role", creds(now + dt.timedelta(hours=1)), expected)
+    stubber.add_response("assume_role", creds(now + dt.timedelta(hours=1)), expected)
+    monkeypatch.setattr(aws, "_base_session", lambda: type("S", (), {"client": lambda self, *a, **k: sts})())
+
+    with stubber:
+        aws.assume_role_session(role, "eu-west-1")
+        aws.assume_role_session(role, "eu-west-1")  # cached: no second call
+        assert len(stubber._queue) == 1
+        # Credentials within the refresh margin are renewed.
+        aws._credentials_cache[(role.role_arn, role.external_id)].expiration = now + dt.timedelta(minutes=2)
+        aws.assume_role_session(role, "eu-west-1")
+        stubber.assert_no_pending_responses()
+    aws.clear_credentials_cache()
