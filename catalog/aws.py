@@ -152,13 +152,51 @@ _credentials_cache: dict[tuple[str, str], _CachedCredentials] = {}
 _credentials_lock = threading.Lock()
 
 
+# One boto3 session for the process: creating a session per account would
+# reload botocore's service models (hundreds of milliseconds for SageMaker)
+# on every sync. Account credentials are passed per client instead.
+_shared_session: boto3.Session | None = None
+_session_lock = threading.Lock()
+
+
 def _base_session() -> boto3.Session:
-    return boto3.Session(region_name=settings.AWS_DEFAULT_REGION)
+    global _shared_session
+    with _session_lock:
+        if _shared_session is None:
+            _shared_session = boto3.Session(region_name=settings.AWS_DEFAULT_REGION)
+        return _shared_session
 
 
 def clear_credentials_cache() -> None:
+    global _shared_session
     with _credentials_lock:
         _credentials_cache.clear()
+    with _session_lock:
+        # The endpoint and Pantry's own credentials are read when the session
+        # is made; tests that change them start afresh.
+        _shared_session = None
+
+
+@dataclass(frozen=True)
+class AccountSession:
+    """Temporary credentials inside one account and region; makes boto3 clients."""
+
+    access_key: str
+    secret_key: str
+    token: str
+    region: str
+
+    def client(self, service: str, config: Config | None = None) -> Any:
+        base = _base_session()
+        with _session_lock:  # client creation on a shared session is not thread-safe
+            return base.client(
+                service,
+                region_name=self.region,
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
+                aws_session_token=self.token,
+                config=config or client_config(),
+            )
 
 
 class CallCounter:
@@ -186,14 +224,16 @@ class CallCounter:
             return sum(self.counts.values())
 
 
-def assume_role_session(role: AccountRole, region: str, *, counter: CallCounter | None = None) -> boto3.Session:
-    """A boto3 session inside `role.account_id`, via STS AssumeRole (cached)."""
+def assume_role_session(role: AccountRole, region: str, *, counter: CallCounter | None = None) -> AccountSession:
+    """Credentials inside `role.account_id`, via STS AssumeRole (cached until near expiry)."""
     key = (role.role_arn, role.external_id)
     now = datetime.now(UTC)
     with _credentials_lock:
         cached = _credentials_cache.get(key)
     if cached is None or cached.expiration - _REFRESH_MARGIN <= now:
-        sts = _base_session().client("sts", config=client_config())
+        base = _base_session()
+        with _session_lock:
+            sts = base.client("sts", config=client_config())
         if counter:
             counter.attach(sts)
         try:
@@ -213,12 +253,7 @@ def assume_role_session(role: AccountRole, region: str, *, counter: CallCounter 
         )
         with _credentials_lock:
             _credentials_cache[key] = cached
-    return boto3.Session(
-        aws_access_key_id=cached.access_key,
-        aws_secret_access_key=cached.secret_key,
-        aws_session_token=cached.token,
-        region_name=region,
-    )
+    return AccountSession(access_key=cached.access_key, secret_key=cached.secret_key, token=cached.token, region=region)
 
 
 # ---------------------------------------------------------------------------
@@ -348,7 +383,7 @@ class FeatureStoreGateway:
     # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Search.html
     SEARCH_PAGE_SIZE = 100
 
-    def __init__(self, session: boto3.Session, *, counter: CallCounter | None = None) -> None:
+    def __init__(self, session: AccountSession | boto3.Session, *, counter: CallCounter | None = None) -> None:
         self.counter = counter or CallCounter()
         self.client = self.counter.attach(session.client("sagemaker", config=client_config()))
 
@@ -460,3 +495,170 @@ def known_regions() -> frozenset[str]:
     for partition in ("aws", "aws-cn", "aws-us-gov"):
         regions.update(session.get_available_regions("sagemaker", partition_name=partition))
     return frozenset(regions)
+
+
+# ---------------------------------------------------------------------------
+# SageMaker ML lineage
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineageEntity:
+    """An Artifact, Context or Action as ListContexts/Describe* return it."""
+
+    arn: str
+    lineage_type: str  # "Artifact", "Context" or "Action"
+    type: str  # e.g. "DataSet", "Model", "FeatureGroup", "Endpoint", "ProcessingJob"
+    name: str
+    source_uri: str
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LineageVertex:
+    arn: str
+    type: str
+    lineage_type: str
+
+
+@dataclass(frozen=True)
+class LineageAssociation:
+    source_arn: str
+    destination_arn: str
+    association_type: str
+    source_type: str = ""
+    destination_type: str = ""
+    source_name: str = ""
+    destination_name: str = ""
+
+
+@dataclass(frozen=True)
+class LineageQueryResult:
+    vertices: tuple[LineageVertex, ...]
+    edges: tuple[LineageAssociation, ...]
+
+
+def lineage_type_of_arn(arn: str) -> str:
+    """ "Artifact", "Context", "Action" or "TrialComponent", read from the ARN's resource part."""
+    resource = arn.split(":", 5)[-1]
+    prefix = resource.split("/", 1)[0]
+    return {
+        "artifact": "Artifact",
+        "context": "Context",
+        "action": "Action",
+        "experiment-trial-component": "TrialComponent",
+    }.get(prefix, "")
+
+
+def _lineage_entity(raw: dict, lineage_type: str) -> LineageEntity:
+    return LineageEntity(
+        arn=raw[f"{lineage_type}Arn"],
+        lineage_type=lineage_type,
+        type=raw.get(f"{lineage_type}Type", "") or "",
+        name=raw.get(f"{lineage_type}Name", "") or "",
+        source_uri=(raw.get("Source") or {}).get("SourceUri", "") or "",
+        properties=dict(raw.get("Properties") or {}),
+    )
+
+
+class LineageGateway:
+    """SageMaker ML lineage calls for one account and region.
+
+    QueryLineage takes one start ARN per call (StartArns has at most one
+    member) and returns at most 50 vertices a page; the List* calls return at
+    most 100 items a page. Every method follows NextToken to the end.
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_QueryLineage.html
+    """
+
+    LIST_PAGE_SIZE = 100
+    QUERY_PAGE_SIZE = 50
+    MAX_DEPTH = 10  # QueryLineage's own upper bound on MaxDepth
+
+    def __init__(self, session: AccountSession | boto3.Session, *, counter: CallCounter | None = None) -> None:
+        self.counter = counter or CallCounter()
+        self.client = self.counter.attach(session.client("sagemaker", config=client_config()))
+
+    def _call(self, operation: str, **params: Any) -> dict:
+        method = getattr(self.client, _snake(operation))
+        try:
+            return method(**params)
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise translate_error(exc, operation) from exc
+
+    def _pages(self, operation: str, **params: Any) -> Iterator[dict]:
+        while True:
+            page = self._call(operation, **params)
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
+            params["NextToken"] = token
+
+    def list_contexts(self, *, context_type: str = "", source_uri: str = "") -> Iterator[LineageEntity]:
+        params: dict[str, Any] = {"MaxResults": self.LIST_PAGE_SIZE}
+        if context_type:
+            params["ContextType"] = context_type
+        if source_uri:
+            params["SourceUri"] = source_uri
+        for page in self._pages("ListContexts", **params):
+            for raw in page.get("ContextSummaries", []):
+                yield _lineage_entity(raw, "Context")
+
+    def feature_group_contexts(self) -> Iterator[LineageEntity]:
+        """Every lineage context of type FeatureGroup; Source.SourceUri is the group's ARN."""
+        return self.list_contexts(context_type="FeatureGroup")
+
+    def describe_artifact(self, arn: str) -> LineageEntity:
+        return _lineage_entity(self._call("DescribeArtifact", ArtifactArn=arn), "Artifact")
+
+    def describe_context(self, name_or_arn: str) -> LineageEntity:
+        # DescribeContext takes the context *name*; the ARN's last part is it.
+        name = name_or_arn.rsplit("/", 1)[-1]
+        return _lineage_entity(self._call("DescribeContext", ContextName=name), "Context")
+
+    def query_lineage(
+        self, *, start_arn: str, direction: str = "Both", max_depth: int = 5, include_edges: bool = True
+    ) -> LineageQueryResult:
+        params: dict[str, Any] = {
+            "StartArns": [start_arn],
+            "Direction": direction,
+            "IncludeEdges": include_edges,
+            "MaxDepth": min(max(max_depth, 1), self.MAX_DEPTH),
+            "MaxResults": self.QUERY_PAGE_SIZE,
+        }
+        vertices: dict[str, LineageVertex] = {}
+        edges: dict[tuple[str, str], LineageAssociation] = {}
+        for page in self._pages("QueryLineage", **params):
+            for raw in page.get("Vertices", []):
+                vertices[raw["Arn"]] = LineageVertex(
+                    arn=raw["Arn"], type=raw.get("Type", "") or "", lineage_type=raw.get("LineageType", "") or ""
+                )
+            for raw in page.get("Edges", []):
+                edges[(raw["SourceArn"], raw["DestinationArn"])] = LineageAssociation(
+                    source_arn=raw["SourceArn"],
+                    destination_arn=raw["DestinationArn"],
+                    association_type=raw.get("AssociationType", "") or "",
+                )
+        return LineageQueryResult(vertices=tuple(vertices.values()), edges=tuple(edges.values()))
+
+    def list_associations(
+        self, *, source_arn: str = "", destination_arn: str = "", association_type: str = ""
+    ) -> Iterator[LineageAssociation]:
+        params: dict[str, Any] = {"MaxResults": self.LIST_PAGE_SIZE}
+        if source_arn:
+            params["SourceArn"] = source_arn
+        if destination_arn:
+            params["DestinationArn"] = destination_arn
+        if association_type:
+            params["AssociationType"] = association_type
+        for page in self._pages("ListAssociations", **params):
+            for raw in page.get("AssociationSummaries", []):
+                yield LineageAssociation(
+                    source_arn=raw["SourceArn"],
+                    destination_arn=raw["DestinationArn"],
+                    association_type=raw.get("AssociationType", "") or "",
+                    source_type=raw.get("SourceType", "") or "",
+                    destination_type=raw.get("DestinationType", "") or "",
+                    source_name=raw.get("SourceName", "") or "",
+                    destination_name=raw.get("DestinationName", "") or "",
+                )

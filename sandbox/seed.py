@@ -8,8 +8,10 @@ Deterministic (``random.Random(SEED)``) and idempotent: existing resources are s
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +24,7 @@ from . import DEFAULT_REGION, PLATFORM_ACCOUNT_ID, control, vocab
 SEED = 20240611
 ROLE_NAME = "PantryCatalogReader"
 SECONDARY_REGION = "us-east-1"
+_CLIENT_LOCK = threading.Lock()
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32)
 
 
@@ -29,16 +32,22 @@ def external_id_for(account_name: str) -> str:
     return f"pantry-{account_name}"
 
 
+@functools.lru_cache(maxsize=256)
 def admin_client(endpoint_url: str, service: str, account_id: str, region: str = DEFAULT_REGION):
-    """A boto3 client acting as the sandbox admin inside ``account_id``."""
-    client = boto3.client(
-        service,
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=_CONFIG,
-    )
+    """A boto3 client acting as the sandbox admin inside ``account_id``.
+
+    Cached: building a client loads botocore's service model (slow for
+    SageMaker), and clients are safe to share between threads.
+    """
+    with _CLIENT_LOCK:  # client creation itself is not thread-safe
+        client = boto3.client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=_CONFIG,
+        )
 
     def _add_header(request: Any, **_: Any) -> None:
         request.headers["x-moto-account-id"] = account_id

@@ -244,3 +244,18 @@ def test_scheduled_sync_queues_only_due_owner_accounts(org):
     SyncRunFactory(account=org.central, status=SyncRun.Status.SUCCEEDED, queued_at=timezone.now())
     queued = sync_due_accounts_request()
     assert {r.account.name for r in queued} == {"payments-ml"}  # central is fresh; consumers are not synced
+
+
+def test_admin_site_registers_accounts_with_the_same_validation(client, org):
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    url = reverse("admin:catalog_awsaccount_add")
+    bad = client.post(url, {**VALID, "regions": "atlantis-1", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    assert bad.status_code == 200
+    assert "Not an AWS region with SageMaker: atlantis-1" in bad.content.decode()
+
+    good = client.post(url, {**VALID, "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    assert good.status_code == 302
+    assert AwsAccount.objects.get(account_id="888888888888").regions == ["eu-west-1", "us-east-1"]

@@ -1,0 +1,72 @@
+"""Shared plumbing for the benchmark scripts: a dedicated database and the report file."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "docs" / "benchmarks.md"
+
+
+def use_dedicated_database(name: str) -> str:
+    """Point Django at a fresh database `name` on the configured server, then set Django up."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("PANTRY_ENV", "development")
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import psycopg
+    from django.conf import settings
+
+    base = settings.DATABASES["default"]
+    conninfo = {
+        "dbname": "postgres",
+        "user": base.get("USER") or "postgres",
+        "password": base.get("PASSWORD") or None,
+        "host": base.get("HOST") or None,
+        "port": base.get("PORT") or None,
+    }
+    with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    settings.DATABASES["default"]["NAME"] = name
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return name
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    base = settings.DATABASES["default"]
+    conninfo = {
+        "dbname": "postgres",
+        "user": base.get("USER") or "postgres",
+        "password": base.get("PASSWORD") or None,
+        "host": base.get("HOST") or None,
+        "port": base.get("PORT") or None,
+    }
+    with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def write_report_section(title: str, body: str) -> None:
+    """Replace (or add) the `## title` section of docs/benchmarks.md."""
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    text = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n\nFigures printed by the scripts under `bench/`, on the 2-core development machine.\n"
+    section = f"## {title}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    REPORT.write_text(text)

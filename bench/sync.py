@@ -1,0 +1,134 @@
+#!/usr/bin/env python
+"""Sync benchmark: a sandbox organisation of a given size, a full sync, an unchanged re-sync.
+
+Prints AWS calls by operation, wall time and rows written per second, and
+records them in docs/benchmarks.md (section "Sync"). Targets:
+full sync ≤ ⌈G/100⌉ + ⌈F/100⌉ + a small constant calls per account/region;
+an unchanged re-sync writes no rows.
+
+    python bench/sync.py [--groups 500] [--features 40] [--accounts 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import drop_database, use_dedicated_database, write_report_section  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--groups", type=int, default=500)
+    parser.add_argument("--features", type=int, default=40)
+    parser.add_argument("--accounts", type=int, default=5)
+    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+
+    db = use_dedicated_database("pantry_bench_sync")
+    try:
+        return _run(args)
+    finally:
+        drop_database(db)
+
+
+def _run(args) -> int:
+    from catalog import aws
+    from catalog.models import AwsAccount, Feature, FeatureGroup
+    from catalog.services import sync as sync_services
+    from sandbox import seed
+    from sandbox.server import start
+
+    server = start()
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": server.url,
+            "AWS_ACCESS_KEY_ID": "pantry-bench",
+            "AWS_SECRET_ACCESS_KEY": "pantry-bench",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        }
+    )
+    try:
+        t0 = time.perf_counter()
+        manifest = seed.seed_synthetic(server.url, accounts=args.accounts, groups=args.groups, features=args.features)
+        seeded = time.perf_counter() - t0
+        print(f"seeded {args.groups} groups × {args.features} features in {args.accounts} accounts ({seeded:.1f} s)")
+        accounts = [
+            AwsAccount.objects.create(
+                account_id=a["account_id"],
+                name=a["name"],
+                role_arn=a["role_arn"],
+                external_id=a["external_id"],
+                regions=a["regions"],
+            )
+            for a in manifest["accounts"]
+        ]
+
+        def sync_all(label: str):
+            calls: Counter[str] = Counter()
+            rows = 0
+            started = time.perf_counter()
+            for account in accounts:
+                for run in sync_services.sync_request(account=account):
+                    done = sync_services.sync_run_execute(run_uuid=str(run.uuid))
+                    if done.status != "succeeded":
+                        raise SystemExit(f"{label}: sync of {account.name} failed: {done.error_message}")
+                    calls.update(done.api_calls)
+                    rows += done.groups_created + done.groups_updated + done.groups_deleted + done.features_written
+            return calls, rows, time.perf_counter() - started
+
+        aws.clear_credentials_cache()
+        full_calls, full_rows, full_time = sync_all("full sync")
+        assert FeatureGroup.objects.count() == args.groups
+        assert Feature.objects.count() == args.groups * args.features
+        re_calls, re_rows, re_time = sync_all("unchanged re-sync")
+
+        per_account_groups = math.ceil(args.groups / args.accounts)
+        per_account_features = per_account_groups * args.features
+        target = args.accounts * (math.ceil(per_account_groups / 100) + math.ceil(per_account_features / 100))
+        resync_target = args.accounts * (math.ceil(per_account_groups / 100) + 1)
+
+        def fmt(calls: Counter) -> str:
+            return ", ".join(f"{op} {n}" for op, n in sorted(calls.items())) or "none"
+
+        lines = [
+            f"Organisation: {args.groups} groups × {args.features} features across {args.accounts} accounts, one region "
+            f"(sandbox over HTTP on loopback, PostgreSQL {_pg_version()}).",
+            "",
+            "| run | AWS calls | calls by operation | wall time | rows written | rows/s |",
+            "|---|---:|---|---:|---:|---:|",
+            f"| full sync | {sum(full_calls.values())} (target ≤ {target} + {args.accounts} AssumeRole) | {fmt(full_calls)} "
+            f"| {full_time:.2f} s | {full_rows} | {full_rows / full_time:,.0f} |",
+            f"| unchanged re-sync | {sum(re_calls.values())} (target ≈ {resync_target}) | {fmt(re_calls)} "
+            f"| {re_time:.2f} s | {re_rows} | — |",
+        ]
+        report = "\n".join(lines)
+        print()
+        print(report)
+        ok = sum(full_calls.values()) <= target + 2 * args.accounts and re_rows == 0
+        print()
+        print("targets met" if ok else "TARGETS MISSED")
+        if not args.no_report:
+            write_report_section("Sync", "Measured by `python bench/sync.py` (defaults).\n\n" + report)
+        return 0 if ok else 1
+    finally:
+        server.stop()
+
+
+def _pg_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0].split()[0]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
