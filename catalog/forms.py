@@ -10,6 +10,7 @@ from catalog.models import AwsAccount
 
 class AwsAccountForm(forms.ModelForm):
     regions = forms.CharField(
+        error_messages={"required": "Enter at least one region."},
         help_text="Comma-separated AWS regions Pantry syncs, e.g. eu-west-1, us-east-1.",
         widget=forms.TextInput(attrs={"placeholder": "eu-west-1, us-east-1"}),
     )
@@ -93,3 +94,78 @@ class SyncRequestForm(forms.Form):
         if region and region not in self.account.regions:
             raise forms.ValidationError("This account is not synced in that region.")
         return region
+
+
+# ---------------------------------------------------------------------------
+# Description editing (rules live in catalog.services.descriptions, shared with the API)
+# ---------------------------------------------------------------------------
+
+
+class DescriptionForm(forms.Form):
+    description = forms.CharField(
+        label="Pantry description (markdown)",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 12, "class": "form-control font-mono"}),
+        help_text="Markdown: headings, lists, tables, code and links. Scripts, images and raw HTML are removed.",
+    )
+
+    def clean_description(self) -> str:
+        from catalog.services.descriptions import description_validate
+
+        # Keep inner whitespace (markdown line breaks), drop what trails.
+        value = self.cleaned_data["description"].rstrip()
+        description_validate(value)
+        return value
+
+
+class ParameterForm(forms.Form):
+    key = forms.CharField(required=False, strip=True, widget=forms.TextInput(attrs={"class": "form-control"}))
+    value = forms.CharField(required=False, strip=True, widget=forms.TextInput(attrs={"class": "form-control"}))
+
+    def clean(self) -> dict:
+        from catalog.services.descriptions import parameter_text_validate
+
+        cleaned = super().clean()
+        key, value = cleaned.get("key", ""), cleaned.get("value", "")
+        if not key and not value:
+            return cleaned  # an empty row: nothing, or a parameter being removed
+        for name, text in (("key", key), ("value", value)):
+            try:
+                parameter_text_validate(text, what=name)
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        return cleaned
+
+
+class BaseParameterFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen: set[str] = set()
+        for form in self.forms:
+            key = form.cleaned_data.get("key")
+            if not key:
+                continue
+            if key in seen:
+                raise forms.ValidationError(f"The parameter key {key!r} appears twice.")
+            seen.add(key)
+
+    def parameters(self) -> dict[str, str]:
+        """The submitted rows as AWS-style parameters; empty rows are dropped."""
+        return {
+            form.cleaned_data["key"]: form.cleaned_data["value"]
+            for form in self.forms
+            if form.cleaned_data.get("key") and form.cleaned_data.get("value")
+        }
+
+
+def parameter_formset(*, data=None, parameters: dict[str, str] | None = None) -> BaseParameterFormSet:
+    """Key/value rows for a feature's parameters, with two blank rows to add more."""
+    from catalog.services.descriptions import MAX_PARAMETERS
+
+    formset_class = forms.formset_factory(
+        ParameterForm, formset=BaseParameterFormSet, extra=2, max_num=MAX_PARAMETERS, validate_max=True
+    )
+    initial = [{"key": k, "value": v} for k, v in sorted((parameters or {}).items())]
+    return formset_class(data=data, initial=initial, prefix="parameters")

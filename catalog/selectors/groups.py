@@ -1,10 +1,36 @@
-"""Reads of feature groups for pages that are not search."""
+"""Reads of feature groups and features for pages and the API that are not search."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
 
-from catalog.models import Feature, FeatureGroup, Membership
+from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from catalog.models import DescriptionEdit, Feature, FeatureGroup, Membership
+from catalog.selectors.access import annotate_access_level
+
+# Rows of the schema table per page. A wide group (thousands of features)
+# renders in pages of this size, filtered on the server; a group that fits
+# in one page is filtered in the browser as you type.
+SCHEMA_PAGE_SIZE = 500
+SCHEMA_QUERY_MAX_LENGTH = 200
+# Columns the schema table shows; the rest of a feature row stays in the database.
+_SCHEMA_FIELDS = (
+    "id",
+    "uuid",
+    "feature_group_id",
+    "name",
+    "position",
+    "type",
+    "collection_type",
+    "collection_config",
+    "description",
+    "pantry_description",
+    "parameters",
+)
 
 
 def home_summary(*, user) -> dict:
@@ -25,4 +51,117 @@ def feature_groups_for_catalog(*, user) -> QuerySet[FeatureGroup]:
         .select_related("account")
         .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("position", "name")))
         .order_by("account__name", "region", "name")
+    )
+
+
+# ---------------------------------------------------------------------------
+# One group, one feature
+# ---------------------------------------------------------------------------
+
+
+def feature_groups_visible(*, user, include_deleted: bool = False) -> QuerySet[FeatureGroup]:
+    """Visible groups with their account and the user's `access_level`, without features."""
+    groups = FeatureGroup.objects.visible_to(user)
+    if not include_deleted:
+        groups = groups.live()
+    return annotate_access_level(groups.select_related("account"), user)
+
+
+def feature_group_get_for_user(*, user, group_uuid) -> FeatureGroup:
+    """A visible group (deleted ones too: a direct link keeps working) or 404."""
+    return get_object_or_404(feature_groups_visible(user=user, include_deleted=True), uuid=group_uuid)
+
+
+def feature_get_for_user(*, user, group_uuid, feature_name: str) -> Feature:
+    """A feature of a visible group, or 404; its `feature_group` carries `access_level`."""
+    group = feature_group_get_for_user(user=user, group_uuid=group_uuid)
+    feature = get_object_or_404(Feature.objects.filter(feature_group=group), name=feature_name)
+    feature.feature_group = group
+    return feature
+
+
+def features_visible(*, user, include_deleted: bool = False) -> QuerySet[Feature]:
+    groups = FeatureGroup.objects.visible_to(user)
+    if not include_deleted:
+        groups = groups.live()
+    return (
+        Feature.objects.filter(feature_group__in=groups.values("pk"))
+        .select_related("feature_group", "feature_group__account")
+        .order_by("feature_group__name", "position", "name")
+    )
+
+
+# ---------------------------------------------------------------------------
+# What the group page shows besides the group row
+# ---------------------------------------------------------------------------
+
+
+def feature_group_owners(*, group: FeatureGroup) -> list:
+    """People with the owner role in the group's account: who to ask about it."""
+    return list(
+        get_user_model()
+        .objects.filter(
+            memberships__account_id=group.account_id, memberships__role=Membership.Role.OWNER, is_active=True
+        )
+        .order_by("first_name", "last_name", "username")
+        .only("username", "first_name", "last_name", "email")
+    )
+
+
+def feature_group_schema_page(*, group: FeatureGroup, query: str = "", page: int | str | None = 1) -> Page:
+    """One page of the group's features, optionally filtered by `query`.
+
+    Two queries whatever the width of the group (a count and the page). Each
+    feature's `feature_group` is set to `group`, so links need no more queries.
+    """
+    features = Feature.objects.filter(feature_group=group).only(*_SCHEMA_FIELDS).order_by("position", "name")
+    query = (query or "").strip()[:SCHEMA_QUERY_MAX_LENGTH]
+    if query:
+        features = features.filter(
+            Q(name__icontains=query)
+            | Q(type__iexact=query)
+            | Q(collection_type__iexact=query)
+            | Q(description__icontains=query)
+            | Q(pantry_description__icontains=query)
+        )
+    result = Paginator(features, SCHEMA_PAGE_SIZE).get_page(page)
+    result.object_list = list(result.object_list)
+    for feature in result.object_list:
+        feature.feature_group = group
+    return result
+
+
+def description_edits_for_group(*, group: FeatureGroup, limit: int = 20) -> list[DescriptionEdit]:
+    """Recent edits of the group and of its features, newest first."""
+    return list(
+        DescriptionEdit.objects.filter(feature_group=group)
+        .select_related("editor", "feature")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def description_edits_for_feature(*, feature: Feature, limit: int = 50) -> list[DescriptionEdit]:
+    return list(
+        DescriptionEdit.objects.filter(feature=feature).select_related("editor").order_by("-created_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class OnlineStoreSummary:
+    """The parts of OnlineStoreConfig a reader cares about, flattened for the page."""
+
+    storage_type: str
+    ttl: str
+    kms_key_id: str
+
+
+def online_store_summary(*, group: FeatureGroup) -> OnlineStoreSummary:
+    config = group.online_store_config or {}
+    ttl = config.get("TtlDuration") or {}
+    ttl_text = f"{ttl.get('Value')} {ttl.get('Unit', '')}".strip() if ttl.get("Value") is not None else ""
+    security = config.get("SecurityConfig") or {}
+    return OnlineStoreSummary(
+        storage_type=str(config.get("StorageType", "") or ""),
+        ttl=ttl_text,
+        kms_key_id=str(security.get("KmsKeyId", "") or ""),
     )

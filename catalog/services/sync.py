@@ -367,7 +367,7 @@ class _AccountRegionSync:
         removed = Feature.objects.filter(feature_group=group).exclude(name__in=names)
         self.counts.features += removed.delete()[0]
         if to_write or len(current) != len(names):
-            _refresh_feature_words(group)
+            feature_words_refresh(group=group)
 
     def _mark_deleted(self, existing: dict[str, FeatureGroup], seen_arns: set[str]) -> None:
         gone = [g.pk for arn, g in existing.items() if arn not in seen_arns and g.deleted_at is None]
@@ -403,7 +403,7 @@ class _AccountRegionSync:
             self._heartbeat()
         with transaction.atomic():
             for group_id in touched_groups:
-                _refresh_feature_words(FeatureGroup.objects.get(pk=group_id))
+                feature_words_refresh(group=FeatureGroup.objects.get(pk=group_id))
             if newest != watermark:
                 self.state.features_modified_watermark = newest
                 self.state.save(update_fields=["features_modified_watermark"])
@@ -457,7 +457,7 @@ class _AccountRegionSync:
         )
 
 
-def _refresh_feature_words(group: FeatureGroup) -> None:
+def feature_words_refresh(*, group: FeatureGroup) -> None:
     """Recompute the words the group's search vector takes from its features."""
     features = Feature.objects.filter(feature_group=group).values_list("name", "description", "pantry_description")
     words = " ".join(" ".join(filter(None, (name, name.replace("_", " "), d, pd))) for name, d, pd in features)

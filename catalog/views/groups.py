@@ -1,35 +1,231 @@
-"""Catalog listing, feature group pages and feature pages."""
+"""Feature group pages, feature pages, and owners' description editing.
+
+Fetching goes through the selectors' visibility gate (invisible → 404);
+editing additionally needs `can_edit_group` (visible but not an owner → 403).
+"""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import redirect, render
 from django.urls import path
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog.models import FeatureGroup
+from catalog.forms import DescriptionForm, parameter_formset
+from catalog.markdown import markdown_to_html
+from catalog.models import DescriptionEdit, FeatureGroup
+from catalog.permissions import can_edit_group
+from catalog.selectors import access
+from catalog.selectors import groups as selectors
+from catalog.services import descriptions as services
 
 
-def get_feature_group_for_user(user, group_uuid):
+def get_feature_group_for_user(user, group_uuid) -> FeatureGroup:
     """The one way views fetch a feature group: invisible means 404."""
-    return get_object_or_404(FeatureGroup.objects.visible_to(user).select_related("account"), uuid=group_uuid)
+    return selectors.feature_group_get_for_user(user=user, group_uuid=group_uuid)
+
+
+def _group_for_editor(user, group_uuid) -> FeatureGroup:
+    group = get_feature_group_for_user(user, group_uuid)
+    if not _may_edit(user, group):
+        raise PermissionDenied
+    return group
+
+
+def _may_edit(user, group: FeatureGroup) -> bool:
+    # A group deleted in AWS is kept for its history but no longer edited.
+    return not group.is_deleted and can_edit_group(user, group)
+
+
+def _schema_context(request: HttpRequest, group: FeatureGroup) -> dict:
+    query = request.GET.get("q", "")
+    page = selectors.feature_group_schema_page(group=group, query=query, page=request.GET.get("page"))
+    return {
+        "group": group,
+        "schema_page": page,
+        "schema_query": query.strip()[: selectors.SCHEMA_QUERY_MAX_LENGTH],
+        # Filtering in the browser is instant but sees only rendered rows, so
+        # it is used only when the whole schema fits in one page.
+        "schema_paged": bool(query.strip())
+        or page.paginator.num_pages > 1
+        or group.feature_count > selectors.SCHEMA_PAGE_SIZE,
+    }
 
 
 @login_required
+@require_GET
 def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
     group = get_feature_group_for_user(request.user, group_uuid)
-    features = group.features.order_by("position", "name")
-    return render(request, "catalog/group_detail.html", {"group": group, "features": features})
+    mine = group.access_level == access.MINE
+    context = {
+        **_schema_context(request, group),
+        "access_label": access.ACCESS_LABELS.get(group.access_level, ""),
+        "can_read_records": group.access_level >= access.READ_ONLY,
+        "discoverable_only": group.access_level == access.DISCOVERABLE,
+        # Inside its own account a group is addressed by name; from any other
+        # account the feature store runtime needs the full ARN.
+        "group_identifier": group.name if mine else group.arn,
+        "cross_account": not mine,
+        "owners": selectors.feature_group_owners(group=group),
+        "online": selectors.online_store_summary(group=group),
+        "edits": selectors.description_edits_for_group(group=group, limit=10),
+        "can_edit": _may_edit(request.user, group),
+        "tags": sorted((group.tags or {}).items()),
+    }
+    return render(request, "catalog/group_detail.html", context)
 
 
 @login_required
-def feature_detail(request: HttpRequest, group_uuid, feature_name: str) -> HttpResponse:
+@require_GET
+def group_schema(request: HttpRequest, group_uuid) -> HttpResponse:
+    """The schema table alone, for htmx filtering and paging of wide groups."""
     group = get_feature_group_for_user(request.user, group_uuid)
-    feature = get_object_or_404(group.features, name=feature_name)
-    return render(request, "catalog/feature_detail.html", {"group": group, "feature": feature})
+    return render(request, "catalog/group_detail.html#schema", _schema_context(request, group))
+
+
+@login_required
+@require_GET
+def feature_detail(request: HttpRequest, group_uuid, feature_name: str) -> HttpResponse:
+    feature = selectors.feature_get_for_user(user=request.user, group_uuid=group_uuid, feature_name=feature_name)
+    group = feature.feature_group
+    context = {
+        "group": group,
+        "feature": feature,
+        "parameters": sorted((feature.parameters or {}).items()),
+        "edits": selectors.description_edits_for_feature(feature=feature),
+        "can_edit": _may_edit(request.user, group),
+        "access_label": access.ACCESS_LABELS.get(group.access_level, ""),
+    }
+    return render(request, "catalog/feature_detail.html", context)
+
+
+# ---------------------------------------------------------------------------
+# Editing
+# ---------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_description_edit(request: HttpRequest, group_uuid) -> HttpResponse:
+    group = _group_for_editor(request.user, group_uuid)
+    form = DescriptionForm(request.POST or None, initial={"description": group.pantry_description})
+    if request.method == "POST" and form.is_valid():
+        try:
+            edit = services.feature_group_description_update(
+                group=group, editor=request.user, description=form.cleaned_data["description"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if edit is None:
+                messages.info(request, "Nothing changed, so no edit was recorded.")
+            else:
+                messages.success(request, "Saved the description. Feature group descriptions live in Pantry only.")
+            return redirect(group)
+    return render(
+        request,
+        "catalog/description_form.html",
+        {
+            "group": group,
+            "feature": None,
+            "form": form,
+            "formset": None,
+            "preview_html": markdown_to_html(_current_text(form)),
+            "cancel_url": group.get_absolute_url(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feature_description_edit(request: HttpRequest, group_uuid, feature_name: str) -> HttpResponse:
+    feature = selectors.feature_get_for_user(user=request.user, group_uuid=group_uuid, feature_name=feature_name)
+    group = feature.feature_group
+    if not _may_edit(request.user, group):
+        raise PermissionDenied
+    data = request.POST if request.method == "POST" else None
+    form = DescriptionForm(data, initial={"description": feature.pantry_description})
+    formset = parameter_formset(data=data, parameters=feature.parameters)
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            edit = services.feature_description_update(
+                feature=feature,
+                editor=request.user,
+                description=form.cleaned_data["description"],
+                parameters=formset.parameters(),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            _report_feature_edit(request, group, edit)
+            return redirect(feature)
+    return render(
+        request,
+        "catalog/description_form.html",
+        {
+            "group": group,
+            "feature": feature,
+            "form": form,
+            "formset": formset,
+            "preview_html": markdown_to_html(_current_text(form)),
+            "cancel_url": feature.get_absolute_url(),
+            "aws_description_max": services.AWS_DESCRIPTION_MAX_LENGTH,
+        },
+    )
+
+
+def _report_feature_edit(request: HttpRequest, group: FeatureGroup, edit: DescriptionEdit | None) -> None:
+    if edit is None:
+        messages.info(request, "Nothing changed, so no edit was recorded.")
+    elif not group.account.metadata_write_allowed:
+        messages.success(
+            request, "Saved in Pantry only: this account does not let Pantry write feature metadata to AWS."
+        )
+    elif edit.written_to_aws and not edit.aws_error:
+        messages.success(request, "Saved, and written to AWS feature metadata.")
+    elif edit.written_to_aws:
+        messages.warning(request, f"Saved, and the parameters were written to AWS. {edit.aws_error}")
+    elif edit.aws_error:
+        messages.warning(request, f"Saved in Pantry, but writing to AWS failed: {edit.aws_error}")
+    else:
+        messages.success(request, "Saved in Pantry; nothing AWS holds changed.")
+
+
+def _current_text(form: DescriptionForm) -> str:
+    if form.is_bound:
+        return form.data.get("description", "")[: services.MAX_DESCRIPTION_LENGTH]
+    return form.initial.get("description", "")
+
+
+@login_required
+@require_POST
+def description_preview(request: HttpRequest, group_uuid) -> HttpResponse:
+    """htmx: the sanitised HTML of the markdown being typed, for the edit forms of this group."""
+    group = _group_for_editor(request.user, group_uuid)
+    form = DescriptionForm(request.POST)
+    error = ""
+    html = ""
+    if form.is_valid():
+        html = markdown_to_html(form.cleaned_data["description"])
+    else:
+        error = " ".join(form.errors.get("description", []))
+    return render(
+        request, "catalog/description_form.html#preview", {"group": group, "preview_html": html, "preview_error": error}
+    )
 
 
 urlpatterns = [
     path("groups/<uuid:group_uuid>/", group_detail, name="group_detail"),
+    path("groups/<uuid:group_uuid>/schema/", group_schema, name="group_schema"),
+    path("groups/<uuid:group_uuid>/description/edit/", group_description_edit, name="group_description_edit"),
+    path("groups/<uuid:group_uuid>/description/preview/", description_preview, name="description_preview"),
     path("groups/<uuid:group_uuid>/features/<str:feature_name>/", feature_detail, name="feature_detail"),
+    path(
+        "groups/<uuid:group_uuid>/features/<str:feature_name>/edit/",
+        feature_description_edit,
+        name="feature_description_edit",
+    ),
 ]
