@@ -1,5 +1,171 @@
-"""Lineage pages: graph fragments and owners' manual edges."""
+"""Lineage pages: the group's lineage (graph + the same edges as a table), owners' manual edges,
+recent OpenLineage events, and the page where a user gets their API token.
+
+The group page includes `catalog/_lineage_panel.html`, which loads the edge
+table from `group_lineage` with htmx and draws the graph from the JSON API;
+without JavaScript the panel links to the full lineage page, which renders
+everything on the server.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.authtoken.models import Token
+
+from catalog.models import LineageEdge, LineageNode
+from catalog.permissions import can_edit_group
+from catalog.selectors import lineage as selectors
+from catalog.services import lineage as services
+from catalog.views.groups import get_feature_group_for_user
+
+
+class LineageEdgeForm(forms.Form):
+    direction = forms.ChoiceField(
+        choices=[
+            (services.UPSTREAM, "Upstream: it feeds this group"),
+            (services.DOWNSTREAM, "Downstream: this group feeds it"),
+        ]
+    )
+    kind = forms.ChoiceField(choices=LineageNode.Kind.choices)
+    identifier = forms.CharField(
+        max_length=1000,
+        help_text="An S3 URI, a Glue table (database.table), an ARN, a name, or a feature group's name or ARN.",
+    )
+    name = forms.CharField(max_length=200, required=False, help_text="Optional label to show instead.")
+
+
+def _depth(request: HttpRequest) -> int:
+    try:
+        raw = request.GET.get("depth") or request.POST.get("depth") or selectors.DEFAULT_DEPTH
+        return selectors.clamp_depth(int(raw))
+    except (TypeError, ValueError):
+        return selectors.DEFAULT_DEPTH
+
+
+def _lineage_context(request: HttpRequest, group, *, form: LineageEdgeForm | None = None, depth: int | None = None):
+    depth = _depth(request) if depth is None else depth
+    graph = selectors.lineage_graph(user=request.user, group=group, depth_up=depth, depth_down=depth)
+    nodes = graph.nodes_by_id
+    rows = [(nodes[e.source], e, nodes[e.target]) for e in graph.edges]
+    can_edit = can_edit_group(request.user, group)
+    return {
+        "group": group,
+        "graph": graph,
+        "edge_rows": rows,
+        "manual_rows": [row for row in rows if row[1].manual_edge],
+        "depth": depth,
+        "can_edit": can_edit,
+        "form": form or (LineageEdgeForm(initial={"direction": services.UPSTREAM, "kind": "s3"}) if can_edit else None),
+    }
+
+
+def _render_edges(request: HttpRequest, group, *, form=None, changed: bool = False, status: int = 200) -> HttpResponse:
+    response = render(request, "catalog/lineage_edges.html", _lineage_context(request, group, form=form), status=status)
+    if changed:
+        # The panel's script redraws the graph when it hears this.
+        response["HX-Trigger"] = "lineage-changed"
+    return response
+
+
+@login_required
+def group_lineage(request: HttpRequest, group_uuid) -> HttpResponse:
+    group = get_feature_group_for_user(request.user, group_uuid)
+    if request.headers.get("HX-Request") or request.GET.get("fragment"):
+        return _render_edges(request, group)
+    return render(request, "catalog/lineage_group.html", _lineage_context(request, group))
+
+
+@login_required
+@require_POST
+def group_lineage_edge_add(request: HttpRequest, group_uuid) -> HttpResponse:
+    group = get_feature_group_for_user(request.user, group_uuid)
+    if not can_edit_group(request.user, group):
+        raise PermissionDenied
+    form = LineageEdgeForm(request.POST)
+    if form.is_valid():
+        try:
+            services.lineage_edge_add_manual(user=request.user, group=group, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    htmx = bool(request.headers.get("HX-Request"))
+    if form.is_valid():
+        if htmx:
+            return _render_edges(request, group, changed=True)
+        messages.success(request, "Edge added.")
+        return redirect("catalog:group_lineage", group_uuid=group.uuid)
+    if htmx:
+        # htmx swaps only 2xx answers by default; the errors are in the fragment.
+        return _render_edges(request, group, form=form)
+    return render(request, "catalog/lineage_group.html", _lineage_context(request, group, form=form), status=400)
+
+
+@login_required
+@require_POST
+def group_lineage_edge_remove(request: HttpRequest, group_uuid, edge_uuid) -> HttpResponse:
+    group = get_feature_group_for_user(request.user, group_uuid)
+    if not can_edit_group(request.user, group):
+        raise PermissionDenied
+    try:
+        services.lineage_edge_remove_manual(user=request.user, group=group, edge_uuid=edge_uuid)
+    except LineageEdge.DoesNotExist:
+        raise Http404("No such manual edge on this feature group.") from None
+    if request.headers.get("HX-Request"):
+        return _render_edges(request, group, changed=True)
+    messages.success(request, "Edge removed.")
+    return redirect("catalog:group_lineage", group_uuid=group.uuid)
+
+
+@login_required
+def openlineage_event_list(request: HttpRequest) -> HttpResponse:
+    events = selectors.openlineage_events_visible_to(user=request.user)
+    if request.GET.get("unmatched"):
+        events = events.exclude(unmatched=[])
+    page = Paginator(events, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "catalog/lineage_events.html",
+        {"page": page, "unmatched_only": bool(request.GET.get("unmatched"))},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token(request: HttpRequest) -> HttpResponse:
+    """The user's own API token: shown only to them, created or replaced on request."""
+    if request.method == "POST":
+        # Replacing deletes the old key at once, so a leaked token stops working.
+        Token.objects.filter(user=request.user).delete()
+        Token.objects.create(user=request.user)
+        messages.success(request, "A new API token was created. The previous one no longer works.")
+        return redirect("catalog:api_token")
+    token = Token.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "catalog/lineage_api_token.html",
+        {
+            "token": token,
+            "ingest_url": request.build_absolute_uri("/").rstrip("/"),
+            "events_url": reverse("catalog:lineage_events"),
+        },
+    )
+
+
+urlpatterns = [
+    path("groups/<uuid:group_uuid>/lineage/", group_lineage, name="group_lineage"),
+    path("groups/<uuid:group_uuid>/lineage/edges/", group_lineage_edge_add, name="group_lineage_edge_add"),
+    path(
+        "groups/<uuid:group_uuid>/lineage/edges/<uuid:edge_uuid>/remove/",
+        group_lineage_edge_remove,
+        name="group_lineage_edge_remove",
+    ),
+    path("lineage/events/", openlineage_event_list, name="lineage_events"),
+    path("api-token/", api_token, name="api_token"),
+]

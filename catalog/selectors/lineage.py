@@ -1,0 +1,237 @@
+"""Lineage reads: the graph around a feature group, and OpenLineage events a user may see.
+
+Visibility: a feature-group node whose group the user cannot see (through
+`FeatureGroup.objects.visible_to`) is *hidden*, not shown as a placeholder, and
+the walk does not continue through it, so whatever lies only beyond it stays
+hidden too. A placeholder would still tell the user that some group exists
+there; hiding tells them nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from catalog.models import FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
+
+MAX_DEPTH = 5
+MAX_NODES = 300
+DEFAULT_DEPTH = 2
+# AWS documents AssociatedWith as a link without a direction ("the source is
+# connected to the destination"): a pipeline associated with the job that
+# produces a group belongs on the group's upstream side. Such neighbours are
+# shown but not walked through, or every sibling job of the pipeline would
+# appear upstream of this group.
+UNDIRECTED_RELATIONS = ("AssociatedWith",)
+_HIDDEN_PROPERTIES = ("sagemaker_entities",)
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    id: str
+    kind: str
+    kind_label: str
+    name: str
+    key: str
+    url: str
+    feature_group: str | None
+    account_id: str
+    side: str  # "root", "upstream" or "downstream"
+    hops: int
+    properties: dict = field(default_factory=dict)
+
+    @property
+    def is_root(self) -> bool:
+        return self.side == "root"
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    id: str
+    source: str
+    target: str
+    origins: list[str]
+    relations: list[str]
+    manual_edge: str | None  # uuid of the manual edge, which owners may remove
+
+
+@dataclass(frozen=True)
+class LineageGraph:
+    root: str
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    depth_up: int
+    depth_down: int
+    truncated: bool
+
+    @property
+    def nodes_by_id(self) -> dict[str, GraphNode]:
+        return {n.id: n for n in self.nodes}
+
+    @property
+    def manual_edges(self) -> list[GraphEdge]:
+        return [e for e in self.edges if e.manual_edge]
+
+
+def clamp_depth(value: int | None, default: int = DEFAULT_DEPTH) -> int:
+    if value is None:
+        return default
+    return max(0, min(MAX_DEPTH, int(value)))
+
+
+class _Walk:
+    def __init__(self, *, user, root: LineageNode) -> None:
+        self.user = user
+        self.sees_all = user_sees_everything(user)
+        self.nodes: dict[int, LineageNode] = {root.pk: root}
+        self.side: dict[int, tuple[str, int]] = {root.pk: ("root", 0)}
+        self.hidden: set[int] = set()
+        self.edges: dict[int, LineageEdge] = {}
+        self.truncated = False
+
+    def _allowed(self, nodes: Iterable[LineageNode]) -> list[LineageNode]:
+        nodes = list(nodes)
+        group_ids = {n.feature_group_id for n in nodes if n.feature_group_id}
+        visible: set[int] = set()
+        if group_ids:
+            visible = set(
+                FeatureGroup.objects.visible_to(self.user).filter(pk__in=group_ids).values_list("pk", flat=True)
+            )
+        allowed = []
+        for node in nodes:
+            if node.feature_group_id:
+                ok = node.feature_group_id in visible
+            else:
+                # A feature-group node without its group (it was deleted from
+                # the catalog, or never synced) names an ARN nobody vouched for.
+                ok = node.kind != LineageNode.Kind.FEATURE_GROUP or self.sees_all
+            if ok:
+                allowed.append(node)
+            else:
+                self.hidden.add(node.pk)
+        return allowed
+
+    def walk(self, *, direction: str, depth: int) -> None:
+        frontier = {pk for pk, (side, _) in self.side.items() if side == "root"}
+        for hop in range(1, depth + 1):
+            if not frontier:
+                return
+            if direction == "upstream":
+                query = Q(target_id__in=frontier) | Q(source_id__in=frontier, relation__in=UNDIRECTED_RELATIONS)
+            else:
+                query = Q(source_id__in=frontier) | Q(target_id__in=frontier, relation__in=UNDIRECTED_RELATIONS)
+            found = list(
+                LineageEdge.objects.filter(query).only("id", "uuid", "source_id", "target_id", "origin", "relation")
+            )
+            reached: dict[int, bool] = {}  # node id -> may be walked through
+            for edge in found:
+                if edge.source_id in frontier and edge.target_id in frontier:
+                    continue
+                ahead = edge.target_id if edge.source_id in frontier else edge.source_id
+                through = edge.relation not in UNDIRECTED_RELATIONS
+                reached[ahead] = reached.get(ahead, False) or through
+            new_ids = [pk for pk in reached if pk not in self.nodes and pk not in self.hidden]
+            room = MAX_NODES - len(self.nodes)
+            if len(new_ids) > room:
+                self.truncated = True
+                new_ids = sorted(new_ids)[: max(room, 0)]
+            fetched = LineageNode.objects.filter(pk__in=new_ids).select_related("feature_group__account", "account")
+            for node in self._allowed(fetched):
+                self.nodes[node.pk] = node
+                self.side[node.pk] = (direction, hop)
+            for edge in found:
+                if edge.source_id in self.nodes and edge.target_id in self.nodes:
+                    self.edges[edge.pk] = edge
+            frontier = {pk for pk, through in reached.items() if through and self.side.get(pk) == (direction, hop)}
+
+
+def _graph_node(node: LineageNode, side: str, hops: int) -> GraphNode:
+    group = node.feature_group
+    return GraphNode(
+        id=str(node.uuid),
+        kind=node.kind,
+        kind_label=node.get_kind_display(),
+        name=group.name if group else node.name,
+        key=node.key,
+        url=group.get_absolute_url() if group else "",
+        feature_group=str(group.uuid) if group else None,
+        account_id=(group.account.account_id if group else (node.account.account_id if node.account else "")),
+        side=side,
+        hops=hops,
+        properties={k: v for k, v in (node.properties or {}).items() if k not in _HIDDEN_PROPERTIES},
+    )
+
+
+def _merged_edges(edges: Iterable[LineageEdge], ids: dict[int, str]) -> list[GraphEdge]:
+    merged: dict[tuple[int, int], list[LineageEdge]] = {}
+    for edge in edges:
+        merged.setdefault((edge.source_id, edge.target_id), []).append(edge)
+    out = []
+    for (source, target), group in sorted(merged.items(), key=lambda item: (ids[item[0][0]], ids[item[0][1]])):
+        manual = next((e for e in group if e.origin == LineageEdge.Origin.MANUAL), None)
+        out.append(
+            GraphEdge(
+                id=f"{ids[source]}->{ids[target]}",
+                source=ids[source],
+                target=ids[target],
+                origins=sorted({e.origin for e in group}),
+                relations=sorted({e.relation for e in group if e.relation}),
+                manual_edge=str(manual.uuid) if manual else None,
+            )
+        )
+    return out
+
+
+def lineage_graph(
+    *, user, group: FeatureGroup, depth_up: int = DEFAULT_DEPTH, depth_down: int = DEFAULT_DEPTH
+) -> LineageGraph:
+    """Nodes and edges up to `depth_up` hops upstream and `depth_down` downstream of `group`.
+
+    `group` must come from the visibility gate. One to three queries per hop,
+    at most MAX_DEPTH hops each way and MAX_NODES nodes (`truncated` says the
+    cap cut the graph). Edges between the same two nodes from several origins
+    are one edge with every origin listed.
+    """
+    depth_up, depth_down = clamp_depth(depth_up), clamp_depth(depth_down)
+    root = LineageNode.objects.filter(feature_group=group).select_related("feature_group__account", "account").first()
+    if root is None:
+        # Nothing links to this group yet; the page still draws the group.
+        node = GraphNode(
+            id=str(group.uuid),
+            kind=LineageNode.Kind.FEATURE_GROUP,
+            kind_label=LineageNode.Kind.FEATURE_GROUP.label,
+            name=group.name,
+            key=group.arn,
+            url=group.get_absolute_url(),
+            feature_group=str(group.uuid),
+            account_id=group.account.account_id,
+            side="root",
+            hops=0,
+        )
+        return LineageGraph(
+            root=node.id, nodes=[node], edges=[], depth_up=depth_up, depth_down=depth_down, truncated=False
+        )
+    walk = _Walk(user=user, root=root)
+    walk.walk(direction="upstream", depth=depth_up)
+    walk.walk(direction="downstream", depth=depth_down)
+    ids = {pk: str(node.uuid) for pk, node in walk.nodes.items()}
+    nodes = [_graph_node(node, *walk.side[pk]) for pk, node in walk.nodes.items()]
+    nodes.sort(key=lambda n: ({"upstream": 0, "root": 1, "downstream": 2}[n.side], n.hops, n.kind, n.name))
+    return LineageGraph(
+        root=ids[root.pk],
+        nodes=nodes,
+        edges=_merged_edges(walk.edges.values(), ids),
+        depth_up=depth_up,
+        depth_down=depth_down,
+        truncated=walk.truncated,
+    )
+
+
+def openlineage_events_visible_to(*, user) -> QuerySet[OpenLineageEvent]:
+    """Operators and governance see every event; others the events their own tokens posted."""
+    events = OpenLineageEvent.objects.select_related("submitted_by")
+    if user_sees_everything(user):
+        return events
+    return events.filter(submitted_by=user)

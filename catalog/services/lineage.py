@@ -1,0 +1,639 @@
+"""Lineage writes: owners' manual edges, OpenLineage run events, and the SageMaker lineage sync.
+
+Every edge records its origin. Nodes are shared by all origins and found by
+their natural key (an ARN, an s3:// URI, glue://database/table, or an
+OpenLineage "namespace::name"), so an S3 prefix named by a SageMaker artifact,
+an Airflow task and an owner's form is one node with three kinds of edges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog import aws
+from catalog import openlineage as ol
+from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent
+from catalog.permissions import can_edit_group
+
+logger = logging.getLogger(__name__)
+
+Kind = LineageNode.Kind
+Origin = LineageEdge.Origin
+
+
+# ---------------------------------------------------------------------------
+# Nodes
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class NodeSpec:
+    key: str
+    kind: str
+    name: str
+    account: AwsAccount | None = None
+    feature_group: FeatureGroup | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+def lineage_node_for_group(*, group: FeatureGroup) -> LineageNode:
+    """The node of a feature group (key: its ARN), created on first use."""
+    node = LineageNode.objects.filter(Q(feature_group=group) | Q(key=group.arn)).first()
+    if node is None:
+        node, _ = LineageNode.objects.get_or_create(
+            key=group.arn,
+            defaults={
+                "kind": Kind.FEATURE_GROUP,
+                "name": group.name,
+                "account_id": group.account_id,
+                "feature_group": group,
+            },
+        )
+    if node.feature_group_id != group.pk or node.kind != Kind.FEATURE_GROUP:
+        node.feature_group = group
+        node.kind = Kind.FEATURE_GROUP
+        node.name = group.name
+        node.save(update_fields=["feature_group", "kind", "name", "updated_at"])
+    return node
+
+
+def _nodes_get_or_create(specs: Iterable[NodeSpec]) -> dict[str, LineageNode]:
+    """Nodes by key: existing ones are kept as they are, missing ones inserted in bulk."""
+    by_key = {spec.key: spec for spec in specs}
+    if not by_key:
+        return {}
+    LineageNode.objects.bulk_create(
+        [
+            LineageNode(
+                key=s.key,
+                kind=s.kind,
+                name=s.name[:512],
+                account=s.account,
+                feature_group=s.feature_group,
+                properties=s.properties,
+            )
+            for s in by_key.values()
+        ],
+        ignore_conflicts=True,
+    )
+    return {n.key: n for n in LineageNode.objects.filter(key__in=list(by_key))}
+
+
+def _edges_upsert(
+    pairs: Iterable[tuple[LineageNode, LineageNode, str]],
+    *,
+    origin: str,
+    now,
+    created_by=None,
+    event: OpenLineageEvent | None = None,
+) -> tuple[list[LineageEdge], int]:
+    """Insert or refresh (last_seen_at) edges; returns the edges and how many were new."""
+    unique: dict[tuple[int, int], tuple[LineageNode, LineageNode, str]] = {}
+    for source, target, relation in pairs:
+        if source.pk != target.pk:
+            unique[(source.pk, target.pk)] = (source, target, relation)
+    if not unique:
+        return [], 0
+    existing = set(
+        LineageEdge.objects.filter(origin=origin, source_id__in={s for s, _ in unique})
+        .filter(target_id__in={t for _, t in unique})
+        .values_list("source_id", "target_id")
+    )
+    update_fields = ["last_seen_at", "relation"]
+    if event is not None:
+        update_fields.append("openlineage_event")
+    edges = LineageEdge.objects.bulk_create(
+        [
+            LineageEdge(
+                source=source,
+                target=target,
+                origin=origin,
+                relation=relation[:64],
+                created_by=created_by,
+                openlineage_event=event,
+                last_seen_at=now,
+            )
+            for source, target, relation in unique.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["source", "target", "origin"],
+        update_fields=update_fields,
+    )
+    created = sum(1 for pair in unique if pair not in existing)
+    return edges, created
+
+
+# ---------------------------------------------------------------------------
+# Manual edges
+# ---------------------------------------------------------------------------
+
+UPSTREAM = "upstream"
+DOWNSTREAM = "downstream"
+MANUAL_KINDS = [k for k in Kind.values if k != Kind.FEATURE_GROUP]
+
+
+def _manual_node_spec(*, user, group: FeatureGroup, kind: str, identifier: str, name: str) -> NodeSpec | LineageNode:
+    identifier = identifier.strip()
+    name = name.strip()
+    if not identifier:
+        raise ValidationError({"identifier": "Enter what the edge connects to."})
+    if kind == Kind.FEATURE_GROUP:
+        visible = FeatureGroup.objects.visible_to(user).live()
+        matches = list(visible.filter(Q(arn__iexact=identifier) | Q(name=identifier))[:2])
+        if not matches:
+            raise ValidationError({"identifier": "No feature group you can see has this ARN or name."})
+        if len(matches) > 1:
+            raise ValidationError({"identifier": "Several feature groups have this name; enter the ARN."})
+        if matches[0].pk == group.pk:
+            raise ValidationError({"identifier": "A feature group cannot feed itself."})
+        return lineage_node_for_group(group=matches[0])
+    if kind not in Kind.values:
+        raise ValidationError({"kind": "Choose a kind from the list."})
+    if ol.FEATURE_GROUP_ARN_RE.search(identifier):
+        raise ValidationError({"identifier": "This is a feature group ARN; choose the kind “Feature group”."})
+    if kind == Kind.S3:
+        uri = ol.normalise_s3_uri(identifier)
+        if not uri.startswith("s3://") or len(uri) <= len("s3://"):
+            raise ValidationError({"identifier": "Enter an S3 URI like s3://bucket/prefix."})
+        return NodeSpec(key=uri, kind=kind, name=name or uri)
+    if kind == Kind.GLUE_TABLE:
+        glue = ol.glue_table_in(ol.DatasetRef("glue://", identifier.removeprefix("glue://"))) or ol.glue_table_in(
+            ol.DatasetRef("", identifier)
+        )
+        if glue is None:
+            raise ValidationError({"identifier": "Enter a Glue table as database.table or a Glue table ARN."})
+        return NodeSpec(key=glue.key, kind=kind, name=name or f"{glue.database}.{glue.table}")
+    if len(identifier) > 1000:
+        raise ValidationError({"identifier": "Keep it under 1000 characters."})
+    if identifier.startswith("arn:"):
+        return NodeSpec(key=identifier, kind=kind, name=name or identifier.rsplit("/", 1)[-1])
+    # A thing known only by name (a model, a notebook job): namespaced so it
+    # cannot collide with an ARN, URI or OpenLineage key.
+    return NodeSpec(key=f"pantry::{kind}/{identifier}", kind=kind, name=name or identifier)
+
+
+def lineage_edge_add_manual(
+    *, user, group: FeatureGroup, direction: str, kind: str, identifier: str, name: str = ""
+) -> LineageEdge:
+    """Add an owner's edge from (upstream) or to (downstream) a node. Adding it twice changes nothing."""
+    if not can_edit_group(user, group):
+        raise PermissionDenied
+    if direction not in (UPSTREAM, DOWNSTREAM):
+        raise ValidationError({"direction": "Choose upstream or downstream."})
+    resolved = _manual_node_spec(user=user, group=group, kind=kind, identifier=identifier, name=name)
+    with transaction.atomic():
+        group_node = lineage_node_for_group(group=group)
+        if isinstance(resolved, LineageNode):
+            other = resolved
+        else:
+            other = _nodes_get_or_create([resolved])[resolved.key]
+            if other.feature_group_id and not FeatureGroup.objects.visible_to(user).filter(pk=other.feature_group_id):
+                # Same answer as for a name nobody has: reveal nothing.
+                raise ValidationError({"identifier": "No feature group you can see has this ARN or name."})
+        if other.pk == group_node.pk:
+            raise ValidationError({"identifier": "A feature group cannot feed itself."})
+        source, target = (other, group_node) if direction == UPSTREAM else (group_node, other)
+        edge, created = LineageEdge.objects.get_or_create(
+            source=source,
+            target=target,
+            origin=Origin.MANUAL,
+            defaults={"relation": "manual", "created_by": user},
+        )
+        if not created:
+            edge.last_seen_at = timezone.now()
+            edge.save(update_fields=["last_seen_at"])
+    return edge
+
+
+def lineage_edge_remove_manual(*, user, group: FeatureGroup, edge_uuid) -> None:
+    """Remove an owner's edge of this group. Only manual edges can be removed; synced ones come back."""
+    if not can_edit_group(user, group):
+        raise PermissionDenied
+    with transaction.atomic():
+        edge = (
+            LineageEdge.objects.select_for_update()
+            .filter(uuid=edge_uuid, origin=Origin.MANUAL)
+            .filter(Q(source__feature_group=group) | Q(target__feature_group=group))
+            .first()
+        )
+        if edge is None:
+            raise LineageEdge.DoesNotExist
+        edge.delete()
+
+
+# ---------------------------------------------------------------------------
+# OpenLineage
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetMatch:
+    ref: ol.DatasetRef
+    role: str  # "input" or "output"
+    group: FeatureGroup | None
+    matched_by: str  # "arn", "glue", "s3" or ""
+    node_spec: NodeSpec
+
+
+@dataclass(frozen=True)
+class OpenLineageIngestResult:
+    event: OpenLineageEvent
+    created: bool
+    edges_created: int
+
+
+def _s3_group(uri: str, visible) -> FeatureGroup | None:
+    bucket = uri[len("s3://") :].split("/", 1)[0]
+    best: tuple[int, FeatureGroup] | None = None
+    for group in visible.filter(offline_s3_uri__startswith=f"s3://{bucket}").only(
+        "id", "arn", "name", "offline_s3_uri", "account_id"
+    ):
+        fg_uri = ol.normalise_s3_uri(group.offline_s3_uri)
+        # The offline store's resolved URI ends in /data; a job may name the
+        # group's folder without it.
+        hit = uri == fg_uri or uri.startswith(fg_uri + "/") or (fg_uri.endswith("/data") and uri == fg_uri[:-5])
+        if hit and (best is None or len(fg_uri) > best[0]):
+            best = (len(fg_uri), group)
+    return best[1] if best else None
+
+
+def _glue_group(glue: ol.GlueRef, visible) -> FeatureGroup | None:
+    candidates = visible.filter(glue_database__iexact=glue.database, glue_table__iexact=glue.table)
+    if glue.account:
+        candidates = candidates.filter(account__account_id=glue.account)
+    if glue.region:
+        candidates = candidates.filter(region=glue.region)
+    found = list(candidates[:2])
+    # Two accounts with the same database.table and no account in the name:
+    # guessing would draw a wrong edge, so it stays unmatched.
+    return found[0] if len(found) == 1 else None
+
+
+def _unmatched_spec(ref: ol.DatasetRef) -> NodeSpec:
+    props = {"openlineage": {"namespace": ref.namespace, "name": ref.name}}
+    uri = ol.s3_uri_in(ref)
+    if uri:
+        return NodeSpec(key=uri, kind=Kind.S3, name=uri, properties=props)
+    glue = ol.glue_table_in(ref)
+    if glue:
+        return NodeSpec(key=glue.key, kind=Kind.GLUE_TABLE, name=f"{glue.database}.{glue.table}", properties=props)
+    return NodeSpec(key=ref.key[:2048], kind=Kind.DATASET, name=ref.name, properties=props)
+
+
+def openlineage_dataset_match(*, dataset: dict, role: str, visible) -> DatasetMatch:
+    """Match one input/output dataset to a feature group by ARN, then Glue table, then S3 URI."""
+    refs = ol.dataset_refs(dataset)
+    for ref in refs:
+        arn = ol.feature_group_arn_in(ref)
+        if arn:
+            group = visible.filter(arn__iexact=arn).first()
+            if group:
+                return DatasetMatch(refs[0], role, group, "arn", NodeSpec(group.arn, Kind.FEATURE_GROUP, group.name))
+    for ref in refs:
+        glue = ol.glue_table_in(ref)
+        group = _glue_group(glue, visible) if glue else None
+        if group:
+            return DatasetMatch(refs[0], role, group, "glue", NodeSpec(group.arn, Kind.FEATURE_GROUP, group.name))
+    for ref in refs:
+        uri = ol.s3_uri_in(ref)
+        group = _s3_group(uri, visible) if uri else None
+        if group:
+            return DatasetMatch(refs[0], role, group, "s3", NodeSpec(group.arn, Kind.FEATURE_GROUP, group.name))
+    return DatasetMatch(refs[0], role, None, "", _unmatched_spec(refs[0]))
+
+
+def _event_lock_id(validated: dict) -> int:
+    identity = "|".join(
+        [
+            str(validated["run"]["runId"]),
+            validated.get("eventType", ""),
+            validated["eventTime"].isoformat(),
+            validated["job"]["namespace"],
+            validated["job"]["name"],
+        ]
+    )
+    # pg advisory locks take a signed 64-bit key.
+    return int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def openlineage_event_ingest(*, payload: dict, validated: dict, user) -> OpenLineageIngestResult:
+    """Store a validated RunEvent and its edges: input dataset → job → output dataset.
+
+    Datasets are matched only against the feature groups the submitting
+    token's user can see, so an event cannot be used to probe for hidden
+    groups. Posting the same event again (same run, type, time and job)
+    returns the stored event and writes nothing.
+    """
+    run_id = str(validated["run"]["runId"])
+    job_ns, job_name = validated["job"]["namespace"], validated["job"]["name"]
+    visible = FeatureGroup.objects.visible_to(user).live()
+    matches = [openlineage_dataset_match(dataset=d, role="input", visible=visible) for d in validated.get("inputs", [])]
+    matches += [
+        openlineage_dataset_match(dataset=d, role="output", visible=visible) for d in validated.get("outputs", [])
+    ]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Serialises concurrent posts of the same event (a retrying client),
+            # which the lookup below then finds.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_event_lock_id(validated)])
+        existing = OpenLineageEvent.objects.filter(
+            run_id=run_id,
+            event_type=validated.get("eventType", ""),
+            event_time=validated["eventTime"],
+            job_namespace=job_ns,
+            job_name=job_name,
+        ).first()
+        if existing is not None:
+            return OpenLineageIngestResult(event=existing, created=False, edges_created=0)
+        event = OpenLineageEvent.objects.create(
+            event_type=validated.get("eventType", ""),
+            event_time=validated["eventTime"],
+            run_id=run_id,
+            job_namespace=job_ns,
+            job_name=job_name,
+            producer=validated["producer"],
+            payload=payload,
+            matched=[
+                {"dataset": m.ref.key, "role": m.role, "feature_group": m.group.arn, "matched_by": m.matched_by}
+                for m in matches
+                if m.group
+            ],
+            unmatched=[{"dataset": m.ref.key, "role": m.role} for m in matches if not m.group],
+            submitted_by=user,
+        )
+        group_nodes = {m.group.pk: lineage_node_for_group(group=m.group) for m in matches if m.group}
+        job_spec = NodeSpec(
+            key=f"{job_ns}::{job_name}"[:2048],
+            kind=Kind.JOB,
+            name=job_name,
+            properties={"openlineage": {"namespace": job_ns, "name": job_name}},
+        )
+        nodes = _nodes_get_or_create([job_spec, *(m.node_spec for m in matches if not m.group)])
+        job = nodes[job_spec.key]
+
+        def node_of(m: DatasetMatch) -> LineageNode:
+            return group_nodes[m.group.pk] if m.group else nodes[m.node_spec.key]
+
+        pairs = [(node_of(m), job, "input") for m in matches if m.role == "input"]
+        pairs += [(job, node_of(m), "output") for m in matches if m.role == "output"]
+        _, created = _edges_upsert(pairs, origin=Origin.OPENLINEAGE, now=timezone.now(), created_by=user, event=event)
+    return OpenLineageIngestResult(event=event, created=True, edges_created=created)
+
+
+# ---------------------------------------------------------------------------
+# SageMaker lineage sync
+# ---------------------------------------------------------------------------
+
+# Hops QueryLineage walks from each feature group's context; the graph page
+# shows at most 5 hops each way, so deeper entities would never be drawn.
+SYNC_DEPTH = 5
+
+_CONTEXT_KINDS = {
+    "featuregroup": Kind.FEATURE_GROUP,
+    "sagemakerpipeline": Kind.PIPELINE,
+    "pipeline": Kind.PIPELINE,
+    "pipelineexecution": Kind.PIPELINE,
+    "sagemakerpipelineexecution": Kind.PIPELINE,
+    "endpoint": Kind.ENDPOINT,
+    "model": Kind.MODEL,
+    "modelgroup": Kind.MODEL,
+    "modelpackagegroup": Kind.MODEL,
+    "modeldeployment": Kind.ENDPOINT,
+}
+_ACTION_KINDS = {
+    "processingjob": Kind.PROCESSING_JOB,
+    "trainingjob": Kind.TRAINING_JOB,
+    "modeldeployment": Kind.ENDPOINT,
+}
+_ARTIFACT_KINDS = {"model": Kind.MODEL, "modelpackage": Kind.MODEL, "dataset": Kind.DATASET}
+
+
+def _arn_tail(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _merge_props(old: dict, new: dict) -> dict:
+    merged = {**old, **new}
+    for listed in ("sagemaker_arns", "sagemaker_scopes"):
+        merged[listed] = sorted(set(old.get(listed, [])) | set(new.get(listed, [])))
+    merged["sagemaker_entities"] = {**old.get("sagemaker_entities", {}), **new.get("sagemaker_entities", {})}
+    if not merged["sagemaker_entities"]:
+        del merged["sagemaker_entities"]
+    return merged
+
+
+class _LineageSync:
+    def __init__(self, *, account: AwsAccount, region: str, gateway: aws.LineageGateway) -> None:
+        self.account = account
+        self.region = region
+        self.gateway = gateway
+        self.scope = f"{account.account_id}/{region}"
+        self.groups_by_arn = {
+            g.arn.lower(): g
+            for g in FeatureGroup.objects.filter(account=account, region=region, deleted_at__isnull=True)
+        }
+
+    # -- reading AWS (no writes until everything is read) -------------------
+
+    def read(self) -> tuple[dict[str, aws.LineageVertex], dict[tuple[str, str], aws.LineageAssociation], dict]:
+        contexts = {c.arn: c for c in self.gateway.feature_group_contexts()}
+        self.fg_contexts = contexts
+        starts = [c.arn for c in contexts.values() if c.source_uri.lower() in self.groups_by_arn]
+        vertices: dict[str, aws.LineageVertex] = {}
+        edges: dict[tuple[str, str], aws.LineageAssociation] = {}
+        for start in starts:
+            result = self.gateway.query_lineage(start_arn=start, direction="Both", max_depth=SYNC_DEPTH)
+            vertices.update({v.arn: v for v in result.vertices})
+            edges.update({(e.source_arn, e.destination_arn): e for e in result.edges})
+            vertices.setdefault(start, aws.LineageVertex(start, "FeatureGroup", "Context"))
+        # Pipelines are *associated with* the jobs that produce a group rather
+        # than upstream of it, so QueryLineage from the group never reaches
+        # them: ask each producing job for its AssociatedWith links.
+        producers = sorted(
+            {
+                e.source_arn
+                for e in edges.values()
+                if e.destination_arn in starts and aws.lineage_type_of_arn(e.source_arn) in ("Action", "TrialComponent")
+            }
+        )
+        for job in producers:
+            for assoc in self.gateway.list_associations(source_arn=job, association_type="AssociatedWith"):
+                edges[(assoc.source_arn, assoc.destination_arn)] = assoc
+                vertices.setdefault(
+                    assoc.destination_arn,
+                    aws.LineageVertex(
+                        assoc.destination_arn, assoc.destination_type, aws.lineage_type_of_arn(assoc.destination_arn)
+                    ),
+                )
+        details = self._details(vertices)
+        return vertices, edges, details
+
+    def _details(self, vertices: dict[str, aws.LineageVertex]) -> dict[str, aws.LineageEntity]:
+        """Name and source URI of every vertex that needs them, described once and then remembered."""
+        details: dict[str, aws.LineageEntity] = dict(self.fg_contexts)
+        wanted = [
+            v.arn
+            for v in vertices.values()
+            if v.arn not in details
+            and (v.lineage_type == "Artifact" or (v.lineage_type == "Context" and v.type == "FeatureGroup"))
+        ]
+        if wanted:
+            # Artifacts are immutable in what Pantry reads (name, type, URI), so
+            # a node that already carries the ARN needs no DescribeArtifact.
+            for node in LineageNode.objects.filter(properties__sagemaker_arns__has_any_keys=wanted):
+                entity = node.properties.get("sagemaker_entities", {})
+                for arn in wanted:
+                    if arn in entity:
+                        details[arn] = aws.LineageEntity(**entity[arn])
+        for arn in wanted:
+            if arn in details:
+                continue
+            if vertices[arn].lineage_type == "Artifact":
+                details[arn] = self.gateway.describe_artifact(arn)
+            else:
+                details[arn] = self.gateway.describe_context(arn)
+        return details
+
+    # -- mapping -------------------------------------------------------------
+
+    def spec(self, vertex: aws.LineageVertex, details: dict[str, aws.LineageEntity]) -> NodeSpec:
+        entity = details.get(vertex.arn)
+        vtype = (entity.type if entity else vertex.type) or ""
+        uri = entity.source_uri if entity else ""
+        props: dict[str, Any] = {
+            "sagemaker_arns": [vertex.arn],
+            "sagemaker_scopes": [self.scope],
+            "sagemaker_type": vtype,
+            "sagemaker_lineage_type": vertex.lineage_type,
+        }
+        if uri:
+            props["source_uri"] = uri
+        if entity and vertex.lineage_type == "Artifact":
+            props["sagemaker_entities"] = {
+                vertex.arn: {
+                    "arn": entity.arn,
+                    "lineage_type": entity.lineage_type,
+                    "type": entity.type,
+                    "name": entity.name,
+                    "source_uri": entity.source_uri,
+                }
+            }
+        name = (entity.name if entity else "") or _arn_tail(vertex.arn)
+        lowered = vtype.lower()
+        if vertex.lineage_type == "Context" and lowered == "featuregroup" and uri:
+            group = self.groups_by_arn.get(uri.lower()) or FeatureGroup.objects.filter(arn__iexact=uri).first()
+            return NodeSpec(
+                key=group.arn if group else uri,
+                kind=Kind.FEATURE_GROUP,
+                name=group.name if group else _arn_tail(uri),
+                account=group.account if group else None,
+                feature_group=group,
+                properties=props,
+            )
+        if vertex.lineage_type == "Context":
+            kind = _CONTEXT_KINDS.get(lowered, Kind.OTHER)
+        elif vertex.lineage_type == "Action":
+            kind = _ACTION_KINDS.get(lowered, Kind.JOB)
+        elif vertex.lineage_type == "Artifact":
+            kind = _ARTIFACT_KINDS.get(lowered, Kind.OTHER)
+            if kind != Kind.MODEL and uri.startswith(("s3://", "s3a://", "s3n://")):
+                s3 = ol.normalise_s3_uri(uri)
+                return NodeSpec(key=s3, kind=Kind.S3, name=s3, properties=props)
+            glue = ol.GLUE_TABLE_ARN_RE.match(uri) if uri else None
+            if kind != Kind.MODEL and glue:
+                ref = ol.GlueRef(glue["database"].lower(), glue["table"].lower())
+                return NodeSpec(key=ref.key, kind=Kind.GLUE_TABLE, name=f"{ref.database}.{ref.table}", properties=props)
+        elif "training-job" in vertex.arn:
+            kind = Kind.TRAINING_JOB
+        elif "processing-job" in vertex.arn:
+            kind = Kind.PROCESSING_JOB
+        else:
+            kind = Kind.JOB
+        return NodeSpec(key=vertex.arn, kind=kind, name=name, account=self.account, properties=props)
+
+    # -- writing ---------------------------------------------------------------
+
+    def write(self, vertices, edges, details) -> dict[str, int]:
+        specs_by_arn = {arn: self.spec(v, details) for arn, v in vertices.items()}
+        specs: dict[str, NodeSpec] = {}
+        for spec in specs_by_arn.values():
+            if spec.key in specs:
+                specs[spec.key].properties = _merge_props(specs[spec.key].properties, spec.properties)
+            else:
+                specs[spec.key] = spec
+        now = timezone.now()
+        with transaction.atomic():
+            current = {n.key: n for n in LineageNode.objects.filter(key__in=list(specs))}
+            rows = []
+            for key, spec in specs.items():
+                old = current.get(key)
+                props = _merge_props(old.properties if old else {}, spec.properties)
+                group = spec.feature_group or (old.feature_group if old else None)
+                rows.append(
+                    LineageNode(
+                        key=key,
+                        kind=spec.kind,
+                        name=spec.name[:512],
+                        account=spec.account or (old.account if old else None),
+                        feature_group=group,
+                        properties=props,
+                    )
+                )
+            LineageNode.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["key"],
+                update_fields=["kind", "name", "account", "feature_group", "properties", "updated_at"],
+            )
+            nodes = {n.key: n for n in LineageNode.objects.filter(key__in=list(specs))}
+            pairs = []
+            for (src, dst), assoc in edges.items():
+                if src in specs_by_arn and dst in specs_by_arn:
+                    pairs.append((nodes[specs_by_arn[src].key], nodes[specs_by_arn[dst].key], assoc.association_type))
+            saved, created = _edges_upsert(pairs, origin=Origin.SAGEMAKER, now=now)
+            # The read above finished without an error, so it is complete: a
+            # SageMaker edge of this account and region it did not report is gone.
+            stale = (
+                LineageEdge.objects.filter(origin=Origin.SAGEMAKER)
+                .filter(
+                    Q(source__properties__sagemaker_scopes__contains=[self.scope])
+                    | Q(target__properties__sagemaker_scopes__contains=[self.scope])
+                )
+                .exclude(pk__in=[e.pk for e in saved])
+            )
+            removed = stale.delete()[1].get(LineageEdge._meta.label, 0)
+        return {
+            "groups": len(self.groups_by_arn),
+            "contexts": len([c for c in self.fg_contexts.values() if c.source_uri.lower() in self.groups_by_arn]),
+            "nodes": len(specs),
+            "edges": len(saved),
+            "edges_created": created,
+            "edges_removed": removed,
+        }
+
+
+def lineage_sync(*, account: AwsAccount, region: str, session, counter: aws.CallCounter) -> dict[str, int]:
+    """Mirror the SageMaker lineage around the account's feature groups in one region.
+
+    Calls: ⌈FeatureGroup contexts/100⌉ ListContexts, one QueryLineage per group
+    (more only past 50 vertices), one ListAssociations per job that produces a
+    group, and one DescribeArtifact per artifact never seen before. Nothing is
+    written until every read succeeded; an AWS error leaves the stored lineage
+    as it was. Running it twice gives the same rows (edges get a fresh
+    `last_seen_at`).
+    """
+    gateway = aws.LineageGateway(session, counter=counter)
+    syncer = _LineageSync(account=account, region=region, gateway=gateway)
+    vertices, edges, details = syncer.read()
+    counts = syncer.write(vertices, edges, details)
+    logger.info("lineage sync %s/%s: %s", account.account_id, region, counts)
+    return counts
