@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-pytest_plugins = ["tests.aws_fixtures"]
+pytest_plugins = ["tests.aws_fixtures", "tests.browser"]
 
 _redis: subprocess.Popen | None = None
 

@@ -342,7 +342,8 @@ class FeatureViewSet(
                 parameters=data.get("parameters", feature.parameters or {}),
             )
         except DjangoValidationError as exc:
-            raise ValidationError({"pantry_description": exc.messages}) from exc
+            field = "parameters" if getattr(exc, "code", None) == "parameters_read_only" else "pantry_description"
+            raise ValidationError({field: exc.messages}) from exc
         context = {**self.get_serializer_context(), "edit": edit}
         return Response(FeatureUpdateResultSerializer(feature, context=context).data)
 

@@ -155,6 +155,15 @@ def feature_description_update(
         if group.deleted_at is not None:
             raise ValidationError("This feature group was deleted in AWS; its features can no longer change.")
         before, parameters_before = locked.pantry_description, dict(locked.parameters or {})
+        if parameters != parameters_before and not group.account.metadata_write_allowed:
+            # Parameters are AWS's feature metadata, mirrored by the sync; a
+            # Pantry-only change would be overwritten by the next sync.
+            raise ValidationError(
+                "Parameters are AWS feature metadata, and %(account)s does not let Pantry write it; "
+                "change them in AWS and the next sync brings them here.",
+                code="parameters_read_only",
+                params={"account": group.account.name},
+            )
         if before == description and parameters_before == parameters:
             return None
         edit = DescriptionEdit(

@@ -148,14 +148,15 @@ def feature_description_edit(request: HttpRequest, group_uuid, feature_name: str
         raise PermissionDenied
     data = request.POST if request.method == "POST" else None
     form = DescriptionForm(data, initial={"description": feature.pantry_description})
-    formset = parameter_formset(data=data, parameters=feature.parameters)
-    if request.method == "POST" and form.is_valid() and formset.is_valid():
+    # Parameters are editable only where they can be written back to AWS.
+    formset = parameter_formset(data=data, parameters=feature.parameters) if group.account.metadata_write_allowed else None
+    if request.method == "POST" and form.is_valid() and (formset is None or formset.is_valid()):
         try:
             edit = services.feature_description_update(
                 feature=feature,
                 editor=request.user,
                 description=form.cleaned_data["description"],
-                parameters=formset.parameters(),
+                parameters=formset.parameters() if formset is not None else dict(feature.parameters or {}),
             )
         except ValidationError as exc:
             form.add_error(None, exc)

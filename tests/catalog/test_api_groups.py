@@ -234,17 +234,16 @@ def test_owner_patches_feature_pantry_only(api, owner, group):
     feature = group.features.get(name="age_days")
     api.force_authenticate(owner)
     with mock.patch(GATEWAY_FACTORY, side_effect=AssertionError("AWS must not be called")):
-        response = api.patch(
-            f"/api/v1/features/{feature.uuid}/",
-            {"pantry_description": "Tenure", "parameters": {"unit": "d"}},
-            format="json",
-        )
+        response = api.patch(f"/api/v1/features/{feature.uuid}/", {"pantry_description": "Tenure"}, format="json")
+        refused = api.patch(f"/api/v1/features/{feature.uuid}/", {"parameters": {"unit": "d"}}, format="json")
     assert response.status_code == 200
     body = response.json()
     assert body["pantry_description"] == "Tenure"
-    assert body["parameters"] == {"unit": "d"}
     assert body["aws_write"] == "pantry_only"
-    assert DescriptionEdit.objects.get().parameters_before == {"unit": "days"}
+    assert refused.status_code == 400
+    assert "change them in AWS" in refused.json()["parameters"][0]
+    feature.refresh_from_db()
+    assert feature.parameters == {"unit": "days"}
 
 
 def test_feature_patch_of_only_the_description_keeps_parameters(api, owner, group):

@@ -138,17 +138,26 @@ def test_deleted_groups_cannot_be_edited(owner, group):
 
 def test_feature_edit_refreshes_the_groups_search_words(owner, group, feature, no_aws):
     services.feature_description_update(
-        feature=feature, editor=owner, description="tenure of a subscriber", parameters={"unit": "days"}
+        feature=feature, editor=owner, description="tenure of a subscriber", parameters=dict(feature.parameters)
     )
     group.refresh_from_db()
     assert "tenure of a subscriber" in group.feature_words
     edit = DescriptionEdit.objects.get()
     assert edit.feature == feature
-    assert edit.parameters_before == {"unit": "days", "source": "crm"}
-    assert edit.parameters_after == {"unit": "days"}
+    assert edit.after == "tenure of a subscriber"
     feature.refresh_from_db()
-    assert feature.parameters == {"unit": "days"}
     assert feature.description == "Days since signup"  # AWS copy untouched: Pantry-only account
+
+
+def test_parameters_cannot_change_where_pantry_may_not_write_them_to_aws(owner, feature, no_aws):
+    # Parameters mirror AWS feature metadata; a Pantry-only change would be
+    # overwritten by the next sync, so it is refused with a clear reason.
+    with pytest.raises(ValidationError) as info:
+        services.feature_description_update(feature=feature, editor=owner, description="x", parameters={"unit": "days"})
+    assert "change them in AWS" in " ".join(info.value.messages)
+    feature.refresh_from_db()
+    assert feature.parameters == {"unit": "days", "source": "crm"}
+    assert not DescriptionEdit.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -318,23 +327,23 @@ def test_over_long_group_description_shows_a_form_error(client, owner, group):
     assert not DescriptionEdit.objects.exists()
 
 
-def test_owner_edits_feature_description_and_parameters_pantry_only(client, owner, group, feature, no_aws):
+def test_owner_edits_feature_description_pantry_only_and_parameters_are_read_only(
+    client, owner, group, feature, no_aws
+):
     client.force_login(owner)
     form = client.get(_edit_url(group, feature))
     html = form.content.decode()
     assert "Pantry-only edit" in html
-    assert 'value="unit"' in html and 'value="crm"' in html
-    response = client.post(
-        _edit_url(group, feature), _feature_post("Tenure in *days*.", {"unit": "days", "scale": "1"}), follow=True
-    )
+    assert "Parameters are AWS feature metadata" in html
+    assert 'name="parameters-0-key"' not in html  # no parameter inputs on a Pantry-only account
+    response = client.post(_edit_url(group, feature), {"description": "Tenure in *days*."}, follow=True)
     assert response.redirect_chain[-1][0] == feature.get_absolute_url()
     html = response.content.decode()
     assert "Saved in Pantry only" in html
     assert "Tenure in <em>days</em>." in html
-    assert "scale" in html
     feature.refresh_from_db()
-    assert feature.parameters == {"unit": "days", "scale": "1"}
-    assert DescriptionEdit.objects.get().parameters_after == {"unit": "days", "scale": "1"}
+    assert feature.parameters == {"unit": "days", "source": "crm"}
+    assert DescriptionEdit.objects.get().after == "Tenure in *days*."
 
 
 def test_feature_edit_with_write_back_reports_success(client, owner, group, feature, write_allowed, stubbed_gateway):
@@ -374,7 +383,7 @@ def test_feature_edit_aws_access_denied_keeps_edit_and_shows_the_error(
     assert feature.pantry_description == "Mine now"
 
 
-def test_invalid_and_duplicate_parameters_show_form_errors(client, owner, group, feature, no_aws):
+def test_invalid_and_duplicate_parameters_show_form_errors(client, owner, group, feature, write_allowed, no_aws):
     client.force_login(owner)
     bad = client.post(_edit_url(group, feature), _feature_post("x", {"bad key!": "v"}))
     assert bad.status_code == 200

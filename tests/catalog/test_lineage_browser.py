@@ -3,41 +3,14 @@ details, and a click on a neighbouring feature group opens its page."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
 from catalog.models import LineageEdge, LineageNode
 from catalog.services.lineage import lineage_node_for_group
+from tests.browser import csp_violations, login
 from tests.factories import FeatureGroupFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture
-def page(live_server):
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM:
-        pytest.skip("Chromium is not installed")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.csp_errors = []
-        page.on("console", lambda msg: msg.type == "error" and page.csp_errors.append(msg.text))
-        yield page
-        browser.close()
-
-
-def login(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct horse battery staple")
-    page.click("button[type=submit], input[type=submit]")
-
 
 def test_lineage_graph_draws_and_nodes_are_clickable(page, live_server, org, owner):
     group = FeatureGroupFactory(account=org.central, name="customer_profile")
@@ -63,4 +36,4 @@ def test_lineage_graph_draws_and_nodes_are_clickable(page, live_server, org, own
     # A neighbouring feature group navigates to its page.
     page.locator(f'a[data-lineage-node="{downstream.lineage_node.uuid}"]').click()
     page.wait_for_url(f"**{downstream.get_absolute_url()}")
-    assert not [e for e in page.csp_errors if "Content Security Policy" in e]
+    assert csp_violations(page) == []
