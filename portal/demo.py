@@ -18,6 +18,12 @@ from catalog.models import GOVERNANCE_GROUP, AwsAccount, Membership
 from sharing.models import Grant
 
 DEMO_PASSWORD = "pantry-demo"
+# The sandbox names RAM's feature group permissions as AWS's managed permission suffixes.
+SANDBOX_PERMISSIONS = {
+    "ReadOnly": Grant.Permission.READ_ONLY,
+    "ReadWrite": Grant.Permission.READ_WRITE,
+    "Admin": Grant.Permission.ADMIN,
+}
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,7 @@ def demo_access_grants_load(*, manifest: dict) -> int:
             defaults={
                 "owner_account": group.account,
                 "region": group.region,
-                "permission": access["permission"],
+                "permission": SANDBOX_PERMISSIONS[access["permission"]],
                 "status": Grant.Status.ACTIVE,
                 "source": Grant.Source.SEED,
             },

@@ -433,6 +433,13 @@ def seed_organisation(endpoint_url: str, manifest_path: str | None = None, worke
         control.set_discoverable(endpoint_url, ids[owner_name], region, consumers)
         discoverable.append({"owner_account": ids[owner_name], "region": region, "consumer_accounts": consumers})
 
+    access = []
+    arn_by_name = {(fg["account_id"], fg["region"], fg["name"]): fg["arn"] for fg in feature_groups}
+    for owner_name, region, group_name, consumer_name, permission in vocab.ACCESS:
+        arn = arn_by_name[(ids[owner_name], region, group_name)]
+        control.set_feature_group_access(endpoint_url, arn, ids[consumer_name], permission)
+        access.append({"arn": arn, "consumer_account": ids[consumer_name], "permission": permission})
+
     manifest = {
         "region": DEFAULT_REGION,
         "endpoint_url": endpoint_url,
@@ -440,6 +447,7 @@ def seed_organisation(endpoint_url: str, manifest_path: str | None = None, worke
         "accounts": accounts,
         "feature_groups": feature_groups,
         "discoverable": discoverable,
+        "access": access,
         "lineage": lineage,
     }
     if manifest_path:

@@ -927,3 +927,16 @@ DISCOVERABLE = [
     ("payments-ml", "eu-west-1", ["fraud-research", "credit-decisioning"]),
     ("growth-analytics", "eu-west-1", ["marketing-science"]),
 ]
+
+# Per-feature-group access shared with consumer accounts: (owner, region, group, consumer, permission).
+# Permissions are the sandbox's names for the RAM managed permissions.
+ACCESS = [
+    ("payments-ml", "eu-west-1", "card_fraud_signals_realtime", "fraud-research", "ReadOnly"),
+    ("payments-ml", "eu-west-1", "device_risk_features", "fraud-research", "ReadOnly"),
+    ("payments-ml", "eu-west-1", "fraud_label_features", "fraud-research", "ReadWrite"),
+    ("central-feature-store", "eu-west-1", "customer_demographics", "fraud-research", "ReadOnly"),
+    ("central-feature-store", "eu-west-1", "affordability_features", "credit-decisioning", "ReadOnly"),
+    ("central-feature-store", "eu-west-1", "credit_bureau_attributes", "credit-decisioning", "Admin"),
+    ("growth-analytics", "eu-west-1", "marketing_email_engagement", "marketing-science", "ReadOnly"),
+    ("growth-analytics", "eu-west-1", "campaign_response_features", "marketing-science", "ReadWrite"),
+]

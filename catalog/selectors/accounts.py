@@ -57,7 +57,9 @@ class AccountHealth:
 def account_health_list(*, accounts: QuerySet[AwsAccount]) -> list[AccountHealth]:
     """Sync health per account and region, in a fixed number of queries."""
     accounts = list(
-        accounts.annotate(live_groups=Count("feature_groups", filter=Q(feature_groups__deleted_at__isnull=True)))
+        accounts.annotate(
+            live_groups=Count("feature_groups", filter=Q(feature_groups__deleted_at__isnull=True))
+        ).order_by("name")
     )
     states = {
         (s.account_id, s.region): s for s in SyncState.objects.filter(account__in=accounts).select_related("last_run")
