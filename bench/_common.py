@@ -62,7 +62,11 @@ def drop_database(name: str) -> None:
 def write_report_section(title: str, body: str) -> None:
     """Replace (or add) the `## title` section of docs/benchmarks.md."""
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    text = REPORT.read_text() if REPORT.exists() else "# Benchmarks\n\nFigures printed by the scripts under `bench/`, on the 2-core development machine.\n"
+    text = (
+        REPORT.read_text()
+        if REPORT.exists()
+        else "# Benchmarks\n\nFigures printed by the scripts under `bench/`, on the 2-core development machine.\n"
+    )
     section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -145,13 +144,16 @@ def load(*, groups: int, features: int, seed: int = 7) -> None:
         for name, _ in search_indexes:
             cursor.execute(f"DROP INDEX {name}")
         raw = cursor.connection  # psycopg 3 connection under Django's wrapper
-        with raw.cursor() as pg, pg.copy(
-            "COPY catalog_featuregroup (id, uuid, account_id, region, arn, name, description, pantry_description,"
-            " record_identifier_feature, event_time_feature, online_store_enabled, online_store_config,"
-            " offline_store_enabled, offline_s3_uri, glue_database, glue_table, table_format, status,"
-            " offline_store_status, role_arn, tags, aws_created_at, aws_modified_at, digest, feature_count,"
-            " feature_words, popularity, first_seen_at, synced_at, deleted_at) FROM STDIN"
-        ) as copy:
+        with (
+            raw.cursor() as pg,
+            pg.copy(
+                "COPY catalog_featuregroup (id, uuid, account_id, region, arn, name, description, pantry_description,"
+                " record_identifier_feature, event_time_feature, online_store_enabled, online_store_config,"
+                " offline_store_enabled, offline_s3_uri, glue_database, glue_table, table_format, status,"
+                " offline_store_status, role_arn, tags, aws_created_at, aws_modified_at, digest, feature_count,"
+                " feature_words, popularity, first_seen_at, synced_at, deleted_at) FROM STDIN"
+            ) as copy,
+        ):
             for gid in range(1, groups + 1):
                 rng = random.Random(seed * 1_000_003 + gid)
                 account = accounts[gid % ACCOUNTS]
@@ -201,10 +203,13 @@ def load(*, groups: int, features: int, seed: int = 7) -> None:
                     )
                 )
         print(f"  groups copied in {time.perf_counter() - started:.0f}s", flush=True)
-        with raw.cursor() as pg, pg.copy(
-            "COPY catalog_feature (uuid, feature_group_id, name, position, type, collection_type, collection_config,"
-            " description, pantry_description, parameters) FROM STDIN"
-        ) as copy:
+        with (
+            raw.cursor() as pg,
+            pg.copy(
+                "COPY catalog_feature (uuid, feature_group_id, name, position, type, collection_type, collection_config,"
+                " description, pantry_description, parameters) FROM STDIN"
+            ) as copy,
+        ):
             for gid in range(1, groups + 1):
                 # Replay the group's draws so the features match its feature_words.
                 rng = random.Random(seed * 1_000_003 + gid)
@@ -298,7 +303,8 @@ def run(*, repeats: int) -> str:
                     start = time.perf_counter()
                     for statement in statements:
                         cursor.execute(statement)
-                        cursor.fetchall()
+                        if cursor.description is not None:
+                            cursor.fetchall()
                     bare = (time.perf_counter() - start) * 1000
                 if attempt == 0:
                     continue  # warm-up
@@ -319,23 +325,16 @@ def run(*, repeats: int) -> str:
 
 
 def write_report(table: str, *, groups: int, features: int, repeats: int) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = (
-        "## Search\n\n"
+    from bench._common import write_report_section
+
+    write_report_section(
+        "Search",
         f"`bench/search.py --groups {groups} --features {features}` on {os.cpu_count()} cores, "
         f"{datetime.now(UTC):%Y-%m-%d}; {repeats} runs of each query after one warm-up, times in ms. "
         "API = the DRF search view called in-process (selector + serialisation); SQL = the same statements "
-        "the selector issued, replayed on a bare cursor. The user sees 10 of 30 accounts.\n\n"
-        f"{table}\n"
+        "the selector issued, replayed on a bare cursor. The user sees 10 of 30 accounts. "
+        "Design and trade-offs: docs/search.md.\n\n" + table,
     )
-    start = text.find("## Search")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    path.write_text(text)
 
 
 def main() -> None:
@@ -348,7 +347,9 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
 
-    admin_url, bench_url = bench_database_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"))
+    admin_url, bench_url = bench_database_url(
+        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres")
+    )
     fresh = create_database(admin_url, reuse=args.reuse)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -357,8 +358,8 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    call_command("migrate", verbosity=0)  # a reused database may predate newer migrations
     if fresh:
-        call_command("migrate", verbosity=0)
         load(groups=args.groups, features=args.features)
     if args.load_only:
         return

@@ -23,6 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import drop_database, use_dedicated_database, write_report_section  # noqa: E402
 
+# Calls the catalog sync makes; everything else in a run is the lineage read.
+CATALOG_OPERATIONS = {
+    "AssumeRole",
+    "Search",
+    "DescribeFeatureGroup",
+    "ListFeatureGroups",
+    "ListTags",
+    "DescribeFeatureMetadata",
+}
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,21 +108,31 @@ def _run(args) -> int:
         def fmt(calls: Counter) -> str:
             return ", ".join(f"{op} {n}" for op, n in sorted(calls.items())) or "none"
 
+        def catalog_only(calls: Counter) -> Counter:
+            return Counter({op: n for op, n in calls.items() if op in CATALOG_OPERATIONS})
+
+        def lineage_only(calls: Counter) -> Counter:
+            return Counter({op: n for op, n in calls.items() if op not in CATALOG_OPERATIONS})
+
+        full_catalog, re_catalog = catalog_only(full_calls), catalog_only(re_calls)
         lines = [
             f"Organisation: {args.groups} groups × {args.features} features across {args.accounts} accounts, one region "
             f"(sandbox over HTTP on loopback, PostgreSQL {_pg_version()}).",
             "",
-            "| run | AWS calls | calls by operation | wall time | rows written | rows/s |",
-            "|---|---:|---|---:|---:|---:|",
-            f"| full sync | {sum(full_calls.values())} (target ≤ {target} + {args.accounts} AssumeRole) | {fmt(full_calls)} "
-            f"| {full_time:.2f} s | {full_rows} | {full_rows / full_time:,.0f} |",
-            f"| unchanged re-sync | {sum(re_calls.values())} (target ≈ {resync_target}) | {fmt(re_calls)} "
-            f"| {re_time:.2f} s | {re_rows} | — |",
+            "| run | catalog AWS calls | catalog calls by operation | lineage calls | wall time | rows written | rows/s |",
+            "|---|---:|---|---|---:|---:|---:|",
+            f"| full sync | {sum(full_catalog.values())} (target ≤ {target} + {args.accounts} AssumeRole) | {fmt(full_catalog)} "
+            f"| {fmt(lineage_only(full_calls))} | {full_time:.2f} s | {full_rows} | {full_rows / full_time:,.0f} |",
+            f"| unchanged re-sync | {sum(re_catalog.values())} (target ≈ {resync_target}) | {fmt(re_catalog)} "
+            f"| {fmt(lineage_only(re_calls))} | {re_time:.2f} s | {re_rows} | — |",
+            "",
+            "Lineage is read in the same run when groups changed (one QueryLineage per group: the API takes one start "
+            "ARN) and otherwise every `PANTRY_LINEAGE_REFRESH_MINUTES`; the catalog targets exclude it.",
         ]
         report = "\n".join(lines)
         print()
         print(report)
-        ok = sum(full_calls.values()) <= target + 2 * args.accounts and re_rows == 0
+        ok = sum(full_catalog.values()) <= target + 2 * args.accounts and re_rows == 0
         print()
         print("targets met" if ok else "TARGETS MISSED")
         if not args.no_report:

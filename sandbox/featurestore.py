@@ -208,13 +208,13 @@ class PantryFeatureGroup(FeatureGroup):
                 return d["FeatureType"]
         raise KeyError(feature_name)
 
-    def metadata_view(self, feature_name: str) -> dict[str, Any]:
+    def metadata_view(self, feature_name: str, feature_type: str | None = None) -> dict[str, Any]:
         meta = self.feature_metadata[feature_name]
         out = {
             "FeatureGroupArn": self.arn,
             "FeatureGroupName": self.feature_group_name,
             "FeatureName": feature_name,
-            "FeatureType": self.feature_type(feature_name),
+            "FeatureType": feature_type or self.feature_type(feature_name),
             "CreationTime": meta["CreationTime"],
             "LastModifiedTime": meta["LastModifiedTime"],
             "Parameters": [{"Key": k, "Value": v} for k, v in meta["Parameters"].items()],
@@ -224,7 +224,7 @@ class PantryFeatureGroup(FeatureGroup):
         return out
 
     def metadata_views(self) -> list[dict[str, Any]]:
-        return [self.metadata_view(d["FeatureName"]) for d in self.feature_definitions]
+        return [self.metadata_view(d["FeatureName"], d["FeatureType"]) for d in self.feature_definitions]
 
 
 def _validate_definitions(definitions: list[dict[str, Any]], online: dict[str, Any] | None) -> None:

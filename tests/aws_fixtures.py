@@ -73,8 +73,25 @@ def celery_worker_process(aws_sandbox, django_db_blocker, settings):
         "DEBUG": "false",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "-c", "1", "-l", "info",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            "1",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"{queue}@%h",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -131,9 +148,8 @@ def wait_until(predicate, *, timeout: float = 60, interval: float = 0.2, message
 
 def sandbox_owner_account(sandbox_url: str, *, account_id: str, name: str, regions=("eu-west-1",), **fields):
     """An owner account in the sandbox (role + bucket) and its Pantry registration."""
-    from sandbox import seed
-
     from catalog.models import AwsAccount
+    from sandbox import seed
 
     external_id = f"pantry-{name}"
     role_arn = seed.create_reader_role(sandbox_url, account_id, external_id)
@@ -182,7 +198,9 @@ def sandbox_feature_group(
         "EventTimeFeatureName": "event_time",
         "FeatureDefinitions": definitions,
         "OnlineStoreConfig": {"EnableOnlineStore": True},
-        "OfflineStoreConfig": {"S3StorageConfig": {"S3Uri": f"s3://sagemaker-featurestore-{account_id}-{region}/{name}"}},
+        "OfflineStoreConfig": {
+            "S3StorageConfig": {"S3Uri": f"s3://sagemaker-featurestore-{account_id}-{region}/{name}"}
+        },
         "RoleArn": f"arn:aws:iam::{account_id}:role/SageMakerFeatureStoreExecution",
         "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
     }

@@ -73,4 +73,3 @@ def outsider(org):
     user = UserFactory(username="eve", first_name="Eve", last_name="Outsider")
     MembershipFactory(user=user, account=org.unrelated, role=Membership.Role.OWNER)
     return user
-

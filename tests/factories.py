@@ -48,9 +48,7 @@ class FeatureGroupFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(AwsAccountFactory)
     region = "eu-west-1"
     name = factory.Sequence(lambda n: f"feature_group_{n}")
-    arn = factory.LazyAttribute(
-        lambda g: f"arn:aws:sagemaker:{g.region}:{g.account.account_id}:feature-group/{g.name}"
-    )
+    arn = factory.LazyAttribute(lambda g: f"arn:aws:sagemaker:{g.region}:{g.account.account_id}:feature-group/{g.name}")
     description = ""
     record_identifier_feature = "id"
     event_time_feature = "event_time"

@@ -1,10 +1,169 @@
-"""REST API for search over feature groups and features (/api/v1/)."""
+"""REST API for search over feature groups and features (/api/v1/search/).
+
+Same selector and visibility gate as the search page: the API is the page's
+query as JSON.
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.selectors.access import ACCESS_FACETS, ACCESS_LABELS
+from catalog.selectors.search import (
+    FACETS,
+    KINDS,
+    MAX_QUERY_LENGTH,
+    SORTS,
+    STORES,
+    SearchResults,
+    search_params_parse,
+    search_run,
+)
+
+
+class SearchGroupSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid")
+    arn = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    account_id = serializers.CharField(source="account.account_id")
+    account_name = serializers.CharField(source="account.name")
+    region = serializers.CharField()
+    feature_count = serializers.IntegerField()
+    tags = serializers.DictField(child=serializers.CharField())
+    status = serializers.CharField()
+    online_store_enabled = serializers.BooleanField()
+    offline_store_enabled = serializers.BooleanField()
+    popularity = serializers.FloatField()
+    aws_modified_at = serializers.DateTimeField(allow_null=True)
+    access = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def get_access(self, group) -> str:
+        return ACCESS_LABELS.get(getattr(group, "access_level", 0), "")
+
+    def get_url(self, group) -> str:
+        return self.context["base_url"] + group.get_absolute_url()
+
+
+class SearchFeatureSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid")
+    name = serializers.CharField()
+    type = serializers.CharField()
+    collection_type = serializers.CharField()
+    description = serializers.CharField()
+    group_id = serializers.UUIDField(source="feature_group.uuid")
+    group_name = serializers.CharField(source="feature_group.name")
+    account_id = serializers.CharField(source="feature_group.account.account_id")
+    region = serializers.CharField(source="feature_group.region")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, feature) -> str:
+        return self.context["base_url"] + feature.get_absolute_url()
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    selected = serializers.BooleanField()
+
+
+class SearchFacetsSerializer(serializers.Serializer):
+    account = FacetValueSerializer(many=True, required=False)
+    region = FacetValueSerializer(many=True, required=False)
+    tag = FacetValueSerializer(many=True, required=False)
+    feature_type = FacetValueSerializer(many=True, required=False)
+    store = FacetValueSerializer(many=True, required=False)
+    status = FacetValueSerializer(many=True, required=False)
+    access = FacetValueSerializer(many=True, required=False)
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=KINDS)
+    q = serializers.CharField()
+    count = serializers.IntegerField(help_text="Matches; a lower bound when `capped` is true.")
+    capped = serializers.BooleanField(help_text="More matches than the search ranks; refine the query.")
+    page = serializers.IntegerField()
+    num_pages = serializers.IntegerField()
+    fuzzy = serializers.BooleanField(help_text="Misspelt words were corrected; see corrected_query.")
+    corrected_query = serializers.CharField(help_text="The query actually searched when fuzzy is true.")
+    ignored_query = serializers.BooleanField(help_text="The query had no searchable words and was ignored.")
+    facets = SearchFacetsSerializer()
+    groups = SearchGroupSerializer(many=True, required=False, help_text="Present when kind=groups.")
+    features = SearchFeatureSerializer(many=True, required=False, help_text="Present when kind=features.")
+
+
+def _many(name: str, description: str, enum: list[str] | None = None) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.STR, many=True, explode=True, description=description, enum=enum)
+
+
+class SearchView(APIView):
+    """Search feature groups or features you may see, with facet counts."""
+
+    @extend_schema(
+        operation_id="search",
+        parameters=[
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                description=f'Words (websearch syntax: "phrase", -exclude); at most {MAX_QUERY_LENGTH} characters are used.',
+            ),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=list(KINDS), description="groups (default) or features"),
+            _many("account", "Owner AWS account id (12 digits)."),
+            _many("region", "AWS region."),
+            _many("tag", "Tag as key=value."),
+            _many("feature_type", "Feature type (features only).", enum=["String", "Integral", "Fractional"]),
+            _many("store", "Store kind.", enum=list(STORES)),
+            _many("status", "Feature group status."),
+            _many("access", "My access.", enum=list(ACCESS_FACETS)),
+            OpenApiParameter("sort", OpenApiTypes.STR, enum=list(SORTS)),
+            OpenApiParameter("page", OpenApiTypes.INT),
+        ],
+        responses=SearchResponseSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        params = search_params_parse(data=request.query_params)
+        results = search_run(user=request.user, params=params)
+        return Response(search_results_payload(results, request=request))
+
+
+def search_results_payload(results: SearchResults, *, request) -> dict:
+    # One absolute base for all rows: build_absolute_uri per row showed in profiles.
+    context = {"request": request, "base_url": request.build_absolute_uri("/").rstrip("/")}
+    payload = {
+        "kind": results.params.kind,
+        "q": results.params.query,
+        "count": results.count,
+        "capped": results.capped,
+        "page": results.page,
+        "num_pages": results.num_pages,
+        "fuzzy": results.fuzzy,
+        "corrected_query": results.corrected_query,
+        "ignored_query": results.ignored_query,
+        # Plain dicts: FacetValueSerializer documents the shape in the schema;
+        # running it over every facet value cost more than the rest of the payload.
+        "facets": {
+            name: [asdict(value) for value in values] for name, values in results.facets.items() if name in FACETS
+        },
+    }
+    if results.params.kind == "features":
+        payload["features"] = SearchFeatureSerializer(results.results, many=True, context=context).data
+    else:
+        payload["groups"] = SearchGroupSerializer(results.results, many=True, context=context).data
+    return payload
 
 
 def register(router) -> None:
     pass
 
 
-extra_urlpatterns: list = []
+extra_urlpatterns: list = [path("search/", SearchView.as_view(), name="api-search")]

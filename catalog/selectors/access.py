@@ -7,10 +7,10 @@ database (no per-row Python), and `ACCESS_LABELS` names each level.
 
 from __future__ import annotations
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
-from django.db.models.functions import Greatest
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from catalog.models import FeatureGroup, Membership
+from catalog.models import FeatureGroup
+from catalog.visibility import VisibilityScope, visibility_scope
 
 NONE = 0  # visible only because the user is an operator or in governance
 DISCOVERABLE = 1
@@ -36,34 +36,24 @@ ACCESS_FACETS = {
 ACCESS_FACET_LABELS = {"mine": "Mine", "can_read": "Can read", "discoverable": "Discoverable only"}
 
 
-def annotate_access_level(queryset: QuerySet[FeatureGroup], user) -> QuerySet[FeatureGroup]:
-    """Add `access_level` (see the constants above) for `user` to each group."""
-    from sharing.models import Grant
-
-    if not user.is_authenticated:
+def annotate_access_level(queryset: QuerySet[FeatureGroup], user, *, scope: VisibilityScope | None = None):
+    """Add `access_level` (see the constants above) for `user` to each group, in SQL."""
+    scope = scope or visibility_scope(user)
+    if not (scope.member_accounts or scope.catalogs or scope.granted_groups):
         return queryset.annotate(access_level=Value(NONE, output_field=IntegerField()))
-    account_ids = Membership.objects.filter(user=user).values("account_id")
-    grants = Grant.objects.active().filter(consumer_account_id__in=account_ids)
-    group_grant = grants.filter(resource_type=Grant.ResourceType.FEATURE_GROUP, feature_group_id=OuterRef("pk"))
-    catalog_grant = grants.filter(
-        resource_type=Grant.ResourceType.CATALOG, owner_account_id=OuterRef("account_id"), region=OuterRef("region")
-    )
-    member = Membership.objects.filter(user=user, account_id=OuterRef("account_id"))
-    permission_level = Case(
-        When(Exists(group_grant.filter(permission=Grant.Permission.ADMIN)), then=Value(ADMIN)),
-        When(Exists(group_grant.filter(permission=Grant.Permission.READ_WRITE)), then=Value(READ_WRITE)),
-        When(Exists(group_grant.filter(permission=Grant.Permission.READ_ONLY)), then=Value(READ_ONLY)),
-        When(Exists(catalog_grant), then=Value(DISCOVERABLE)),
-        default=Value(NONE),
-        output_field=IntegerField(),
-    )
-    return queryset.annotate(
-        access_level=Case(
-            When(Exists(member), then=Value(MINE)),
-            default=Greatest(permission_level, Value(NONE)),
-            output_field=IntegerField(),
-        )
-    )
+    whens = []
+    if scope.member_accounts:
+        whens.append(When(account_id__in=sorted(scope.member_accounts), then=Value(MINE)))
+    for groups, level in (
+        (scope.admin_groups, ADMIN),
+        (scope.read_write_groups, READ_WRITE),
+        (scope.read_only_groups, READ_ONLY),
+    ):
+        if groups:
+            whens.append(When(pk__in=sorted(groups), then=Value(level)))
+    if scope.catalogs:
+        whens.append(When(scope.catalog_q(), then=Value(DISCOVERABLE)))
+    return queryset.annotate(access_level=Case(*whens, default=Value(NONE), output_field=IntegerField()))
 
 
 def access_level_for(user, group: FeatureGroup) -> int:

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 
 from catalog.models import DescriptionEdit, Feature, FeatureGroup, Membership
 from catalog.selectors.access import annotate_access_level
+from catalog.visibility import visibility_scope
 
 # Rows of the schema table per page. A wide group (thousands of features)
 # renders in pages of this size, filtered on the server; a group that fits
@@ -61,10 +62,11 @@ def feature_groups_for_catalog(*, user) -> QuerySet[FeatureGroup]:
 
 def feature_groups_visible(*, user, include_deleted: bool = False) -> QuerySet[FeatureGroup]:
     """Visible groups with their account and the user's `access_level`, without features."""
-    groups = FeatureGroup.objects.visible_to(user)
+    scope = visibility_scope(user)
+    groups = FeatureGroup.objects.visible_to(user, scope=scope)
     if not include_deleted:
         groups = groups.live()
-    return annotate_access_level(groups.select_related("account"), user)
+    return annotate_access_level(groups.select_related("account"), user, scope=scope)
 
 
 def feature_group_get_for_user(*, user, group_uuid) -> FeatureGroup:

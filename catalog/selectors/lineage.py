@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from catalog.models import FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
+from catalog.visibility import visibility_scope
 
 MAX_DEPTH = 5
 MAX_NODES = 300
@@ -88,6 +89,8 @@ class _Walk:
         self.nodes: dict[int, LineageNode] = {root.pk: root}
         self.side: dict[int, tuple[str, int]] = {root.pk: ("root", 0)}
         self.hidden: set[int] = set()
+        # The user's accounts and grants, read once for every hop of the walk.
+        self.scope = visibility_scope(self.user)
         self.edges: dict[int, LineageEdge] = {}
         self.truncated = False
 
@@ -97,7 +100,9 @@ class _Walk:
         visible: set[int] = set()
         if group_ids:
             visible = set(
-                FeatureGroup.objects.visible_to(self.user).filter(pk__in=group_ids).values_list("pk", flat=True)
+                FeatureGroup.objects.visible_to(self.user, scope=self.scope)
+                .filter(pk__in=group_ids)
+                .values_list("pk", flat=True)
             )
         allowed = []
         for node in nodes:

@@ -149,7 +149,9 @@ def feature_description_edit(request: HttpRequest, group_uuid, feature_name: str
     data = request.POST if request.method == "POST" else None
     form = DescriptionForm(data, initial={"description": feature.pantry_description})
     # Parameters are editable only where they can be written back to AWS.
-    formset = parameter_formset(data=data, parameters=feature.parameters) if group.account.metadata_write_allowed else None
+    formset = (
+        parameter_formset(data=data, parameters=feature.parameters) if group.account.metadata_write_allowed else None
+    )
     if request.method == "POST" and form.is_valid() and (formset is None or formset.is_valid()):
         try:
             edit = services.feature_description_update(

@@ -1,21 +1,38 @@
-"""Search pages: the catalog search box, live results and facets."""
+"""The search page at /catalog/: one search box, live results, facets, paging.
+
+The URL holds the whole query (q, kind, facets, sort, page), so a search can
+be shared and bookmarked. htmx requests get only the results fragment.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
-from catalog.selectors import groups as selectors
+from catalog.selectors.access import ACCESS_LABELS
+from catalog.selectors.search import FACET_TITLES, KINDS, MAX_QUERY_LENGTH, SORTS, search_params_parse, search_run
 
 
 @login_required
 def catalog_list(request: HttpRequest) -> HttpResponse:
-    groups = selectors.feature_groups_for_catalog(user=request.user)
-    page = Paginator(groups, 20).get_page(request.GET.get("page"))
-    return render(request, "catalog/catalog_list.html", {"page": page})
+    params = search_params_parse(data=request.GET)
+    results = search_run(user=request.user, params=params)
+    for group in results.results if params.kind == "groups" else ():
+        group.access_label = ACCESS_LABELS.get(group.access_level, "")
+    context = {
+        "params": params,
+        "results": results,
+        "facets": [(name, FACET_TITLES[name], values) for name, values in results.facets.items() if values],
+        "kinds": [(kind, kind.capitalize()) for kind in KINDS],
+        "sorts": SORTS.items(),
+        "max_query_length": MAX_QUERY_LENGTH,
+    }
+    # A live update swaps only the facets and results; the search box keeps focus.
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        return render(request, "catalog/catalog_list.html#search-body", context)
+    return render(request, "catalog/catalog_list.html", context)
 
 
 urlpatterns = [

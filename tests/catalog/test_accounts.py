@@ -25,7 +25,9 @@ VALID = {
 }
 
 
-def test_operator_registers_an_account_and_its_first_sync_is_queued(client, operator, django_capture_on_commit_callbacks):
+def test_operator_registers_an_account_and_its_first_sync_is_queued(
+    client, operator, django_capture_on_commit_callbacks
+):
     client.force_login(operator)
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(reverse("catalog:account_create"), VALID)
@@ -33,7 +35,10 @@ def test_operator_registers_an_account_and_its_first_sync_is_queued(client, oper
     account = AwsAccount.objects.get(account_id="888888888888")
     assert response.status_code == 302 and response.url == account.get_absolute_url()
     assert account.regions == ["eu-west-1", "us-east-1"]
-    assert sorted(SyncRun.objects.filter(account=account).values_list("region", flat=True)) == ["eu-west-1", "us-east-1"]
+    assert sorted(SyncRun.objects.filter(account=account).values_list("region", flat=True)) == [
+        "eu-west-1",
+        "us-east-1",
+    ]
     assert len(callbacks) == 2  # one task per region, enqueued after commit
 
 
@@ -111,7 +116,11 @@ def test_account_list_shows_health_last_error_and_counts(client, operator, org):
         api_calls={"AssumeRole": 1},
     )
     SyncState.objects.create(
-        account=org.central, region="eu-west-1", last_failure_at=timezone.now(), last_error=failed.error_message, last_run=failed
+        account=org.central,
+        region="eu-west-1",
+        last_failure_at=timezone.now(),
+        last_error=failed.error_message,
+        last_run=failed,
     )
     client.force_login(operator)
 
@@ -162,7 +171,9 @@ def test_owner_can_trigger_a_sync_but_a_plain_member_cannot(client, owner, org):
 
 def test_sync_for_a_region_the_account_does_not_use_is_refused(client, owner, org):
     client.force_login(owner)
-    response = client.post(reverse("catalog:account_sync", args=[org.central.uuid]), {"region": "ap-south-1"}, follow=True)
+    response = client.post(
+        reverse("catalog:account_sync", args=[org.central.uuid]), {"region": "ap-south-1"}, follow=True
+    )
     assert "not synced in that region" in response.content.decode()
     assert not SyncRun.objects.exists()
 
@@ -252,7 +263,9 @@ def test_admin_site_registers_accounts_with_the_same_validation(client, org):
     admin_user = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin_user)
     url = reverse("admin:catalog_awsaccount_add")
-    bad = client.post(url, {**VALID, "regions": "atlantis-1", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    bad = client.post(
+        url, {**VALID, "regions": "atlantis-1", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    )
     assert bad.status_code == 200
     assert "Not an AWS region with SageMaker: atlantis-1" in bad.content.decode()
 

@@ -49,7 +49,9 @@ def test_describe_follows_next_token_through_every_feature_definition(gateway):
         "describe_feature_group", _describe(_definitions(0, 1000), "t1"), {"FeatureGroupName": ARN}
     )
     gateway.stubber.add_response(
-        "describe_feature_group", _describe(_definitions(1000, 2000), "t2"), {"FeatureGroupName": ARN, "NextToken": "t1"}
+        "describe_feature_group",
+        _describe(_definitions(1000, 2000), "t2"),
+        {"FeatureGroupName": ARN, "NextToken": "t1"},
     )
     gateway.stubber.add_response(
         "describe_feature_group", _describe(_definitions(2000, 2500)), {"FeatureGroupName": ARN, "NextToken": "t2"}
@@ -157,7 +159,9 @@ def test_assume_role_denied_is_access_denied(settings, monkeypatch):
     aws.clear_credentials_cache()
     sts = boto3.client("sts", aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
     stubber = Stubber(sts)
-    stubber.add_client_error("assume_role", service_error_code="AccessDenied", http_status_code=403, service_message="not authorized")
+    stubber.add_client_error(
+        "assume_role", service_error_code="AccessDenied", http_status_code=403, service_message="not authorized"
+    )
     monkeypatch.setattr(aws, "_base_session", lambda: type("S", (), {"client": lambda self, *a, **k: sts})())
     role = aws.AccountRole(account_id="111111111111", role_arn="arn:aws:iam::111111111111:role/R", external_id="ext-id")
 

@@ -12,6 +12,7 @@ from tests.factories import FeatureGroupFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+
 def test_lineage_graph_draws_and_nodes_are_clickable(page, live_server, org, owner):
     group = FeatureGroupFactory(account=org.central, name="customer_profile")
     downstream = FeatureGroupFactory(account=org.central, name="customer_scores")

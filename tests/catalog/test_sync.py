@@ -74,7 +74,11 @@ def test_full_sync_costs_one_search_per_hundred_groups_and_features(aws_sandbox,
     run = run_sync(central)
 
     # 3 groups → 1 page; 150 features → 2 pages; plus the AssumeRole.
-    assert run.api_calls == {"AssumeRole": 1, "Search": 3}
+    catalog_calls = {op: n for op, n in run.api_calls.items() if op in ("AssumeRole", "Search")}
+    assert catalog_calls == {"AssumeRole": 1, "Search": 3}
+    # New groups get their lineage read in the same run: one QueryLineage each.
+    assert run.lineage_refreshed
+    assert run.api_calls["QueryLineage"] == 3
 
 
 def test_unchanged_resync_writes_no_rows_and_costs_one_page_per_hundred_groups_plus_one(aws_sandbox, central):
@@ -87,14 +91,24 @@ def test_unchanged_resync_writes_no_rows_and_costs_one_page_per_hundred_groups_p
         second = run_sync(central)
 
     assert second.status == SyncRun.Status.SUCCEEDED
-    assert (second.groups_created, second.groups_updated, second.groups_deleted, second.features_written) == (0, 0, 0, 0)
-    # ⌈120/100⌉ group pages + 1 metadata page; credentials are cached, so no AssumeRole.
+    assert (second.groups_created, second.groups_updated, second.groups_deleted, second.features_written) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    # ⌈120/100⌉ group pages + 1 metadata page; credentials are cached, so no
+    # AssumeRole; lineage was read a moment ago, so it is not read again.
     assert second.api_calls == {"Search": 3}
+    assert not second.lineage_refreshed
     catalog_writes = [
         q["sql"]
         for q in queries.captured_queries
         if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))
-        and ('"catalog_featuregroup"' in q["sql"].split(" WHERE ")[0] or '"catalog_feature"' in q["sql"].split(" WHERE ")[0])
+        and (
+            '"catalog_featuregroup"' in q["sql"].split(" WHERE ")[0]
+            or '"catalog_feature"' in q["sql"].split(" WHERE ")[0]
+        )
     ]
     assert catalog_writes == []
 
@@ -128,7 +142,8 @@ def test_group_changed_in_aws_is_updated(aws_sandbox, central):
     run_sync(central)
     sm = sandbox_client(aws_sandbox.url, CENTRAL)
     sm.update_feature_group(
-        FeatureGroupName="customer_profile", FeatureAdditions=[{"FeatureName": "lifetime_value", "FeatureType": "Fractional"}]
+        FeatureGroupName="customer_profile",
+        FeatureAdditions=[{"FeatureName": "lifetime_value", "FeatureType": "Fractional"}],
     )
     sm.update_feature_metadata(
         FeatureGroupName="customer_profile", FeatureName="lifetime_value", Description="Predicted 3-year value"
@@ -322,3 +337,25 @@ def test_a_group_that_comes_back_is_live_again(aws_sandbox, central):
     run_sync(central)
 
     assert FeatureGroup.objects.get(name="phoenix").deleted_at is None
+
+
+def test_lineage_is_refreshed_when_its_interval_has_passed_even_if_nothing_changed(aws_sandbox, central, settings):
+    sandbox_feature_group(aws_sandbox.url, CENTRAL, "g1")
+    run_sync(central)
+    SyncState.objects.filter(account=central).update(lineage_synced_at=None)
+
+    run = run_sync(central)
+
+    assert run.lineage_refreshed
+    assert run.api_calls.get("QueryLineage") == 1
+
+
+def test_a_lineage_read_failure_fails_the_run_but_keeps_the_catalog(aws_sandbox, central):
+    sandbox_feature_group(aws_sandbox.url, CENTRAL, "g1")
+    control.inject_fault(aws_sandbox.url, error_code="AccessDeniedException", operation="QueryLineage", count=-1)
+
+    run = run_sync(central)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "QueryLineage" in run.error_message
+    assert FeatureGroup.objects.filter(name="g1", deleted_at__isnull=True).exists()

@@ -26,7 +26,12 @@ def test_worker_syncs_two_accounts_and_one_failure_does_not_block_the_other(aws_
         sandbox_feature_group(aws_sandbox.url, "111111111111", f"customer_group_{i}", features=8)
     sandbox_feature_group(aws_sandbox.url, "222222222222", "payments_group", features=4)
     control.inject_fault(
-        aws_sandbox.url, error_code="AccessDeniedException", status=400, operation="Search", account_id="222222222222", count=-1
+        aws_sandbox.url,
+        error_code="AccessDeniedException",
+        status=400,
+        operation="Search",
+        account_id="222222222222",
+        count=-1,
     )
 
     (central_run,) = sync_services.sync_request(account=central)

@@ -37,7 +37,9 @@ def test_production_requires_allowed_hosts():
 
 
 def test_production_starts_with_key_and_hosts():
-    result = _import_settings({"PANTRY_ENV": "production", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "pantry.example.com"})
+    result = _import_settings(
+        {"PANTRY_ENV": "production", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "pantry.example.com"}
+    )
     assert result.returncode == 0, result.stderr
 
 
