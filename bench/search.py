@@ -353,6 +353,8 @@ def main() -> None:
     fresh = create_database(admin_url, reuse=args.reuse)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("PANTRY_ENV", "development")
+    os.environ.setdefault("DEBUG", "false")  # DEBUG would record every query in memory
     import django
 
     django.setup()

@@ -465,10 +465,19 @@ def _page_rows(*, kind: str, ids: list[tuple[int, int]]) -> list:
     """Load the page's rows in rank order; access levels come from the search statement."""
     if not ids:
         return []
+    # The stored vectors and word lists are large and never shown: leave them in the database.
     if kind == "groups":
-        rows = FeatureGroup.objects.filter(pk__in=[pk for pk, _ in ids]).select_related("account")
+        rows = (
+            FeatureGroup.objects.filter(pk__in=[pk for pk, _ in ids])
+            .select_related("account")
+            .defer("search_vector", "feature_words", "online_store_config")
+        )
     else:
-        rows = Feature.objects.filter(pk__in=[pk for pk, _ in ids]).select_related("feature_group__account")
+        rows = (
+            Feature.objects.filter(pk__in=[pk for pk, _ in ids])
+            .select_related("feature_group__account")
+            .defer("search_vector", "feature_group__search_vector", "feature_group__feature_words")
+        )
     by_id = {row.pk: row for row in rows}
     ordered = []
     for pk, access_level in ids:
