@@ -408,7 +408,11 @@ def _run(
     with transaction.atomic(), connection.cursor() as cursor:
         # The planner's cost figures for these statements cross jit_above_cost,
         # and compiling them (~60 ms measured) costs more than running them.
+        # Synchronised scans start wherever another scan of the table is, so a
+        # capped candidate set ("the first N matches") could differ between
+        # page 1 and page 2; from the start of the table it is the same each time.
         cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL synchronize_seqscans = off")
         cursor.execute(sql, [*candidates_params, *groups_params, offset])
         rows = cursor.fetchall()
     total = 0

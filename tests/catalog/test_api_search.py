@@ -138,10 +138,10 @@ def test_search_api_runs_a_fixed_number_of_queries(data_scientist, catalogue, or
         FeatureFactory(feature_group=FeatureGroupFactory(account=org.central, name=f"customer_{i}"))
     client = api_for(data_scientist)
     # A fixed count however many results: the user's scope (3), the search statement and its
-    # transaction (4), the tsquery check and the page's rows.
-    with django_assert_max_num_queries(10):
+    # transaction and settings (5), the tsquery check and the page's rows.
+    with django_assert_max_num_queries(11):
         assert client.get(URL, {"q": "customer", "kind": "groups"}).status_code == 200
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         assert client.get(URL, {"q": "customer", "kind": "features"}).status_code == 200
 
 
