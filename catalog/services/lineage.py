@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
@@ -450,11 +452,18 @@ class _LineageSync:
         starts = [c.arn for c in contexts.values() if c.source_uri.lower() in self.groups_by_arn]
         vertices: dict[str, aws.LineageVertex] = {}
         edges: dict[tuple[str, str], aws.LineageAssociation] = {}
-        for start in starts:
-            result = self.gateway.query_lineage(start_arn=start, direction="Both", max_depth=SYNC_DEPTH)
-            vertices.update({v.arn: v for v in result.vertices})
-            edges.update({(e.source_arn, e.destination_arn): e for e in result.edges})
-            vertices.setdefault(start, aws.LineageVertex(start, "FeatureGroup", "Context"))
+        # QueryLineage takes one start ARN, so this is a call per group: run a
+        # few at once (boto3 clients are thread-safe); adaptive retry mode
+        # slows them down together if AWS throttles. Results merge in order.
+        with ThreadPoolExecutor(max_workers=settings.PANTRY_LINEAGE_CONCURRENCY) as pool:
+            results = pool.map(
+                lambda start: self.gateway.query_lineage(start_arn=start, direction="Both", max_depth=SYNC_DEPTH),
+                starts,
+            )
+            for start, result in zip(starts, results, strict=True):
+                vertices.update({v.arn: v for v in result.vertices})
+                edges.update({(e.source_arn, e.destination_arn): e for e in result.edges})
+                vertices.setdefault(start, aws.LineageVertex(start, "FeatureGroup", "Context"))
         # Pipelines are *associated with* the jobs that produce a group rather
         # than upstream of it, so QueryLineage from the group never reaches
         # them: ask each producing job for its AssociatedWith links.
