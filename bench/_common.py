@@ -20,15 +20,7 @@ def use_dedicated_database(name: str) -> str:
     import psycopg
     from django.conf import settings
 
-    base = settings.DATABASES["default"]
-    conninfo = {
-        "dbname": "postgres",
-        "user": base.get("USER") or "postgres",
-        "password": base.get("PASSWORD") or None,
-        "host": base.get("HOST") or None,
-        "port": base.get("PORT") or None,
-    }
-    with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
+    with psycopg.connect(**_admin_conninfo(settings), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     settings.DATABASES["default"]["NAME"] = name
@@ -41,12 +33,8 @@ def use_dedicated_database(name: str) -> str:
     return name
 
 
-def drop_database(name: str) -> None:
-    import psycopg
-    from django.conf import settings
-    from django.db import connections
-
-    connections.close_all()
+def _admin_conninfo(settings) -> dict:
+    """Connection parameters for the server's `postgres` database (to create and drop others)."""
     base = settings.DATABASES["default"]
     conninfo = {
         "dbname": "postgres",
@@ -55,7 +43,16 @@ def drop_database(name: str) -> None:
         "host": base.get("HOST") or None,
         "port": base.get("PORT") or None,
     }
-    with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
+    return {k: v for k, v in conninfo.items() if v}
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(**_admin_conninfo(settings), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

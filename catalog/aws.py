@@ -376,12 +376,8 @@ def feature_metadata_record(raw: dict) -> FeatureMetadataRecord:
     )
 
 
-class FeatureStoreGateway:
-    """SageMaker Feature Store calls for one account and region."""
-
-    # Search returns at most 100 results a page.
-    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Search.html
-    SEARCH_PAGE_SIZE = 100
+class _SageMakerGateway:
+    """A SageMaker client in one account and region, counting calls and translating errors."""
 
     def __init__(self, session: AccountSession | boto3.Session, *, counter: CallCounter | None = None) -> None:
         self.counter = counter or CallCounter()
@@ -393,6 +389,14 @@ class FeatureStoreGateway:
             return method(**params)
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise translate_error(exc, operation) from exc
+
+
+class FeatureStoreGateway(_SageMakerGateway):
+    """SageMaker Feature Store calls for one account and region."""
+
+    # Search returns at most 100 results a page.
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Search.html
+    SEARCH_PAGE_SIZE = 100
 
     def _search(self, resource: str, filters: list[dict] | None = None) -> Iterator[dict]:
         params: dict[str, Any] = {"Resource": resource, "MaxResults": self.SEARCH_PAGE_SIZE}
@@ -561,7 +565,7 @@ def _lineage_entity(raw: dict, lineage_type: str) -> LineageEntity:
     )
 
 
-class LineageGateway:
+class LineageGateway(_SageMakerGateway):
     """SageMaker ML lineage calls for one account and region.
 
     QueryLineage takes one start ARN per call (StartArns has at most one
@@ -573,17 +577,6 @@ class LineageGateway:
     LIST_PAGE_SIZE = 100
     QUERY_PAGE_SIZE = 50
     MAX_DEPTH = 10  # QueryLineage's own upper bound on MaxDepth
-
-    def __init__(self, session: AccountSession | boto3.Session, *, counter: CallCounter | None = None) -> None:
-        self.counter = counter or CallCounter()
-        self.client = self.counter.attach(session.client("sagemaker", config=client_config()))
-
-    def _call(self, operation: str, **params: Any) -> dict:
-        method = getattr(self.client, _snake(operation))
-        try:
-            return method(**params)
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise translate_error(exc, operation) from exc
 
     def _pages(self, operation: str, **params: Any) -> Iterator[dict]:
         while True:
