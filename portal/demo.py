@@ -38,6 +38,16 @@ class DemoPersona:
     governance: bool = False
 
 
+# Teams and contact addresses of the sandbox organisation's accounts.
+DEMO_TEAMS = {
+    "central-feature-store": ("Feature Platform", "feature-platform@pantry.example"),
+    "payments-ml": ("Payments ML", "payments-ml@pantry.example"),
+    "growth-analytics": ("Growth Analytics", "growth-analytics@pantry.example"),
+    "fraud-research": ("Fraud Research", "fraud-research@pantry.example"),
+    "marketing-science": ("Marketing Science", "marketing-science@pantry.example"),
+    "credit-decisioning": ("Credit Decisioning", "credit-decisioning@pantry.example"),
+}
+
 # The account names come from the sandbox's seeded organisation.
 PERSONAS = [
     DemoPersona(
@@ -71,8 +81,8 @@ def demo_organisation_load(*, manifest: dict) -> dict[str, int]:
                 defaults={
                     "name": item["name"],
                     "kind": item["kind"],
-                    "team": item.get("team", ""),
-                    "contact_email": item.get("contact_email", ""),
+                    "team": item.get("team") or DEMO_TEAMS.get(item["name"], ("", ""))[0],
+                    "contact_email": item.get("contact_email") or DEMO_TEAMS.get(item["name"], ("", ""))[1],
                     "role_arn": item["role_arn"],
                     "external_id": item["external_id"],
                     "regions": item["regions"],
