@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -55,15 +56,10 @@ def celery_worker_process(aws_sandbox, django_db_blocker, settings):
     from portal.celery import app
 
     queue = f"pantry-test-{uuid.uuid4().hex[:12]}"
-    db = connection.settings_dict
-    database_url = f"postgresql://{db['USER'] or 'postgres'}"
-    if db.get("PASSWORD"):
-        database_url += f":{db['PASSWORD']}"
-    host = db.get("HOST") or ""
-    if host.startswith("/"):
-        database_url += f"@/{db['NAME']}?host={host}"
-    else:
-        database_url += f"@{host or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    # The configured URL with the test database's name: keeps host, socket
+    # directory (embedded PostgreSQL) and credentials exactly as configured.
+    parts = urlsplit(settings.DATABASE_URL)
+    database_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
