@@ -59,7 +59,9 @@ def visible_names(user) -> set[str]:
 
 
 def levels(user) -> dict[str, int]:
-    return dict(access.annotate_access_level(FeatureGroup.objects.visible_to(user), user).values_list("name", "access_level"))
+    return dict(
+        access.annotate_access_level(FeatureGroup.objects.visible_to(user), user).values_list("name", "access_level")
+    )
 
 
 def test_data_scientist_sees_discoverable_catalog_region_and_direct_grants_only(data_scientist, groups):
