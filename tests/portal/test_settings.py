@@ -47,3 +47,16 @@ def test_malformed_boolean_is_a_clear_error():
     result = _import_settings({"PANTRY_ENV": "development", "DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_manage_py_runs_as_development_when_nothing_is_set_but_wsgi_stays_production():
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "PANTRY_ENV", "ALLOWED_HOSTS"}}
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert check.returncode == 0, check.stderr
+    wsgi = subprocess.run(
+        [sys.executable, "-c", "import portal.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert wsgi.returncode != 0
+    assert "SECRET_KEY is required in production" in wsgi.stderr
