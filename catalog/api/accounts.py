@@ -24,21 +24,8 @@ class AwsAccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AwsAccount
-        fields = [
-            "id",
-            "account_id",
-            "name",
-            "kind",
-            "team",
-            "contact_email",
-            "role_arn",
-            "external_id",
-            "regions",
-            "metadata_write_allowed",
-            "sync_enabled",
-            "sync_interval_minutes",
-            "created_at",
-        ]
+        # The form's fields (one source of the account's editable shape), plus identity and time.
+        fields = ["id", *AwsAccountForm.Meta.fields, "created_at"]
         read_only_fields = ["created_at"]
         # Every rule lives in AwsAccountForm (called from validate), so one
         # bad request reports all of its bad fields at once.

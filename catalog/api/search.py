@@ -7,9 +7,8 @@ query as JSON.
 from __future__ import annotations
 
 from dataclasses import asdict
-from uuid import UUID
 
-from django.urls import path, reverse
+from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -30,18 +29,6 @@ from catalog.selectors.search import (
 )
 
 _DATETIME = serializers.DateTimeField()
-
-
-def _url_for(name: str, uuid) -> str:
-    """reverse() once per URL name, then substitute the UUID (reverse per row showed in profiles)."""
-    template = _URL_TEMPLATES.get(name)
-    if template is None:
-        template = _URL_TEMPLATES[name] = reverse(name, args=[_PLACEHOLDER])
-    return template.replace(str(_PLACEHOLDER), str(uuid))
-
-
-_PLACEHOLDER = UUID(int=0)
-_URL_TEMPLATES: dict[str, str] = {}
 
 
 class SearchGroupSerializer(serializers.Serializer):
@@ -88,7 +75,7 @@ class SearchGroupSerializer(serializers.Serializer):
             "popularity": float(group.popularity),
             "aws_modified_at": _DATETIME.to_representation(group.aws_modified_at) if group.aws_modified_at else None,
             "access": self.get_access(group),
-            "url": self.context["base_url"] + _url_for("catalog:group_detail", group.uuid),
+            "url": self.get_url(group),
         }
 
 
@@ -119,7 +106,7 @@ class SearchFeatureSerializer(serializers.Serializer):
             "group_name": group.name,
             "account_id": group.account.account_id,
             "region": group.region,
-            "url": self.context["base_url"] + feature.get_absolute_url(),
+            "url": self.get_url(feature),
         }
 
 

@@ -273,7 +273,7 @@ class _AccountRegionSync:
         existing = {
             g.arn: g
             for g in FeatureGroup.objects.filter(account=self.account, region=self.region).only(
-                "id", "arn", "digest", "deleted_at", "aws_modified_at", "feature_words", "feature_count"
+                "id", "arn", "digest", "deleted_at"
             )
         }
         seen_arns: set[str] = set()
