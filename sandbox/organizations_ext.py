@@ -275,6 +275,9 @@ def apply() -> None:
 def reset() -> None:
     with _lock:
         _handshake_owner.clear()
+        # moto keeps member -> management account links on the BackendDict, which its own reset
+        # does not clear; a member of a deleted organisation would stay "in" it.
+        _backends().master_accounts.clear()
 
 
 # --------------------------------------------------------------------------- membership
