@@ -22,11 +22,13 @@ class ResponseRecorder:
 
     def __init__(self, client: Any) -> None:
         self.calls: list[tuple[Any, int, bytes]] = []
+        self.error_types: list[str] = []
         self.client = client
         client.meta.events.register("after-call", self._record)
 
     def _record(self, http_response: Any, model: Any, **_: Any) -> None:
         self.calls.append((model, http_response.status_code, http_response.content))
+        self.error_types.append(http_response.headers.get("x-amzn-ErrorType", ""))
 
     def problems(self) -> list[str]:
         """Every mismatch between a successful response body and its operation's output shape."""
@@ -41,11 +43,12 @@ class ResponseRecorder:
     def error_problems(self) -> list[str]:
         """Errors whose code the operation does not model, or whose HTTP status differs from the model's."""
         found = []
-        for model, status, content in self.calls:
+        for (model, status, content), header in zip(self.calls, self.error_types, strict=True):
             if status < 300:
                 continue
             body = json.loads(content) if content.strip() else {}
-            code = str(body.get("__type") or body.get("code") or "").split("#")[-1]
+            # REST-JSON: botocore takes the code from X-Amzn-ErrorType first, then the body.
+            code = str(header or body.get("__type") or body.get("code") or "").split(":")[0].split("#")[-1]
             modeled = {s.name: s.metadata.get("error", {}).get("httpStatusCode") for s in model.error_shapes}
             if code not in modeled:
                 found.append(f"{model.name}: error {code} is not among {sorted(modeled)}")

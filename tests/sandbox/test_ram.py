@@ -14,71 +14,27 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox import control
-from sandbox.seed import admin_client, ensure_organisation, trust_policy
+from sandbox.seed import trust_policy
 
 from .conftest import REGION, make_client
-
-MGMT, OWNER, MEMBER, OUTSIDER, STRANGER = "100000000000", "111111111111", "222222222222", "444444444444", "555555555555"
-PERM = "arn:aws:ram::aws:permission/"
-READ_ONLY = PERM + "AWSRAMPermissionSageMakerFeatureGroupReadOnly"
-READ_WRITE = PERM + "AWSRAMPermissionSagemakerFeatureGroupReadWrite"
-ADMIN = PERM + "AWSRAMPermissionSagemakerFeatureGroupAdmin"
-CATALOG_SEARCH = PERM + "AWSRAMPermissionSageMakerCatalogResourceSearch"
-
-
-def fg_arn(name: str, account: str = OWNER, region: str = REGION) -> str:
-    return f"arn:aws:sagemaker:{region}:{account}:feature-group/{name}"
-
-
-def catalog_arn(account: str = OWNER, region: str = REGION) -> str:
-    return f"arn:aws:sagemaker:{region}:{account}:sagemaker-catalog/DefaultFeatureGroupCatalog"
-
-
-def client(url: str, service: str, account: str, region: str = REGION):
-    return admin_client(url, service, account, region)
-
-
-def error_of(call, *args, **kwargs) -> dict:
-    with pytest.raises(ClientError) as exc:
-        call(*args, **kwargs)
-    return {
-        "code": exc.value.response["Error"]["Code"],
-        "message": exc.value.response["Error"]["Message"],
-        "status": exc.value.response["ResponseMetadata"]["HTTPStatusCode"],
-    }
-
-
-def create_group(url: str, name: str, account: str = OWNER, region: str = REGION) -> str:
-    return client(url, "sagemaker", account, region).create_feature_group(
-        FeatureGroupName=name,
-        RecordIdentifierFeatureName="customer_id",
-        EventTimeFeatureName="event_time",
-        FeatureDefinitions=[
-            {"FeatureName": "customer_id", "FeatureType": "String"},
-            {"FeatureName": "event_time", "FeatureType": "Fractional"},
-            {"FeatureName": "score", "FeatureType": "Fractional"},
-        ],
-        OnlineStoreConfig={"EnableOnlineStore": True},
-        Description=f"{name} for the RAM tests",
-    )["FeatureGroupArn"]
-
-
-@pytest.fixture
-def org(clean_sandbox):
-    """OWNER and MEMBER in one organisation with RAM sharing on; OUTSIDER and STRANGER outside it."""
-    url = clean_sandbox.url
-    organization = ensure_organisation(url, MGMT, {"owners": [OWNER], "consumers": [MEMBER]})
-    for name in ("orders_features", "payments_features"):
-        create_group(url, name)
-    create_group(url, "us_only_features", region="us-east-1")
-    return {"url": url, "organization": organization}
-
-
-def share(url: str, principals: list[str], resources: list[str], permission: str | None = READ_ONLY, **kwargs) -> dict:
-    params = {"name": kwargs.pop("name", "pantry-share"), "resourceArns": resources, "principals": principals, **kwargs}
-    if permission:
-        params["permissionArns"] = [permission]
-    return client(url, "ram", OWNER).create_resource_share(**params)["resourceShare"]
+from .ram_helpers import (
+    ADMIN,
+    CATALOG_SEARCH,
+    MEMBER,
+    MGMT,
+    OUTSIDER,
+    OWNER,
+    PERM,
+    READ_ONLY,
+    READ_WRITE,
+    STRANGER,
+    catalog_arn,
+    client,
+    create_group,
+    error_of,
+    fg_arn,
+    share,
+)
 
 
 def invitations(url: str, account: str, **kwargs) -> list[dict]:

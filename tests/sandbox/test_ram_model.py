@@ -4,15 +4,13 @@ for the operation with the model's HTTP status."""
 
 from __future__ import annotations
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sandbox.seed import ensure_organisation
 
 from .conftest import REGION
 from .model_check import ResponseRecorder
-from .test_ram import (
+from .ram_helpers import (
     CATALOG_SEARCH,
     MEMBER,
     MGMT,
@@ -23,23 +21,8 @@ from .test_ram import (
     catalog_arn,
     create_group,
     fg_arn,
+    fresh_client,
 )
-
-
-def fresh_client(url: str, service: str, account: str, region: str = REGION):
-    """A new client (own event hooks) acting inside ``account``."""
-    client = boto3.client(
-        service,
-        endpoint_url=url,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, parameter_validation=True),
-    )
-    client.meta.events.register(
-        "before-sign", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
-    )
-    return client
 
 
 def expect_error(call, **kwargs) -> str:
