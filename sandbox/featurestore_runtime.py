@@ -58,14 +58,14 @@ def _not_found(name: str) -> RuntimeError_:
     )
 
 
-def _raw_path(environ: dict[str, Any]) -> str:
+def raw_path(environ: dict[str, Any]) -> str:
     # A feature group ARN in the URI arrives %2F-encoded; PATH_INFO has already decoded it.
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     return raw.split("?", 1)[0] if raw else environ.get("PATH_INFO", "")
 
 
 def matches(environ: dict[str, Any]) -> bool:
-    path = _raw_path(environ)
+    path = raw_path(environ)
     if not (_PATH_RE.match(path) or path in ("/BatchGetRecord", "/BatchWriteRecord")):
         return False
     return faults.request_identity(environ)["service"] == "sagemaker"
@@ -281,7 +281,7 @@ def _read_body(environ: dict[str, Any]) -> dict[str, Any]:
 
 def handle(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
     method = environ.get("REQUEST_METHOD", "GET")
-    path = _raw_path(environ)
+    path = raw_path(environ)
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     try:
         account, region = _caller(environ)

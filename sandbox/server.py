@@ -98,8 +98,13 @@ class SandboxApp:
         target = environ.get("HTTP_X_AMZ_TARGET")
         content_type = environ.get("CONTENT_TYPE", "")
         operation = None
+        rest_operation = faults.rest_json_operation(
+            ident["service"], environ.get("REQUEST_METHOD", "GET"), featurestore_runtime.raw_path(environ)
+        )
         if target:
             protocol, operation = "json", target.split(".")[-1]
+        elif rest_operation is not None:  # RAM, Feature Store runtime: JSON error documents too
+            protocol, operation = "json", rest_operation
         elif "x-www-form-urlencoded" in content_type or environ.get("QUERY_STRING", "").find("Action=") >= 0:
             protocol = "query"
             params = parse_qs(environ.get("QUERY_STRING", ""))
@@ -165,12 +170,17 @@ class SandboxApp:
         given = [k for k in ("advance_seconds", "offset_seconds", "now") if payload.get(k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of advance_seconds, offset_seconds or now")
-        if given[0] == "now":
-            clock.set_now(clock.parse(payload["now"]))
-        elif given[0] == "advance_seconds":
-            clock.advance(float(payload["advance_seconds"]))
-        else:
-            clock.set_offset(float(payload["offset_seconds"]))
+        key, value = given[0], payload[given[0]]
+        if key == "now":
+            try:
+                clock.set_now(clock.parse(value))
+            except (ValueError, TypeError, OverflowError):
+                raise ValueError("now must be an ISO 8601 time such as 2031-05-01T09:30:00Z") from None
+            return
+        # Within a century either way: enough for any expiry, and no datetime overflow.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) < 3.2e9:
+            raise ValueError(f"{key} must be a number of seconds")
+        (clock.advance if key == "advance_seconds" else clock.set_offset)(value)
 
 
 class SandboxServer(ThreadedMotoServer):

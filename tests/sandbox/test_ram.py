@@ -635,7 +635,8 @@ def test_clock_control_moves_and_resets_the_sandbox_clock(clean_sandbox):
         with pytest.raises(urllib.error.HTTPError) as bad:
             urllib.request.urlopen(request, timeout=10)
         assert bad.value.code == 400
-        assert "Traceback" not in json.loads(bad.value.read())["error"]
+        message = json.loads(bad.value.read())["error"]
+        assert message.startswith("bad request: ") and "'" not in message  # no Python reprs
 
 
 # --------------------------------------------------------------------------- AWS CLI
@@ -718,3 +719,38 @@ def test_aws_cli_shares_lists_and_accepts(org):
     assert json.loads(deleted.stdout)["returnValue"] is True
     again = aws(url, OWNER, "ram", "delete-resource-share", "--resource-share-arn", share_arn)
     assert again.returncode != 0 and "(InvalidStateTransitionException)" in again.stderr
+
+
+def test_injected_faults_name_ram_and_runtime_operations(org):
+    url = org["url"]
+    ram = client(url, "ram", OWNER)  # standard retry mode, three attempts
+    control.inject_fault(
+        url, service="ram", operation="CreateResourceShare", error_code="ThrottlingException", status=429, count=2
+    )
+    created = ram.create_resource_share(name="after-throttling", principals=[MEMBER])
+    assert created["ResponseMetadata"]["RetryAttempts"] == 2
+    control.inject_fault(
+        url,
+        service="ram",
+        operation="AssociateResourceShare",
+        error_code="ResourceShareLimitExceededException",
+        account_id=OWNER,
+        count=-1,
+    )
+    err = error_of(
+        ram.associate_resource_share,
+        resourceShareArn=created["resourceShare"]["resourceShareArn"],
+        resourceArns=[fg_arn("orders_features")],
+    )
+    assert (err["code"], err["status"]) == ("ResourceShareLimitExceededException", 400)
+    assert ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]  # other operations still work
+
+    control.inject_fault(url, service="sagemaker", operation="PutRecord", error_code="ValidationError", count=1)
+    runtime = client(url, "sagemaker-featurestore-runtime", OWNER)
+    values = [
+        {"FeatureName": "customer_id", "ValueAsString": "c-1"},
+        {"FeatureName": "event_time", "ValueAsString": "1700000000"},
+    ]
+    assert error_of(runtime.put_record, FeatureGroupName="orders_features", Record=values)["code"] == "ValidationError"
+    runtime.put_record(FeatureGroupName="orders_features", Record=values)
+    assert runtime.get_record(FeatureGroupName="orders_features", RecordIdentifierValueAsString="c-1")["Record"]
