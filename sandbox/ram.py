@@ -756,6 +756,7 @@ class RamBackend(ram_models.ResourceAccessManagerBackend):
         return permission
 
     def _validate_resource(self, arn: str) -> str:
+        arn = self._canonical_resource(arn)
         if not isinstance(arn, str) or not _ARN_RE.match(arn):
             raise MalformedArnException(f"The specified resource ARN {arn} is not valid. Verify the ARN and try again.")
         resource_type = resource_type_of(arn)
