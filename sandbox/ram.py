@@ -405,10 +405,6 @@ class RamWorld:
                     assoc.status_message = "The invitation expired before the principal accepted it."
 
     # -------------------------------------------------------------- membership
-    def org_sharing_enabled(self, account_id: str) -> bool:
-        organization = orgs.organization_of(account_id)
-        return organization is not None and organization.id in self.org_sharing
-
     def grants(self, share: ResourceShare, account_id: str) -> bool:
         """Whether ``account_id`` has the share's access now (owner, member, or accepted)."""
         if share.status != "ACTIVE":
