@@ -1,14 +1,29 @@
 from django.contrib import admin, messages
+from django.db import transaction
 
 from catalog.forms import AwsAccountForm
 from catalog.models import AwsAccount, DescriptionEdit, Feature, FeatureGroup, Membership, SyncRun, SyncState
+from catalog.services import account_audit
+from catalog.services import memberships as membership_services
 from catalog.services.sync import sync_request
 
 
 class MembershipInline(admin.TabularInline):
+    """Shown for reference; memberships change on the Memberships page (or below), where each change is audited."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role", "source"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(AwsAccount)
@@ -22,19 +37,57 @@ class AwsAccountAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     actions = ["sync_now"]
 
+    def save_model(self, request, obj, form, change) -> None:
+        # The admin's change view runs in one transaction: the audit row commits with the change.
+        if change:
+            stored = AwsAccount.objects.get(pk=obj.pk)
+            before, external_id_before = account_audit.account_snapshot(stored), stored.external_id
+            super().save_model(request, obj, form, change)
+            account_audit.account_updated_audit(
+                account=obj, actor=request.user, before=before, external_id_before=external_id_before
+            )
+        else:
+            super().save_model(request, obj, form, change)
+            account_audit.account_registered_audit(account=obj, actor=request.user)
+
     @admin.action(description="Sync the selected accounts now")
     def sync_now(self, request, queryset) -> None:
         runs = []
         for account in queryset:
-            runs += sync_request(account=account, trigger="manual", requested_by=request.user)
+            with transaction.atomic():
+                account_runs = sync_request(account=account, trigger="manual", requested_by=request.user)
+                account_audit.sync_requested_audit(account=account, runs=account_runs, actor=request.user)
+            runs += account_runs
         self.message_user(request, f"Queued {len(runs)} sync run(s).", messages.SUCCESS)
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "account", "role"]
-    list_filter = ["role", "account"]
+    """Every change goes through the membership services, so the admin's edits are audited too."""
+
+    list_display = ["user", "account", "role", "source"]
+    list_filter = ["role", "source", "account"]
     autocomplete_fields = ["user", "account"]
+    fields = ["user", "account", "role"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "account"] if obj else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            membership_services.membership_update(membership=obj, actor=request.user, role=obj.role)
+        else:
+            created = membership_services.membership_create(
+                user=obj.user, account=obj.account, role=obj.role, actor=request.user
+            )
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj) -> None:
+        membership_services.membership_delete(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset.select_related("user", "account"):
+            membership_services.membership_delete(membership=membership, actor=request.user)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

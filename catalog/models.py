@@ -87,10 +87,22 @@ class Membership(models.Model):
         OWNER = "owner", "Feature owner"
         ACCOUNT_ADMIN = "account_admin", "Account admin"
 
+    class Source(models.TextChoices):
+        # Given by an operator (pages, admin, API, demo): sign-ins never change it.
+        MANUAL = "manual", "Set by hand"
+        # Given by a role mapping from the person's IdP groups: each OIDC
+        # sign-in (and each mapping change) adds, changes or removes it to
+        # match the groups (docs/identity.md).
+        DIRECTORY = "directory", "From the directory"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    # For directory memberships: the IdP groups whose mappings gave it.
+    directory_groups = ArrayField(models.CharField(max_length=255), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "account"], name="membership_unique_user_account")]

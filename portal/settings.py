@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -91,13 +92,13 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "template_partials",
     "portal",
     "catalog",
+    "identity",
     "sharing",
     "usage",
 ]
@@ -109,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
@@ -155,6 +157,54 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Local accounts (demo, break-glass) and, when configured, the identity
+# provider; the OIDC backend only ever answers the OIDC callback.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "identity.oidc.PantryOIDCBackend",
+]
+
+# --- Sign-in with the company identity provider (OIDC; docs/identity.md) -----
+# On when OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all set.
+_OIDC_REQUIRED = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+_oidc_given = [name for name in _OIDC_REQUIRED if env_str(name)]
+PANTRY_OIDC: dict | None = None
+if _oidc_given:
+    _oidc_missing = [name for name in _OIDC_REQUIRED if not env_str(name)]
+    if _oidc_missing:
+        raise ImproperlyConfigured(f"OIDC sign-in needs {', '.join(_oidc_missing)} as well (docs/identity.md).")
+    _issuer = env_str("OIDC_ISSUER")
+    _issuer_host = urlsplit(_issuer).hostname or ""
+    if IS_PRODUCTION and not _issuer.startswith("https://") and _issuer_host not in {"localhost", "127.0.0.1", "::1"}:
+        raise ImproperlyConfigured("OIDC_ISSUER must be an https:// URL in production.")
+    _token_auth = env_str("OIDC_TOKEN_AUTH_METHOD", "client_secret_basic")
+    if _token_auth not in {"client_secret_basic", "client_secret_post"}:
+        raise ImproperlyConfigured("OIDC_TOKEN_AUTH_METHOD must be client_secret_basic or client_secret_post.")
+    PANTRY_OIDC = {
+        "issuer": _issuer,
+        "discovery_url": env_str("OIDC_DISCOVERY_URL", ""),
+        "authorization_endpoint": env_str("OIDC_AUTHORIZATION_ENDPOINT", ""),
+        "token_endpoint": env_str("OIDC_TOKEN_ENDPOINT", ""),
+        "userinfo_endpoint": env_str("OIDC_USERINFO_ENDPOINT", ""),
+        "jwks_uri": env_str("OIDC_JWKS_URI", ""),
+        "client_id": env_str("OIDC_CLIENT_ID"),
+        "client_secret": env_str("OIDC_CLIENT_SECRET"),
+        "scopes": env_str("OIDC_SCOPES", "openid email profile"),
+        "groups_claim": env_str("OIDC_GROUPS_CLAIM", "groups"),
+        "provider_name": env_str("OIDC_PROVIDER_NAME", "your company account"),
+        "sign_algo": env_str("OIDC_SIGN_ALGO", "RS256"),
+        "token_auth_method": _token_auth,
+        "use_pkce": env_bool("OIDC_USE_PKCE", True),
+        "use_userinfo": env_bool("OIDC_USE_USERINFO", True),
+        "timeout": env_int("OIDC_TIMEOUT_SECONDS", 10),
+        # A CA bundle path, or true/false.
+        "verify_tls": env_str("OIDC_CA_BUNDLE") or True,
+    }
+
+# --- Personal API tokens ----------------------------------------------------------
+PANTRY_TOKEN_MAX_DAYS = env_int("PANTRY_TOKEN_MAX_DAYS", 365)
+# last_used_at is written at most this often per token (no write per request).
+PANTRY_TOKEN_LAST_USED_INTERVAL_SECONDS = env_int("PANTRY_TOKEN_LAST_USED_INTERVAL_SECONDS", 300)
 
 # --- I18n / static ----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -185,9 +235,10 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Personal tokens first: an unauthenticated call gets 401 with `WWW-Authenticate: Bearer`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "identity.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,6 +15,7 @@ from catalog.filters import AwsAccountFilter, SyncRunFilter
 from catalog.forms import AwsAccountForm
 from catalog.models import AwsAccount, SyncRun
 from catalog.selectors import accounts as selectors
+from catalog.services import account_audit
 from catalog.services import sync as services
 
 
@@ -105,12 +107,20 @@ class AwsAccountViewSet(
 
     def perform_create(self, serializer) -> None:
         self._require_operator()
-        account = serializer.save()
-        services.sync_request(account=account, trigger=SyncRun.Trigger.API, requested_by=self.request.user)
+        with transaction.atomic():
+            account = serializer.save()
+            account_audit.account_registered_audit(account=account, actor=self.request.user)
+            services.sync_request(account=account, trigger=SyncRun.Trigger.API, requested_by=self.request.user)
 
     def perform_update(self, serializer) -> None:
         self._require_operator()
-        serializer.save()
+        account = serializer.instance
+        before, external_id_before = account_audit.account_snapshot(account), account.external_id
+        with transaction.atomic():
+            serializer.save()
+            account_audit.account_updated_audit(
+                account=account, actor=self.request.user, before=before, external_id_before=external_id_before
+            )
 
     @extend_schema(
         request=inline_serializer("SyncRequest", {"region": serializers.CharField(required=False)}),
@@ -125,9 +135,11 @@ class AwsAccountViewSet(
         region = request.data.get("region") or None
         if region and region not in account.regions:
             raise ValidationError({"region": ["This account is not synced in that region."]})
-        runs = services.sync_request(
-            account=account, region=region, trigger=SyncRun.Trigger.API, requested_by=request.user
-        )
+        with transaction.atomic():
+            runs = services.sync_request(
+                account=account, region=region, trigger=SyncRun.Trigger.API, requested_by=request.user
+            )
+            account_audit.sync_requested_audit(account=account, runs=runs, actor=request.user, region=region)
         return Response(SyncRunSerializer(runs, many=True).data, status=status.HTTP_202_ACCEPTED)
 
 

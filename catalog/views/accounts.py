@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -13,6 +14,7 @@ from catalog import permissions
 from catalog.forms import AwsAccountForm, SyncRequestForm
 from catalog.models import AwsAccount, SyncRun
 from catalog.selectors import accounts as selectors
+from catalog.services import account_audit
 from catalog.services import sync as services
 
 
@@ -56,9 +58,11 @@ def account_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = AwsAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        account = form.save()
+        with transaction.atomic():
+            account = form.save()
+            account_audit.account_registered_audit(account=account, actor=request.user)
+            services.sync_request(account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user)
         messages.success(request, f"Registered {account.name}. Its first sync is queued.")
-        services.sync_request(account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user)
         return redirect(account)
     return render(request, "catalog/account_form.html", {"form": form, "account": None})
 
@@ -71,9 +75,14 @@ def account_edit(request: HttpRequest, account_uuid) -> HttpResponse:
         selectors.get_account_for_user(user=request.user, account_uuid=account_uuid)
         raise PermissionDenied
     account = get_object_or_404(AwsAccount, uuid=account_uuid)
+    before, external_id_before = account_audit.account_snapshot(account), account.external_id
     form = AwsAccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            form.save()
+            account_audit.account_updated_audit(
+                account=account, actor=request.user, before=before, external_id_before=external_id_before
+            )
         messages.success(request, f"Saved {account.name}.")
         return redirect(account)
     return render(request, "catalog/account_form.html", {"form": form, "account": account})
@@ -89,12 +98,12 @@ def account_sync(request: HttpRequest, account_uuid) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         return redirect(account)
-    runs = services.sync_request(
-        account=account,
-        region=form.cleaned_data["region"] or None,
-        trigger=SyncRun.Trigger.MANUAL,
-        requested_by=request.user,
-    )
+    region = form.cleaned_data["region"] or None
+    with transaction.atomic():
+        runs = services.sync_request(
+            account=account, region=region, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user
+        )
+        account_audit.sync_requested_audit(account=account, runs=runs, actor=request.user, region=region)
     messages.success(request, f"Sync queued for {account.name}: {', '.join(r.region for r in runs)}.")
     return redirect("catalog:syncrun_list")
 

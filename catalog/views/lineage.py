@@ -1,5 +1,5 @@
 """Lineage pages: the group's lineage (graph + the same edges as a table), owners' manual edges,
-recent OpenLineage events, and the page where a user gets their API token.
+and recent OpenLineage events (API tokens live in `identity`: /tokens/).
 
 The group page includes `catalog/_lineage_panel.html`, which loads the edge
 table from `group_lineage` with htmx and draws the graph from the JSON API;
@@ -16,9 +16,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
-from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.authtoken.models import Token
+from django.urls import path
+from django.views.decorators.http import require_POST
 
 from catalog.models import LineageEdge, LineageNode
 from catalog.permissions import can_edit_group
@@ -136,28 +135,6 @@ def openlineage_event_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def api_token(request: HttpRequest) -> HttpResponse:
-    """The user's own API token: shown only to them, created or replaced on request."""
-    if request.method == "POST":
-        # Replacing deletes the old key at once, so a leaked token stops working.
-        Token.objects.filter(user=request.user).delete()
-        Token.objects.create(user=request.user)
-        messages.success(request, "A new API token was created. The previous one no longer works.")
-        return redirect("catalog:api_token")
-    token = Token.objects.filter(user=request.user).first()
-    return render(
-        request,
-        "catalog/lineage_api_token.html",
-        {
-            "token": token,
-            "ingest_url": request.build_absolute_uri("/").rstrip("/"),
-            "events_url": reverse("catalog:lineage_events"),
-        },
-    )
-
-
 urlpatterns = [
     path("groups/<uuid:group_uuid>/lineage/", group_lineage, name="group_lineage"),
     path("groups/<uuid:group_uuid>/lineage/edges/", group_lineage_edge_add, name="group_lineage_edge_add"),
@@ -167,5 +144,4 @@ urlpatterns = [
         name="group_lineage_edge_remove",
     ),
     path("lineage/events/", openlineage_event_list, name="lineage_events"),
-    path("api-token/", api_token, name="api_token"),
 ]
