@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-pytest_plugins = ["tests.aws_fixtures", "tests.browser"]
+pytest_plugins = ["tests.aws_fixtures", "tests.browser", "tests.oidc_provider"]
 
 _redis: subprocess.Popen | None = None
 

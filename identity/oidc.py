@@ -195,6 +195,24 @@ class PantryOIDCBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_IDP_SIGN_KEY = None
         return super().authenticate(request, **kwargs)
 
+    def retrieve_matching_jwk(self, token):
+        """The provider's signing key for this token: by `kid`, or its only signing key when the token names none."""
+        response = requests.get(self.provider.jwks_uri, timeout=self.provider.timeout, verify=self.provider.verify_tls)
+        response.raise_for_status()
+        keys = response.json().get("keys") or []
+        header = jwt.get_unverified_header(token)
+        candidates = [
+            k
+            for k in keys
+            if isinstance(k, dict)
+            and k.get("use", "sig") == "sig"
+            and k.get("alg", header.get("alg")) == header.get("alg")
+            and ("kid" not in header or k.get("kid") == header["kid"])
+        ]
+        if len(candidates) != 1:
+            raise SuspiciousOperation("no single signing key in the provider's JWKS matches the ID token")
+        return jwt.PyJWK(candidates[0])
+
     def get_payload_data(self, token, key):
         return self._verify_jws(token, key)  # never an unsigned token, whatever the header says
 
