@@ -88,3 +88,14 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
 
     account = factory.SubFactory(AwsAccountFactory)
     region = "eu-west-1"
+
+
+def api_token_issue(user, *, scope: str = "write", days: int = 30, name: str = "test token") -> str:
+    """A personal API token for `user` (the whole secret, as its owner copied it)."""
+    from datetime import timedelta
+
+    from identity.services.tokens import api_token_create
+
+    return api_token_create(
+        user=user, name=name, scope=scope, expires_at=timezone.now() + timedelta(days=days), actor=user
+    ).secret

@@ -13,9 +13,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from catalog import openlineage as ol
@@ -112,6 +114,11 @@ _IngestResponse = inline_serializer(
 class OpenLineageIngestView(APIView):
     """Receive an OpenLineage RunEvent (the path openlineage-python's HTTP transport posts to)."""
 
+    # Tokens only (the API's token authentication, `identity.authentication`):
+    # emitters are scripts, and a browser session alone must not post lineage.
+    authentication_classes = [
+        cls for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES if not issubclass(cls, SessionAuthentication)
+    ]
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 

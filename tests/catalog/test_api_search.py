@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.models import FeatureGroup
 from sharing.models import Grant
-from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory
+from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory, api_token_issue
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/search/"
@@ -102,10 +101,10 @@ def test_deleted_groups_are_never_returned(governance, catalogue):
 
 
 def test_token_authentication_works_and_anonymous_is_refused(data_scientist, catalogue):
-    token = Token.objects.create(user=data_scientist)
+    token = api_token_issue(data_scientist, scope="read")
     client = APIClient()
-    assert client.get(URL, {"q": "customer"}).status_code in (401, 403)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get(URL, {"q": "customer"}).status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get(URL, {"q": "customer"}).status_code == 200
 
 

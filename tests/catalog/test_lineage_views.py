@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from catalog.models import LineageEdge, LineageNode, OpenLineageEvent
 from catalog.services import lineage as services
@@ -250,19 +249,7 @@ def test_users_see_only_their_own_events(client, owner, outsider):
     assert "owners.job" not in html
 
 
-def test_api_token_page_creates_and_shows_the_token_only_to_its_owner(client, owner, outsider):
+def test_the_old_api_token_page_leads_to_personal_tokens(client, owner):
     client.force_login(owner)
-    assert "You have no API token yet" in client.get(reverse("catalog:api_token")).content.decode()
-    client.post(reverse("catalog:api_token"))
-    token = Token.objects.get(user=owner)
-    assert token.key in client.get(reverse("catalog:api_token")).content.decode()
-    client.force_login(outsider)
-    assert token.key not in client.get(reverse("catalog:api_token")).content.decode()
-
-
-def test_replacing_the_api_token_invalidates_the_old_one(client, owner):
-    client.force_login(owner)
-    client.post(reverse("catalog:api_token"))
-    old = Token.objects.get(user=owner).key
-    client.post(reverse("catalog:api_token"))
-    assert Token.objects.get(user=owner).key != old
+    response = client.get("/api-token/")
+    assert response.status_code == 302 and response["Location"] == reverse("identity:token_list")

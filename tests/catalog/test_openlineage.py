@@ -12,11 +12,10 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import symlinks_dataset
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.models import LineageEdge, LineageNode, OpenLineageEvent
-from tests.factories import FeatureGroupFactory, GrantFactory
+from tests.factories import FeatureGroupFactory, GrantFactory, api_token_issue
 
 PRODUCER = "https://github.com/example/pantry-tests"
 EVENT_TIME = "2025-06-01T12:00:00.000000+00:00"
@@ -42,7 +41,7 @@ def groups(org):
 
 @pytest.fixture
 def token(owner) -> str:
-    return Token.objects.create(user=owner).key
+    return api_token_issue(owner, scope="write")
 
 
 def ol_client(url: str, key: str) -> OpenLineageClient:
@@ -243,8 +242,17 @@ def test_a_body_that_is_not_json_gets_400(token):
 
 
 @pytest.mark.django_db
-def test_drf_token_keyword_is_accepted_too(token):
-    assert post(valid_payload(), token=token, keyword="Token").status_code == 201
+def test_a_read_only_token_cannot_post_lineage(owner):
+    response = post(valid_payload(), token=api_token_issue(owner, scope="read"))
+    assert response.status_code == 403
+    assert "read-only" in response.json()["detail"]
+    assert not OpenLineageEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_only_the_bearer_keyword_carries_a_token(token):
+    # DRF's `Token <key>` form was for the old single DRF token; personal tokens are Bearer only.
+    assert post(valid_payload(), token=token, keyword="Token").status_code == 401
 
 
 @pytest.mark.django_db
@@ -283,7 +291,7 @@ def test_datasets_of_groups_the_submitter_cannot_see_stay_unmatched(org, groups,
 def test_ambiguous_warehouse_name_is_not_guessed(org, governance):
     FeatureGroupFactory(account=org.central, glue_database="shared", glue_table="orders")
     FeatureGroupFactory(account=org.team, glue_database="shared", glue_table="orders")
-    key = Token.objects.create(user=governance).key
+    key = api_token_issue(governance)
     body = post(valid_payload(inputs=[{"namespace": "hive://x", "name": "shared.orders"}]), token=key).json()
     assert body["matched"] == []
 
