@@ -94,7 +94,7 @@ def role_mapping_update(
 ) -> tuple[RoleMapping, dict]:
     group, grants, account, role = _clean(group=group, grants=grants, account=account, role=role)
     with transaction.atomic():
-        locked = RoleMapping.objects.select_for_update().select_related("account").get(pk=mapping.pk)
+        locked = RoleMapping.objects.select_for_update(of=("self",)).select_related("account").get(pk=mapping.pk)
         before = role_mapping_snapshot(locked)
         old_group = locked.group
         locked.group, locked.grants, locked.account, locked.role = group, grants, account, role
@@ -115,7 +115,9 @@ def role_mapping_update(
 
 def role_mapping_delete(*, mapping: RoleMapping, actor) -> dict:
     with transaction.atomic():
-        locked = RoleMapping.objects.select_for_update().select_related("account").filter(pk=mapping.pk).first()
+        locked = (
+            RoleMapping.objects.select_for_update(of=("self",)).select_related("account").filter(pk=mapping.pk).first()
+        )
         if locked is None:
             return dict(NO_CHANGES)  # already gone: a double-submitted form ends in the same state
         before = role_mapping_snapshot(locked)
