@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from catalog.models import GOVERNANCE_GROUP, AwsAccount, Membership
+from identity.models import RoleMapping
 from sharing.models import Grant
 
 DEMO_PASSWORD = "pantry-demo"
@@ -69,10 +70,78 @@ PERSONAS = [
 ]
 
 
+@dataclass(frozen=True)
+class DirectoryPerson:
+    """A person at the demo identity provider (oidc-provider-mock), with the groups it will claim."""
+
+    sub: str
+    given_name: str
+    family_name: str
+    groups: tuple[str, ...]
+    description: str
+
+    def claims(self) -> dict:
+        return {
+            "sub": self.sub,
+            "email": f"{self.sub}@pantry.example",
+            "email_verified": True,
+            "preferred_username": self.sub,
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            "groups": list(self.groups),
+        }
+
+
+# One click each on the demo provider's authorization page ("Authenticate predefined users").
+DIRECTORY_PEOPLE = [
+    DirectoryPerson(
+        "ida", "Ida", "Directory", ("fraud-research-scientists",), "data scientist in fraud-research (from the IdP)"
+    ),
+    DirectoryPerson(
+        "olga",
+        "Olga",
+        "Directory",
+        ("central-feature-owners", "fraud-research-scientists"),
+        "owner of central-feature-store, member of fraud-research",
+    ),
+    DirectoryPerson(
+        "pat", "Pat", "Directory", ("pantry-operators",), "platform operator through the pantry-operators group"
+    ),
+]
+
+# IdP group -> (account name, role) or a right; operators edit these at /operators/role-mappings/.
+DEMO_ROLE_MAPPINGS = [
+    ("fraud-research-scientists", "fraud-research", Membership.Role.MEMBER),
+    ("fraud-research-admins", "fraud-research", Membership.Role.ACCOUNT_ADMIN),
+    ("central-feature-owners", "central-feature-store", Membership.Role.OWNER),
+    ("payments-ml-owners", "payments-ml", Membership.Role.OWNER),
+    ("pantry-governance", None, RoleMapping.Grants.GOVERNANCE),
+    ("pantry-operators", None, RoleMapping.Grants.OPERATOR),
+]
+
+
+def _role_mappings_load(by_name: dict[str, AwsAccount]) -> int:
+    written = 0
+    for group, account_name, target in DEMO_ROLE_MAPPINGS:
+        if account_name is None:
+            RoleMapping.objects.get_or_create(group=group, grants=target)
+        elif account_name in by_name:
+            RoleMapping.objects.get_or_create(
+                group=group,
+                account=by_name[account_name],
+                grants=RoleMapping.Grants.ACCOUNT_ROLE,
+                defaults={"role": target},
+            )
+        else:
+            continue
+        written += 1
+    return written
+
+
 def demo_organisation_load(*, manifest: dict) -> dict[str, int]:
     """Register the manifest's accounts, the demo personas and the grants. Returns counts."""
     User = get_user_model()
-    counts = {"accounts": 0, "users": 0, "grants": 0}
+    counts = {"accounts": 0, "users": 0, "grants": 0, "role_mappings": 0}
     with transaction.atomic():
         accounts: dict[str, AwsAccount] = {}
         for item in manifest["accounts"]:
@@ -117,6 +186,7 @@ def demo_organisation_load(*, manifest: dict) -> dict[str, int]:
                 )
 
         counts["grants"] = _catalog_grants_load(manifest=manifest, accounts=accounts)
+        counts["role_mappings"] = _role_mappings_load(by_name)
     return counts
 
 

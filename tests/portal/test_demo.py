@@ -71,3 +71,19 @@ def test_access_grants_appear_once_the_group_is_synced():
     grant = Grant.objects.get(resource_type=Grant.ResourceType.FEATURE_GROUP)
     assert grant.permission == Grant.Permission.READ_ONLY
     assert Grant.objects.count() == 2
+
+
+def test_demo_role_mappings_turn_the_demo_idp_groups_into_memberships_and_load_twice():
+    from identity.models import RoleMapping
+    from identity.services.directory import directory_sign_in
+
+    demo.demo_organisation_load(manifest=MANIFEST)
+    counts = demo.demo_organisation_load(manifest=MANIFEST)
+    # payments-ml is not in this manifest: its mapping is skipped, the rest load once.
+    assert counts["role_mappings"] == 5 and RoleMapping.objects.count() == 5
+    olga = next(p for p in demo.DIRECTORY_PEOPLE if p.sub == "olga")
+    user = directory_sign_in(issuer="http://127.0.0.1:1", claims=olga.claims(), groups_claim="groups")
+    assert {m.account.name: m.role for m in Membership.objects.filter(user=user)} == {
+        "central-feature-store": Membership.Role.OWNER,
+        "fraud-research": Membership.Role.MEMBER,
+    }

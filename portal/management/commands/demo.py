@@ -12,6 +12,7 @@ the README's first command.
 from __future__ import annotations
 
 import http.cookiejar
+import importlib.util
 import json
 import os
 import signal
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.redis_proc: subprocess.Popen | None = None
+        self.idp_issuer: str | None = None
         self.stopping = False
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
@@ -126,6 +128,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"• AWS sandbox at {endpoint}")
             self._seed_sandbox(endpoint, env)
+        self.idp_issuer = self._start_idp(env)
         self.env = env
 
         call_command("migrate", interactive=False, verbosity=0)
@@ -176,6 +179,33 @@ class Command(BaseCommand):
         )
         _wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=web)
 
+    def _start_idp(self, env: dict) -> str | None:
+        """A demo identity provider (oidc-provider-mock, its own process), unless OIDC is configured already.
+
+        It knows the directory people of `portal.demo` (one click each on its
+        authorization page) and their groups, which the demo role mappings
+        turn into memberships at sign-in.
+        """
+        if env.get("OIDC_ISSUER") or importlib.util.find_spec("oidc_provider_mock") is None:
+            return None
+        port = _free_port()
+        issuer = f"http://127.0.0.1:{port}"
+        cmd = [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)]
+        for person in demo.DIRECTORY_PEOPLE:
+            cmd += ["--user-claims", json.dumps(person.claims())]
+        proc = self._spawn("idp", cmd, {**env, "NO_COLOR": "1"})
+        _wait_for_http(issuer + "/.well-known/openid-configuration", timeout=30, proc=proc)
+        env.update(
+            {
+                "OIDC_ISSUER": issuer,
+                "OIDC_CLIENT_ID": "pantry-demo",
+                "OIDC_CLIENT_SECRET": "pantry-demo-secret",
+                "OIDC_PROVIDER_NAME": "Demo IdP",
+            }
+        )
+        self.stdout.write(f"• demo identity provider (OIDC) at {issuer}")
+        return issuer
+
     def _seed_sandbox(self, endpoint: str, env: dict) -> None:
         manifest_path = self.data_dir / "sandbox-manifest.json"
         self.stdout.write("• seeding the sandbox organisation (feature groups, roles, lineage, RAM shares)…")
@@ -216,6 +246,10 @@ class Command(BaseCommand):
         w(f"  Demo logins (password '{demo.DEMO_PASSWORD}'):")
         for persona in demo.PERSONAS:
             w(f"    {persona.username:<6} {persona.description}")
+        if self.idp_issuer:
+            w(f"  Or 'Sign in with Demo IdP' ({self.idp_issuer}) and pick a directory person:")
+            for person in demo.DIRECTORY_PEOPLE:
+                w(f"    {person.sub:<6} {person.description}; groups: {', '.join(person.groups)}")
         w("  Press Ctrl-C to stop every process.")
         w("")
 
@@ -289,6 +323,27 @@ class Command(BaseCommand):
         if not any(name in html for name in sample):
             raise CommandError("demo --check: the catalog page shows none of the synced feature groups")
         self.stdout.write(f"• /healthz ok, /catalog/ shows synced groups ({visible} in the catalog)")
+        if self.idp_issuer:
+            self._check_idp_sign_in(base)
+
+    def _check_idp_sign_in(self, base: str) -> None:
+        """Sign in through the demo IdP as its first directory person; their groups must give memberships."""
+        from catalog.models import Membership
+
+        person = demo.DIRECTORY_PEOPLE[0]
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        authorize = opener.open(base + "/oidc/authenticate/", timeout=10)  # redirected to the IdP's page
+        if not authorize.url.startswith(self.idp_issuer):
+            raise CommandError(f"demo --check: 'Sign in with Demo IdP' led to {authorize.url}")
+        form = urllib.parse.urlencode({"sub": person.sub}).encode()
+        # Authorize → the IdP redirects to Pantry's callback → Pantry signs the person in and goes home.
+        home = opener.open(urllib.request.Request(authorize.url, data=form), timeout=30)  # noqa: S310
+        html = home.read().decode()
+        if person.given_name not in html:
+            raise CommandError("demo --check: signing in through the demo IdP did not reach the home page")
+        if not Membership.objects.filter(user__oidc_identity__subject=person.sub, source="directory").exists():
+            raise CommandError("demo --check: the demo IdP's groups gave no memberships")
+        self.stdout.write(f"• signed in through the demo IdP as {person.sub}; memberships follow the groups claim")
 
     # -- stopping ------------------------------------------------------------
 
@@ -296,7 +351,7 @@ class Command(BaseCommand):
         self.stopping = True
         # Web first (no new work), then beat, then the worker (warm shutdown
         # finishes the task in hand), then the sandbox and the stores.
-        order = {"web": 0, "beat": 1, "worker": 2, "sandbox": 3}
+        order = {"web": 0, "beat": 1, "worker": 2, "sandbox": 3, "idp": 3}
         for _name, proc in sorted(self.children, key=lambda item: order.get(item[0], 9)):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
