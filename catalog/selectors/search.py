@@ -34,7 +34,14 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Ln
 
 from catalog.models import AwsAccount, Feature, FeatureGroup
-from catalog.selectors.access import ACCESS_FACET_LABELS, ACCESS_FACETS, annotate_access_level
+from catalog.selectors.access import (
+    ACCESS_LEVELS,
+    ACCESS_SLUG_ALIASES,
+    ACCESS_SLUGS,
+    access_label_for_slug,
+    access_level_for_slug,
+    annotate_access_level,
+)
 from catalog.visibility import VisibilityScope, visibility_scope
 
 MAX_QUERY_LENGTH = 200
@@ -133,7 +140,7 @@ def search_params_parse(*, data: Mapping) -> SearchParams:
     facets: dict[str, tuple[str, ...]] = {}
     for name in FACETS:
         values = []
-        for raw in getlist(name):
+        for raw in _expand_aliases(name, getlist(name)):
             value = str(raw).strip()
             if value and value not in values and _facet_value_valid(name, value):
                 values.append(value)
@@ -184,6 +191,12 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def _expand_aliases(name: str, raw_values: list) -> list:
+    if name != "access":
+        return raw_values
+    return [slug for raw in raw_values for slug in ACCESS_SLUG_ALIASES.get(str(raw).strip(), (raw,))]
+
+
 def _facet_value_valid(name: str, value: str) -> bool:
     if len(value) > 200:
         return False
@@ -198,7 +211,7 @@ def _facet_value_valid(name: str, value: str) -> bool:
     if name == "store":
         return value in STORES
     if name == "access":
-        return value in ACCESS_FACETS
+        return value in ACCESS_SLUGS
     return True  # status: free text, matched exactly
 
 
@@ -237,7 +250,7 @@ def _group_facet_filter(facets: Mapping[str, tuple[str, ...]], *, prefix: str = 
 
 
 def _access_levels(values: tuple[str, ...]) -> list[int]:
-    return [level for value in values for level in ACCESS_FACETS[value]]
+    return [access_level_for_slug(value) for value in values]
 
 
 def _visible_groups(user, facets: Mapping[str, tuple[str, ...]], scope: VisibilityScope) -> QuerySet[FeatureGroup]:
@@ -374,6 +387,8 @@ def _run(
     )
     groups_sql, groups_params = group_columns.order_by().query.sql_with_params()
     join = "cg.id = c.id" if params.kind == "groups" else "cg.id = c.feature_group_id"
+    # Each level counts under its own slug, the vocabulary of catalog.selectors.access.
+    access_slugs_sql = " ".join(f"WHEN {a.level} THEN '{a.slug}'" for a in ACCESS_LEVELS)
     type_facet = (
         "UNION ALL SELECT 'feature_type', type, type, count(*) FROM c GROUP BY type"
         if params.kind == "features"
@@ -394,9 +409,7 @@ def _run(
         UNION ALL SELECT 'store', 'online', 'online', count(*) FROM j WHERE online_store_enabled
         UNION ALL SELECT 'store', 'offline', 'offline', count(*) FROM j WHERE offline_store_enabled
         UNION ALL SELECT 'status', status, status, count(*) FROM j WHERE status <> '' GROUP BY status
-        UNION ALL SELECT 'access', CASE WHEN access_level >= {max(ACCESS_FACETS["mine"])} THEN 'mine'
-                  WHEN access_level >= {min(ACCESS_FACETS["can_read"])} THEN 'can_read' ELSE 'discoverable' END,
-                  '', count(*) FROM j GROUP BY 2
+        UNION ALL SELECT 'access', CASE access_level {access_slugs_sql} END, '', count(*) FROM j GROUP BY 2
         {type_facet}
         UNION ALL (SELECT 'page', c.id::text, cg.access_level::text, 0 FROM c JOIN cg ON {join}
                    ORDER BY {ORDERINGS[sort]}
@@ -442,7 +455,7 @@ def _facet_values(
         items = []
         for value, (label, count) in values.items():
             if name == "access":
-                label = ACCESS_FACET_LABELS[value]
+                label = access_label_for_slug(value)
             elif name == "store":
                 label = STORES[value]
             items.append(FacetValue(value=value, label=label, count=count, selected=value in chosen))
@@ -456,7 +469,7 @@ def _facet_values(
 
 def _facet_label(name: str, value: str) -> str:
     if name == "access":
-        return ACCESS_FACET_LABELS.get(value, value)
+        return access_label_for_slug(value)
     if name == "store":
         return STORES.get(value, value)
     if name == "account":

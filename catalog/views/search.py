@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
-from catalog.selectors.access import ACCESS_LABELS
+from catalog.selectors.access import access_label
 from catalog.selectors.search import FACET_TITLES, KINDS, MAX_QUERY_LENGTH, SORTS, search_params_parse, search_run
 
 
@@ -20,7 +20,7 @@ def catalog_list(request: HttpRequest) -> HttpResponse:
     params = search_params_parse(data=request.GET)
     results = search_run(user=request.user, params=params)
     for group in results.results if params.kind == "groups" else ():
-        group.access_label = ACCESS_LABELS.get(group.access_level, "")
+        group.access_label = access_label(group.access_level)
     context = {
         "params": params,
         "results": results,

@@ -58,7 +58,7 @@ def test_search_returns_groups_with_facets_and_count(data_scientist, catalogue):
     assert body["count"] == 2
     assert body["groups"][0]["url"].endswith(catalogue["age"].get_absolute_url())
     assert {f["value"]: f["count"] for f in body["facets"]["region"]} == {"eu-west-1": 1, "us-east-1": 1}
-    assert {f["value"]: f["count"] for f in body["facets"]["access"]} == {"can_read": 1, "discoverable": 1}
+    assert {f["value"]: f["count"] for f in body["facets"]["access"]} == {"read_only": 1, "discoverable": 1}
 
 
 def test_search_features_kind_returns_features_with_their_group(data_scientist, catalogue):

@@ -166,10 +166,11 @@ def test_discoverable_only_user_is_told_they_cannot_read_yet(client, org, data_s
     assert "can find this group but not read it" in html
 
 
-def test_governance_sees_any_group_with_the_governance_label(client, governance, group):
+def test_governance_sees_any_group_labelled_as_not_shared_with_them(client, governance, group):
     client.force_login(governance)
     html = _html(client.get(group.get_absolute_url()))
-    assert "Visible to governance" in html
+    assert 'title="Your access level">Not shared with you</span>' in html
+    assert "you oversee the whole catalog" in html
 
 
 def test_outsider_gets_404_for_group_page_schema_and_feature_page(client, outsider, group):

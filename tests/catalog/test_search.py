@@ -198,7 +198,7 @@ def test_every_facet_count_equals_the_results_it_leads_to(data_scientist, corpus
 
 def test_access_facet_separates_mine_readable_and_discoverable(data_scientist, owner, corpus):
     facets = {f.value: f.count for f in feature_groups_search(user=data_scientist, query="").facets["access"]}
-    assert facets == {"can_read": 1, "discoverable": 2}
+    assert facets == {"read_only": 1, "discoverable": 2}
     owner_facets = {f.value: f.count for f in feature_groups_search(user=owner, query="").facets["access"]}
     assert owner_facets == {"mine": 3}  # the deleted group is not counted
 
