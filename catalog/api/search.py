@@ -138,6 +138,11 @@ class SearchResponseSerializer(serializers.Serializer):
     fuzzy = serializers.BooleanField(help_text="Misspelt words were corrected; see corrected_query.")
     corrected_query = serializers.CharField(help_text="The query actually searched when fuzzy is true.")
     ignored_query = serializers.BooleanField(help_text="The query had no searchable words and was ignored.")
+    sort = serializers.ChoiceField(choices=list(SORTS), help_text="The sort applied (unknown values mean relevance).")
+    usage_data = serializers.BooleanField(
+        help_text="Usage has been recorded for some group you can see. While false, every popularity is 0 "
+        "and sort=popular orders by name."
+    )
     facets = SearchFacetsSerializer()
     groups = SearchGroupSerializer(many=True, required=False, help_text="Present when kind=groups.")
     features = SearchFeatureSerializer(many=True, required=False, help_text="Present when kind=features.")
@@ -190,6 +195,8 @@ def search_results_payload(results: SearchResults, *, request) -> dict:
         "fuzzy": results.fuzzy,
         "corrected_query": results.corrected_query,
         "ignored_query": results.ignored_query,
+        "sort": results.params.sort,
+        "usage_data": results.usage_data,
         # Plain dicts: FacetValueSerializer documents the shape in the schema;
         # running it over every facet value cost more than the rest of the payload.
         "facets": {

@@ -117,6 +117,9 @@ class SearchResults:
     fuzzy: bool  # misspelt words were corrected against the words of real names
     corrected_query: str  # the query actually searched when fuzzy
     ignored_query: bool  # the query had no searchable words (punctuation, stop words)
+    # Some group the user can see has usage (popularity > 0). Until then "Most
+    # used" orders by name, and the page says so instead of offering it.
+    usage_data: bool = False
 
     @property
     def has_previous(self) -> bool:
@@ -313,6 +316,11 @@ def _search(*, user, params: SearchParams) -> SearchResults:
     sort = params.sort if (has_words or params.sort != "relevance") else "popular"
     # The user's accounts and grants, read once for every statement below.
     scope = visibility_scope(user)
+    if not (scope.everything or scope.member_accounts or scope.catalogs or scope.granted_groups):
+        # Someone in no account yet (a first sign-in) sees nothing; there is no
+        # SQL to run, since every statement below would filter on empty lists.
+        outcome = {"total": 0, "facets": {}, "page_ids": [], "usage_data": False}
+        return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=None)
     outcome = _run(user=user, scope=scope, params=params, search_query=search_query, text=query, sort=sort)
     corrected = None
     if has_words and outcome["total"] < FUZZY_BELOW and not OPERATOR_RE.search(query):
@@ -333,6 +341,12 @@ def _search(*, user, params: SearchParams) -> SearchResults:
                 outcome = retry
             else:
                 corrected = None
+    return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=corrected)
+
+
+def _results(
+    *, params: SearchParams, query: str, has_words: bool, outcome: dict, corrected: str | None
+) -> SearchResults:
     cap = GROUP_CANDIDATES if params.kind == "groups" else FEATURE_CANDIDATES
     total = min(outcome["total"], cap)
     num_pages = max(1, ceil(total / PAGE_SIZE))
@@ -347,6 +361,7 @@ def _search(*, user, params: SearchParams) -> SearchResults:
         fuzzy=corrected is not None,
         corrected_query=corrected or "",
         ignored_query=bool(query) and not has_words,
+        usage_data=outcome["usage_data"],
     )
 
 
@@ -387,6 +402,16 @@ def _run(
     )
     groups_sql, groups_params = group_columns.order_by().query.sql_with_params()
     join = "cg.id = c.id" if params.kind == "groups" else "cg.id = c.feature_group_id"
+    # Is there usage data at all among the groups the user may see (facets
+    # aside)? One row at most, found through the fg_popularity index.
+    usage_sql, usage_params = (
+        FeatureGroup.objects.visible_to(user, scope=scope)
+        .live()
+        .filter(popularity__gt=0)
+        .values("id")
+        .order_by()[:1]
+        .query.sql_with_params()
+    )
     # Each level counts under its own slug, the vocabulary of catalog.selectors.access.
     access_slugs_sql = " ".join(f"WHEN {a.level} THEN '{a.slug}'" for a in ACCESS_LEVELS)
     type_facet = (
@@ -411,6 +436,7 @@ def _run(
         UNION ALL SELECT 'status', status, status, count(*) FROM j WHERE status <> '' GROUP BY status
         UNION ALL SELECT 'access', CASE access_level {access_slugs_sql} END, '', count(*) FROM j GROUP BY 2
         {type_facet}
+        UNION ALL SELECT 'usage', '', '', count(*) FROM ({usage_sql}) u
         UNION ALL (SELECT 'page', c.id::text, cg.access_level::text, 0 FROM c JOIN cg ON {join}
                    ORDER BY {ORDERINGS[sort]}
                    LIMIT {PAGE_SIZE}
@@ -426,21 +452,24 @@ def _run(
         # page 1 and page 2; from the start of the table it is the same each time.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL synchronize_seqscans = off")
-        cursor.execute(sql, [*candidates_params, *groups_params, offset])
+        cursor.execute(sql, [*candidates_params, *groups_params, *usage_params, offset])
         rows = cursor.fetchall()
     total = 0
+    usage_data = False
     facets: dict[str, dict[str, tuple[str, int]]] = {}
     page_ids: list[tuple[int, int]] = []  # (id, access level of its group)
     for dimension, value, label, count in rows:
         if dimension == "total":
             total = count
+        elif dimension == "usage":
+            usage_data = count > 0
         elif dimension == "page":
             page_ids.append((int(value), int(label)))
         elif count:
             bucket = facets.setdefault(dimension, {})
             previous = bucket.get(value, ("", 0))[1]
             bucket[value] = (label, previous + count)
-    return {"total": total, "facets": facets, "page_ids": page_ids}
+    return {"total": total, "facets": facets, "page_ids": page_ids, "usage_data": usage_data}
 
 
 def _facet_values(

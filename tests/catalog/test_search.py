@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +18,7 @@ from catalog.selectors.search import (
     search_run,
 )
 from sharing.models import Grant
-from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory
+from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -359,3 +361,16 @@ def test_search_page_runs_a_fixed_number_of_queries(
         assert client.get(url, {"q": "customer", "kind": kind, "region": "eu-west-1"}).status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(url, {"kind": kind, "page": "2"}).status_code == 200
+
+
+def test_someone_in_no_account_yet_gets_an_empty_search_not_an_error(client, corpus):
+    newcomer = UserFactory(username="newcomer")
+    client.force_login(newcomer)
+    response = client.get(reverse("catalog:catalog_list"), {"q": "customer", "kind": "features", "sort": "popular"})
+    assert response.status_code == 200
+    summary = re.search(r'id="results-summary">(.*?)</p>', response.content.decode(), re.S).group(1)
+    assert " ".join(summary.split()).startswith("0 features for “customer”")
+    api = client.get("/api/v1/search/", {"q": "customer", "access": "mine"})
+    assert api.status_code == 200
+    assert api.json()["count"] == 0
+    assert api.json()["facets"]["access"] == [{"value": "mine", "label": "Mine", "count": 0, "selected": True}]
