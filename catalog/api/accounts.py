@@ -53,6 +53,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     account = serializers.UUIDField(source="account.uuid", read_only=True)
     account_id = serializers.CharField(source="account.account_id", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
     duration_seconds = serializers.SerializerMethodField()
 
     class Meta:
@@ -61,6 +62,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
             "id",
             "account",
             "account_id",
+            "account_name",
             "region",
             "status",
             "trigger",
