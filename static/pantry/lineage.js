@@ -5,6 +5,14 @@
   "use strict";
 
   const ORIGIN_STYLE = { sagemaker: "solid", openlineage: "dashed", manual: "dotted" };
+  // Bidi control characters (overrides, embeddings, isolates, marks) in names from the API are
+  // shown as [U+XXXX], as the server does for every page (portal/bidi.py), so none can reorder text.
+  const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+  function visible(text) {
+    if (text === undefined || text === null) return text;
+    return String(text).replace(BIDI_CONTROLS, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}]`);
+  }
 
   function kindColours(panel) {
     const colours = {};
@@ -16,7 +24,7 @@
 
   function el(tag, text, className) {
     const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null) node.textContent = visible(text);
     if (className) node.className = className;
     return node;
   }
@@ -84,7 +92,7 @@
       });
       const elements = data.nodes.map((n) => ({
         group: "nodes",
-        data: { id: n.id, label: n.name, kind: n.kind, colour: colours[n.kind] || colours.other || "#adb5bd", root: n.side === "root" ? 1 : 0 },
+        data: { id: n.id, label: visible(n.name), kind: n.kind, colour: colours[n.kind] || colours.other || "#adb5bd", root: n.side === "root" ? 1 : 0 },
       }));
       data.edges.forEach((e) => {
         const single = e.origins.length === 1 ? e.origins[0] : "";
@@ -131,6 +139,8 @@
         ],
       });
       cy.on("tap", "node", (evt) => activate(nodesById[evt.target.id()]));
+      // The instance, for tests and the browser console: a property of the element, no global.
+      graphEl.pantryCy = cy;
       graphEl.dataset.nodeIds = data.nodes.map((n) => n.id).join(" ");
       graphEl.dataset.state = data.edges.length ? "ready" : "empty";
       const hidden = data.truncated ? " Only part of the lineage is shown." : "";
