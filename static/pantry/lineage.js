@@ -102,10 +102,21 @@
         });
       });
       if (cy) cy.destroy();
+      const labelBackground = getComputedStyle(graphEl).backgroundColor || "#fff";
       cy = window.cytoscape({
         container: graphEl,
         elements: elements,
-        layout: { name: "dagre", rankDir: "LR", nodeSep: 25, rankSep: 90, fit: true, padding: 20 },
+        // Dagre places nodes by their size *with* their labels (nodeDimensionsIncludeLabels), so
+        // long names wrap under their node and push neighbours apart instead of drawing over them.
+        layout: {
+          name: "dagre",
+          rankDir: "LR",
+          nodeDimensionsIncludeLabels: true,
+          nodeSep: 18,
+          rankSep: 60,
+          fit: true,
+          padding: 20,
+        },
         minZoom: 0.2,
         maxZoom: 2.5,
         style: [
@@ -117,8 +128,14 @@
               "font-size": 11,
               "text-valign": "bottom",
               "text-margin-y": 4,
-              "text-wrap": "ellipsis",
-              "text-max-width": 140,
+              // Whole names, wrapped at word breaks and (for ARNs, URIs) anywhere past 150 px.
+              "text-wrap": "wrap",
+              "text-max-width": 150,
+              "text-overflow-wrap": "anywhere",
+              // Edges pass behind labels, not through them.
+              "text-background-color": labelBackground,
+              "text-background-opacity": 0.9,
+              "text-background-padding": 1,
               width: 22,
               height: 22,
             },
