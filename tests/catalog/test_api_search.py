@@ -140,9 +140,13 @@ def test_search_api_runs_a_fixed_number_of_queries(data_scientist, catalogue, or
     # A fixed count however many results: the user's scope (3), the search statement and its
     # transaction and settings (5), the tsquery check and the page's rows.
     with django_assert_max_num_queries(11):
-        assert client.get(URL, {"q": "customer", "kind": "groups"}).status_code == 200
+        groups = client.get(URL, {"q": "customer", "kind": "groups"})
+    assert groups.status_code == 200
+    assert len(groups.json()["groups"]) == 20 and groups.json()["count"] > 30
     with django_assert_max_num_queries(11):
-        assert client.get(URL, {"q": "customer", "kind": "features"}).status_code == 200
+        features = client.get(URL, {"q": "customer", "kind": "features"})
+    assert features.status_code == 200
+    assert len(features.json()["features"]) == 20
 
 
 def test_openapi_schema_describes_the_search_endpoint(client, operator):
