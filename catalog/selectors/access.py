@@ -84,12 +84,3 @@ def annotate_access_level(queryset: QuerySet[FeatureGroup], user, *, scope: Visi
     if scope.catalogs:
         whens.append(When(scope.catalog_q(), then=Value(DISCOVERABLE)))
     return queryset.annotate(access_level=Case(*whens, default=Value(NONE), output_field=IntegerField()))
-
-
-def access_level_for(user, group: FeatureGroup) -> int:
-    return (
-        annotate_access_level(FeatureGroup.objects.filter(pk=group.pk), user)
-        .values_list("access_level", flat=True)
-        .first()
-        or NONE
-    )
