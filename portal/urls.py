@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from identity import views as identity_views
-from portal import views
+from portal import errors, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,3 +18,9 @@ urlpatterns = [
     path("", include("identity.urls")),
     path("", include("catalog.urls")),
 ]
+
+# Error pages in the site's layout (portal/errors.py).
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
