@@ -11,6 +11,8 @@ audit_actions_register(
         "user.governance_revoked": "Governance revoked",
         "user.deactivated": "Person deactivated",
         "user.reactivated": "Person reactivated",
+        "user.superuser_granted": "Superuser granted (admin site)",
+        "user.superuser_revoked": "Superuser revoked (admin site)",
         "auth.local_sign_in": "Local (break-glass) sign-in",
         "role_mapping.created": "Role mapping added",
         "role_mapping.updated": "Role mapping changed",

@@ -214,15 +214,24 @@ def directory_sign_in(*, issuer: str, claims: dict, groups_claim: str):
 
 
 def _identity_create(*, issuer: str, subject: str, claims: dict, profile: dict) -> OidcIdentity:
-    try:
-        with transaction.atomic():
-            user = User(username=_username_for(claims), **profile)
-            user.set_unusable_password()  # signs in through the IdP only (an operator may set a break-glass password)
-            user.save()
-            identity = OidcIdentity.objects.create(user=user, issuer=issuer, subject=subject)
-    except IntegrityError:
-        # The same person signing in twice at once: the other sign-in created them.
-        return OidcIdentity.objects.select_for_update().select_related("user").get(issuer=issuer, subject=subject)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                user = User(username=_username_for(claims), **profile)
+                user.set_unusable_password()  # signs in through the IdP only (an operator may set a break-glass password)
+                user.save()
+                identity = OidcIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+            break
+        except IntegrityError:
+            # The same person signing in twice at once (the other sign-in created them),
+            # or someone else took the chosen username a moment ago (the next try picks another).
+            existing = (
+                OidcIdentity.objects.select_for_update().select_related("user").filter(issuer=issuer, subject=subject)
+            ).first()
+            if existing is not None:
+                return existing
+    else:
+        raise DirectoryClaimsError("no free username could be chosen for this person; try again")
     audit_log(
         actor=None,
         action="user.created",

@@ -48,9 +48,6 @@ def user_operator_set(*, user, operator: bool, actor, by_directory: bool = False
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.is_staff == operator:
-            if by_directory is False:
-                # A hand grant of what the directory already gave: it now stays when the group goes.
-                OidcIdentity.objects.filter(user=locked).update(directory_staff=False)
             return False
         locked.is_staff = operator
         locked.save(update_fields=["is_staff"])
@@ -74,8 +71,6 @@ def user_governance_set(*, user, governance: bool, actor, by_directory: bool = F
         group, _ = Group.objects.get_or_create(name=GOVERNANCE_GROUP)
         current = locked.groups.filter(pk=group.pk).exists()
         if current == governance:
-            if by_directory is False:
-                OidcIdentity.objects.filter(user=locked).update(directory_governance=False)
             return False
         if governance:
             locked.groups.add(group)

@@ -312,3 +312,34 @@ def test_the_audit_page_filters_and_the_csv_matches_and_is_safe_in_spreadsheets(
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 1
     assert rows[0]["object"] == '\'=HYPERLINK("http://evil")' and rows[0]["actor"] == "otto"
+
+
+def test_rights_changed_in_the_admin_sites_user_form_are_audited(client, data_scientist):
+    from django.contrib.auth.models import Group
+
+    admin_user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    governance = Group.objects.get_or_create(name="governance")[0]
+    client.force_login(admin_user)
+    url = reverse("admin:auth_user_change", args=[data_scientist.pk])
+    page = client.get(url).content.decode()
+    assert "dana" in page
+    response = client.post(
+        url,
+        {
+            "username": "dana",
+            "first_name": "Dana",
+            "last_name": "Scientist",
+            "email": "dana@example.com",
+            "is_active": "on",
+            "is_staff": "on",
+            "groups": [governance.pk],
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    actions = set(AuditEvent.objects.filter(object_id="dana").values_list("action", flat=True))
+    assert actions == {"user.operator_granted", "user.governance_granted"}
+    assert AuditEvent.objects.filter(actor_username="root", note="changed in the admin site").count() == 2
