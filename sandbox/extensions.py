@@ -11,6 +11,7 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker.responses import SageMakerResponse
 
 from . import sts_ext
+from .cloudtrail import moto_ext as cloudtrail_ext
 from .featurestore import FeatureStoreBackendMixin, FeatureStoreResponseMixin
 from .lineage import LineageBackendMixin, LineageResponseMixin
 
@@ -49,4 +50,5 @@ def apply() -> None:
             account_backends.clear()
         _patch_responses()
         sts_ext.apply()
+        cloudtrail_ext.apply()
         _applied = True

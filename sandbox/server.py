@@ -8,6 +8,10 @@
 * ``GET|POST|DELETE /_sandbox/faults``     -> list / add (JSON body, see :mod:`sandbox.faults`) / clear
 * ``GET|POST /_sandbox/discoverable``      -> ``{"owner_account", "region", "consumer_accounts"}``
 * ``POST /_sandbox/feature-group-access``  -> ``{"arn", "consumer_account", "permission"|null}``
+* ``/_sandbox/cloudtrail…``, ``POST /_sandbox/organization`` -> see :mod:`sandbox.cloudtrail.control`
+
+SageMaker, RAM and STS requests are also handed to the CloudTrail recorder (when a trail
+exists), so real calls made to the sandbox appear in the trails' log files.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from . import extensions, faults, state
+from .cloudtrail import control as cloudtrail_control
+from .cloudtrail import recorder as cloudtrail_recorder
+from .cloudtrail.service import SERVICE as CLOUDTRAIL
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -38,6 +45,7 @@ def reset_all() -> None:
     moto_api_backend.reset()
     faults.clear()
     state.reset()
+    CLOUDTRAIL.reset()
 
 
 def _json(start_response: Callable, status: int, payload: Any) -> list[bytes]:
@@ -55,11 +63,31 @@ class SandboxApp:
 
     def __init__(self, inner: Callable) -> None:
         self.inner = inner
+        self.trails_exist = cloudtrail_recorder.TrailPresence()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return self.control(environ, start_response, path[len(CONTROL_PREFIX) :].strip("/"))
+        if self.trails_exist() and faults.request_identity(environ)["service"] in cloudtrail_recorder.RECORDED_SERVICES:
+            return self.recorded(environ, start_response)
+        return self.aws(environ, start_response)
+
+    def recorded(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        """Serve the request, then hand it and its response to the CloudTrail recorder."""
+        request_body = self._read_body(environ)
+        capture = cloudtrail_recorder.Capture(start_response)
+        body = b"".join(self.aws(environ, capture))
+        try:
+            records = cloudtrail_recorder.records_for_request(
+                environ, request_body, capture.status, capture.headers, body
+            )
+            CLOUDTRAIL.submit(records)
+        except Exception:  # noqa: BLE001 -- auditing must never break the call it audits
+            logging.getLogger(__name__).exception("CloudTrail recorder failed")
+        return [body]
+
+    def aws(self, environ: dict[str, Any], start_response: Callable) -> Any:
         if faults.active():
             hit = self.match_fault(environ)
             if hit is not None:
@@ -134,6 +162,9 @@ class SandboxApp:
             if route == "feature-group-access" and method == "POST":
                 state.set_feature_group_access(payload["arn"], payload["consumer_account"], payload.get("permission"))
                 return _json(start_response, 200, state.snapshot())
+            handled = cloudtrail_control.handle(method, route, payload)
+            if handled is not None:
+                return _json(start_response, *handled)
         except (KeyError, ValueError, TypeError) as exc:
             return _json(start_response, 400, {"error": f"bad request: {exc!r}"})
         return _json(start_response, 404, {"error": f"unknown control route {method} {route}"})
