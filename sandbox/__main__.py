@@ -64,7 +64,11 @@ def _seed_cloudtrail(endpoint: str, manifest: dict, args: argparse.Namespace) ->
 
     started = time.monotonic()
     manifest["cloudtrail"] = cloudtrail_seed(
-        endpoint, manifest, days=args.cloudtrail_days, live_interval=args.cloudtrail_live or None
+        endpoint,
+        manifest,
+        days=args.cloudtrail_days,
+        live_interval=args.cloudtrail_live or None,
+        now=args.cloudtrail_now or None,
     )
     history = manifest["cloudtrail"]["history"]
     print(
@@ -86,6 +90,9 @@ def _add_cloudtrail_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=20.0,
         help="seconds between live CloudTrail deliveries (0: no live generator)",
+    )
+    parser.add_argument(
+        "--cloudtrail-now", default="", help="end the history at this ISO 8601 time instead of now (tests)"
     )
 
 

@@ -147,7 +147,8 @@ class OrgModel:
     # ------------------------------------------------------------------ principals
 
     def _principals(self) -> None:
-        consumers = [a for a in self.accounts.values() if a.consumes]
+        granted = {g.consumer for g in self.grants}
+        consumers = [a for a in self.accounts.values() if a.consumes and a.account_id in granted]
         for account in self.accounts.values():
             short = account.name
             seed = _hash(account.account_id)
