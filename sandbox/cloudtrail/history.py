@@ -471,7 +471,7 @@ class HistoryBuilder:
             streamed = list(dict.fromkeys(granted + rng.sample(groups, min(3, len(groups)))))[:4]
             for group in streamed:
                 self.add(
-                    "owner", f"ingest:{group.arn}", "service", 40, self._data(account.ingestion, "PutRecord", [group])
+                    "owner", f"ingest:{group.arn}", "service", 12, self._data(account.ingestion, "PutRecord", [group])
                 )
             human = account.humans[0]
             for group in rng.sample(groups, min(4, len(groups))):
@@ -595,7 +595,7 @@ class HistoryBuilder:
                     "noise",
                     f"sm-assume:{aid}",
                     "service",
-                    24,
+                    8,
                     lambda rng, when, role=role, region=region: R.assume_role(
                         when, service, role, f"SageMaker-{rng.getrandbits(40):010x}", region, rng=rng
                     ),
@@ -607,7 +607,7 @@ class HistoryBuilder:
                     "noise",
                     f"kms:{aid}",
                     "service",
-                    20,
+                    8,
                     lambda rng, when, w=worker, key=key, region=region: _noise_call(
                         when,
                         w,
