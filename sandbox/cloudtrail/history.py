@@ -238,6 +238,7 @@ class HistoryBuilder:
                         grant.consumer,
                         grant.permission,
                         rng=self.rng("share", grant.group.arn, grant.consumer),
+                        share_arn=grant.share_arn,
                     ),
                 )
             start = created + dt.timedelta(hours=3)

@@ -57,6 +57,7 @@ class Grant:
     group: FeatureGroupRef
     consumer: str
     permission: str
+    share_arn: str = ""  # the RAM resource share, when the manifest names it
 
     @property
     def can_write(self) -> bool:
@@ -121,7 +122,12 @@ class OrgModel:
         self.domain_by_arn = {g["arn"]: g.get("domain", "") for g in manifest.get("feature_groups", [])}
         self.grants: list[Grant] = sorted(
             (
-                Grant(self.group_by_arn[a["arn"]], str(a["consumer_account"]), a["permission"])
+                Grant(
+                    self.group_by_arn[a["arn"]],
+                    str(a["consumer_account"]),
+                    a["permission"],
+                    a.get("resource_share_arn") or a.get("share_arn") or "",
+                )
                 for a in manifest.get("access", [])
                 if a["arn"] in self.group_by_arn
             ),

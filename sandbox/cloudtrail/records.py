@@ -568,10 +568,11 @@ def create_resource_share(
     permission: str,
     *,
     rng: random.Random,
+    share_arn: str = "",
 ) -> Call:
     name = f"{group.name}-{consumer_account}"
     client_token = new_uuid(rng)
-    share_arn = f"arn:aws:ram:{group.region}:{group.account_id}:resource-share/{new_uuid(rng)}"
+    share_arn = share_arn or f"arn:aws:ram:{group.region}:{group.account_id}:resource-share/{new_uuid(rng)}"
     stamp = java_date(when)
     request = {
         "name": name,

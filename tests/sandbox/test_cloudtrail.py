@@ -521,6 +521,47 @@ def test_live_generator_writes_new_files_for_granted_reads(history):
                     assert (caller, res["ARN"]) != (dormant["consumer_account"], dormant["arn"])
 
 
+def test_live_generator_follows_shares_made_and_revoked(history):
+    """A grant revoked during the demo is no longer read (its pipeline is denied); a new one is."""
+    revoked_arn, revoked_consumer = next(
+        (arn, consumer) for (consumer, arn), _ in sorted(history.grants.items(), key=lambda kv: kv[0][1])
+    )
+    revoked_permission = history.grants[(revoked_consumer, revoked_arn)]
+    new_consumer = revoked_consumer
+    new_arn = next(
+        g["arn"]
+        for g in history.manifest["feature_groups"]
+        if g["region"] == "eu-west-1"
+        and g["account_id"] != new_consumer
+        and (new_consumer, g["arn"]) not in history.grants
+    )
+    control.set_feature_group_access(history.url, revoked_arn, revoked_consumer, None)
+    control.set_feature_group_access(history.url, new_arn, new_consumer, "ReadOnly")
+    try:
+        records = []
+        for minute in range(20):
+            tick = control.cloudtrail_tick(history.url, now=(NOW + dt.timedelta(hours=2, minutes=minute)).isoformat())
+            for f in tick["files"]:
+                records += records_of(history.s3.get_object(Bucket=f["bucket"], Key=f["key"])["Body"].read())
+        callers = [r for r in records if r["eventName"] in READS and r["userIdentity"]["type"] != "AWSAccount"]
+
+        def reads_of(consumer, arn, ok):
+            return [
+                r
+                for r in callers
+                if r["userIdentity"]["accountId"] == consumer
+                and arn in {res["ARN"] for res in r["resources"]}
+                and ("errorCode" not in r) == ok
+            ]
+
+        assert not reads_of(revoked_consumer, revoked_arn, ok=True)
+        assert reads_of(revoked_consumer, revoked_arn, ok=False)
+        assert reads_of(new_consumer, new_arn, ok=True)
+    finally:
+        control.set_feature_group_access(history.url, new_arn, new_consumer, None)
+        control.set_feature_group_access(history.url, revoked_arn, revoked_consumer, revoked_permission)
+
+
 def test_live_loop_delivers_reads_within_seconds(history):
     today = dt.datetime.now(dt.UTC).date()
     before = day_keys(history, today)
@@ -846,3 +887,41 @@ def test_trail_rules_are_enforced(clean_sandbox):
         )
     assert err.value.response["Error"]["Code"] == "InvalidEventSelectorsException"
     assert not ct.get_trail(Name="good")["Trail"]["HasCustomEventSelectors"]
+
+
+def test_cloudtrail_api_answers_parse_with_the_botocore_model(clean_sandbox):
+    """Every member the sandbox returns is in the operation's output shape, required ones present."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cloudtrail")
+    url, account = clean_sandbox.url, "414141414141"
+    bucket = "model-check-trail-bucket"
+    seed.ensure_bucket(url, account, "eu-west-1", bucket)
+    arn = f"arn:aws:cloudtrail:eu-west-1:{account}:trail/model-check"
+    seed.admin_client(url, "s3", account, "eu-west-1").put_bucket_policy(
+        Bucket=bucket, Policy=trails.account_bucket_policy(bucket, account, "audit", arn)
+    )
+    ct = seed.admin_client(url, "cloudtrail", account, "eu-west-1")
+    ct.create_trail(Name="model-check", S3BucketName=bucket, S3KeyPrefix="audit")
+    ct.put_event_selectors(
+        TrailName="model-check",
+        AdvancedEventSelectors=trails.advanced_selectors(["arn:aws:sagemaker:eu-west-1:414141414141:feature-group/"]),
+    )
+    ct.start_logging(Name="model-check")
+    calls = {
+        "DescribeTrails": ct.describe_trails(),
+        "GetTrail": ct.get_trail(Name="model-check"),
+        "GetTrailStatus": ct.get_trail_status(Name="model-check"),
+        "GetEventSelectors": ct.get_event_selectors(TrailName="model-check"),
+        "ListPublicKeys": ct.list_public_keys(),
+    }
+    for operation, answer in calls.items():
+        answer.pop("ResponseMetadata")
+        shape = model.operation_model(operation).output_shape
+        assert set(answer) <= set(shape.members), operation
+        assert set(shape.required_members) <= set(answer), operation
+    trail = calls["GetTrail"]["Trail"]
+    assert set(trail) <= set(model.shape_for("Trail").members) and trail["HasCustomEventSelectors"]
+    key = calls["ListPublicKeys"]["PublicKeyList"][0]
+    assert set(key) == set(model.shape_for("PublicKey").members)
+    assert key["ValidityStartTime"] < dt.datetime.now(dt.UTC) < key["ValidityEndTime"]
