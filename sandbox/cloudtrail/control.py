@@ -1,4 +1,4 @@
-"""Control-plane routes for CloudTrail (``/_sandbox/cloudtrail…``, ``/_sandbox/organization``).
+"""Control-plane routes for CloudTrail (``/_sandbox/cloudtrail…``).
 
 ==========================================  ==================================================
 ``GET  cloudtrail``                          trails, log prefixes, live loop, counters
@@ -15,8 +15,6 @@
 ``POST cloudtrail/bad-files``                ``{"kind", "trail"?, "account"?, "region"?,
                                              "delivered_at"?, "size_mb"?}`` -- see ``KINDS``
 ``POST cloudtrail/synth``                   ``{"params", "processes"}`` -- the benchmark's writer
-``POST organization``                        ``{"management_account_id", "accounts": [{"account_id",
-                                             "name"}]}`` -- join accounts to the organisation
 ==========================================  ==================================================
 """
 
@@ -24,15 +22,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .moto_ext import organization_accounts_add
 from .service import SERVICE, parse_time
 
 
 def handle(method: str, route: str, payload: dict[str, Any]) -> tuple[int, Any] | None:
     """``(status, body)`` for a CloudTrail control route, or ``None`` when the route is not ours."""
     action = route[len("cloudtrail") :].strip("/") if route.startswith("cloudtrail") else None
-    if route == "organization" and method == "POST":
-        return 200, organization_accounts_add(str(payload["management_account_id"]), list(payload.get("accounts", [])))
     if action is None:
         return None
     if action == "" and method == "GET":

@@ -221,6 +221,14 @@ class HistoryBuilder:
             tiers[self.dormant] = "medium"
         if self.read_only_rw:
             tiers[self.read_only_rw] = "medium"
+        # A share holds every group of one owner, Region, consumer and level: it is created with
+        # the first of them and the others are added to it later.
+        self._share_first: dict[str, dt.datetime] = {}
+        for grant in self.model.grants:
+            arn = grant.share_arn or self.model.shares.get((grant.group.arn, grant.consumer), {}).get("share_arn")
+            if arn:
+                when = self._grant_created(grant)
+                self._share_first[arn] = min(when, self._share_first.get(arn, when))
         for grant in self.model.grants:
             consumer = model.accounts.get(grant.consumer)
             owner = model.accounts.get(grant.group.account_id)
@@ -228,19 +236,7 @@ class HistoryBuilder:
                 continue
             created = self._grant_created(grant)
             self.anchor = grant.consumer
-            if owner is not None and owner.admin is not None:
-                self.once(
-                    "ram",
-                    R.create_resource_share(
-                        created,
-                        owner.admin,
-                        grant.group,
-                        grant.consumer,
-                        grant.permission,
-                        rng=self.rng("share", grant.group.arn, grant.consumer),
-                        share_arn=grant.share_arn,
-                    ),
-                )
+            self._share_events(grant, created, owner, consumer)
             start = created + dt.timedelta(hours=3)
             end = self.now - DORMANT_DAYS * DAY - dt.timedelta(hours=5) if grant == self.dormant else None
             tier = tiers[grant]
@@ -337,6 +333,46 @@ class HistoryBuilder:
                 )
             if grant.is_admin and grant != self.read_only_rw:
                 self.add("metadata", f"edit:{tag}", "human", 0.4, self._edit(humans[0], grant.group), start, end)
+
+    def _share_events(self, grant: Grant, created: dt.datetime, owner: Account | None, consumer: Account) -> None:
+        """RAM calls that made the grant: create (or add to) the share, accept an invitation."""
+        if owner is None or owner.admin is None:
+            return
+        row = self.model.shares.get((grant.group.arn, grant.consumer), {})
+        share_arn = grant.share_arn or row.get("share_arn", "")
+        rng = self.rng("share", grant.group.arn, grant.consumer)
+        first = self._share_first.get(share_arn) if share_arn else None
+        if first is not None and first < created:
+            self.once("ram", R.associate_resource_share(created, owner.admin, grant.group, share_arn, rng=rng))
+            return
+        external = bool(row.get("external") or row.get("invitation_arn"))
+        self.once(
+            "ram",
+            R.create_resource_share(
+                created,
+                owner.admin,
+                grant.group,
+                grant.consumer,
+                grant.permission,
+                rng=rng,
+                share_arn=share_arn,
+                name=row.get("share_name", ""),
+                external=external,
+            ),
+        )
+        if row.get("invitation_arn") and consumer.admin is not None:
+            self.once(
+                "ram",
+                R.accept_resource_share_invitation(
+                    created + dt.timedelta(minutes=40),
+                    consumer.admin,
+                    row["invitation_arn"],
+                    share_arn,
+                    row.get("share_name", ""),
+                    grant.group.account_id,
+                    grant.group.region,
+                ),
+            )
 
     def _data(self, principal: R.Principal, operation: str, groups: list[R.FeatureGroupRef]):
         def make(rng: random.Random, when: dt.datetime) -> R.Call:

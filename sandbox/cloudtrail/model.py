@@ -133,6 +133,12 @@ class OrgModel:
             ),
             key=lambda g: (g.group.arn, g.consumer),
         )
+        # RAM shares behind the grants (the seed's ``shares``): name, invitation, external.
+        self.shares: dict[tuple[str, str], dict[str, Any]] = {
+            (row["resource_arn"], row["consumer_account"]): row
+            for row in manifest.get("shares", [])
+            if row.get("resource_type", "").endswith("FeatureGroup")
+        }
         self.discoverable: dict[tuple[str, str], set[str]] = {}
         for item in manifest.get("discoverable", []):
             key = (item["owner_account"], item["region"])

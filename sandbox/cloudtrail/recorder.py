@@ -6,6 +6,10 @@ its next flush, through the trails' selectors like any other event. So Pantry's 
 its sync's Search / DescribeFeatureGroup, its RAM calls, its AssumeRole -- show up in the
 trail files as they would in AWS, under the identity moto knows for the access key.
 
+Feature Store runtime requests (``/FeatureGroup/…``, ``/BatchGetRecord``) become data events
+shaped like the history's (``featureGroupName`` only, the groups as ``resources``), so a
+consumer's real ``GetRecord`` through the sandbox reaches both accounts' trails.
+
 Not recorded: requests carrying moto's ``x-moto-account-id`` header (the seed's and tests'
 sandbox-administrator calls, which no AWS principal makes), the control plane, and services
 other than SageMaker, RAM and STS (S3 data events are not selected by the demo's trails).
@@ -33,9 +37,10 @@ _rng = random.Random()
 _rng_lock = threading.Lock()
 
 
-def _uuid() -> str:
-    with _rng_lock:
-        return R.new_uuid(_rng)
+def _now() -> dt.datetime:
+    from .. import clock
+
+    return clock.now().astimezone(dt.UTC).replace(microsecond=0)
 
 
 @functools.lru_cache(maxsize=4)
@@ -180,8 +185,8 @@ def records_for_request(
     operation = None
     if service == "sagemaker":
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if not target or path.startswith("/FeatureGroup") or path.startswith("/BatchGetRecord"):
-            return []  # the runtime (data plane) is not part of the sandbox
+        if not target:
+            return _runtime_records(environ, request_body, status, headers, body, access_key, region)
         operation = target.split(".")[-1]
         try:
             params = json.loads(request_body or b"{}")
@@ -201,20 +206,8 @@ def records_for_request(
         params.update(_form(environ.get("QUERY_STRING", "")))
     if not operation:
         return []
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    principal = _principal(access_key, region, now)
-    principal = R.Principal(
-        principal.kind,
-        principal.account_id,
-        principal.name,
-        session=principal.session,
-        path=principal.path,
-        user_agent=environ.get("HTTP_USER_AGENT", ""),
-        source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
-        fixed_unique_id=principal.fixed_unique_id,
-        fixed_access_key=principal.fixed_access_key,
-        fixed_created=principal.fixed_created,
-    )
+    now = _now()
+    principal = _with_request(_principal(access_key, region, now), environ)
     error = _error(status, headers, body)
     response = None
     read_only = R.is_read_only(operation)
@@ -258,6 +251,77 @@ def records_for_request(
         if request_id:
             record["requestID"] = request_id
     return records
+
+
+_RUNTIME_PATH = re.compile(r"^/FeatureGroup/([^/]+)/?$")
+
+
+def _runtime_records(
+    environ: dict[str, Any],
+    request_body: bytes,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    access_key: str,
+    region: str,
+) -> list[dict[str, Any]]:
+    """A Feature Store runtime request as the data event CloudTrail writes for it."""
+    from urllib.parse import unquote
+
+    from ..featurestore_runtime import raw_path
+
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = raw_path(environ)
+    now = _now()
+    principal = _with_request(_principal(access_key, region, now), environ)
+    match = _RUNTIME_PATH.match(path)
+    if match:
+        operation = {"GET": "GetRecord", "PUT": "PutRecord", "DELETE": "DeleteRecord"}.get(method)
+        names = [unquote(match.group(1))]
+    elif path.rstrip("/") == "/BatchGetRecord" and method == "POST":
+        operation = "BatchGetRecord"
+        try:
+            identifiers = json.loads(request_body or b"{}").get("Identifiers") or []
+        except ValueError:
+            identifiers = []
+        names = [str(i.get("FeatureGroupName", "")) for i in identifiers if isinstance(i, dict)]
+    else:
+        return []
+    if not operation or not names:
+        return []
+    groups = []
+    for name in dict.fromkeys(names):
+        if name.startswith("arn:"):
+            groups.append(R.FeatureGroupRef.from_arn(name))
+        else:
+            arn = f"arn:aws:sagemaker:{region}:{principal.account_id}:feature-group/{name}"
+            groups.append(R.FeatureGroupRef(arn=arn, name=name, account_id=principal.account_id, region=region))
+    call = R.feature_store_data_call(
+        now, principal, operation, groups, error=_error(status, headers, body), version="1.11"
+    )
+    with _rng_lock:
+        records = call.records(_rng)
+    request_id = headers.get("x-amzn-requestid")
+    for record in records:
+        if request_id:
+            record["requestID"] = request_id
+    return records
+
+
+def _with_request(principal: R.Principal, environ: dict[str, Any]) -> R.Principal:
+    """The principal with the request's user agent and source address."""
+    return R.Principal(
+        principal.kind,
+        principal.account_id,
+        principal.name,
+        session=principal.session,
+        path=principal.path,
+        user_agent=environ.get("HTTP_USER_AGENT", ""),
+        source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+        fixed_unique_id=principal.fixed_unique_id,
+        fixed_access_key=principal.fixed_access_key,
+        fixed_created=principal.fixed_created,
+    )
 
 
 class Capture:

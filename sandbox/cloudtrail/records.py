@@ -334,12 +334,13 @@ class Call:
 
 
 def access_denied(principal: Principal, action: str, resource: str, *, policy: str = "resource-based") -> tuple:
-    """``(errorCode, errorMessage)`` for a call IAM refused.
+    """``(errorCode, errorMessage)`` for a call IAM refused, naming the caller.
 
-    SageMaker's runtime returns ``AccessDeniedException``; its control plane's denials are
-    logged as ``AccessDenied`` -- ingestion has to treat both (and friends) as denied.
+    The Feature Store runtime answers ``AccessForbidden`` (its API's error, as the sandbox's
+    runtime does); SageMaker's control plane denials are logged as ``AccessDenied``. An
+    ingester has to treat every ``AccessDenied*`` / ``AccessForbidden`` code as denied.
     """
-    code = "AccessDeniedException" if action.split(":")[-1] in DATA_OPERATIONS else "AccessDenied"
+    code = "AccessForbidden" if action.split(":")[-1] in DATA_OPERATIONS else "AccessDenied"
     return (
         code,
         f"User: {principal.arn} is not authorized to perform: {action} on resource: {resource} "
@@ -569,8 +570,10 @@ def create_resource_share(
     *,
     rng: random.Random,
     share_arn: str = "",
+    name: str = "",
+    external: bool = False,
 ) -> Call:
-    name = f"{group.name}-{consumer_account}"
+    name = name or f"{group.name}-{consumer_account}"
     client_token = new_uuid(rng)
     share_arn = share_arn or f"arn:aws:ram:{group.region}:{group.account_id}:resource-share/{new_uuid(rng)}"
     stamp = java_date(when)
@@ -579,7 +582,7 @@ def create_resource_share(
         "resourceArns": [group.arn],
         "principals": [consumer_account],
         "permissionArns": [RAM_PERMISSIONS.get(permission, RAM_PERMISSIONS["ReadOnly"])],
-        "allowExternalPrincipals": False,
+        "allowExternalPrincipals": external,
         "clientToken": client_token,
     }
     response = {
@@ -587,7 +590,7 @@ def create_resource_share(
             "resourceShareArn": share_arn,
             "name": name,
             "owningAccountId": group.account_id,
-            "allowExternalPrincipals": False,
+            "allowExternalPrincipals": external,
             "status": "ACTIVE",
             "creationTime": stamp,
             "lastUpdatedTime": stamp,
@@ -596,3 +599,51 @@ def create_resource_share(
         "clientToken": client_token,
     }
     return ram_call(when, principal, "CreateResourceShare", group.region, request, response=response)
+
+
+def associate_resource_share(
+    when: dt.datetime, principal: Principal, group: FeatureGroupRef, share_arn: str, *, rng: random.Random
+) -> Call:
+    """Adding a group to an existing share (one share per owner, Region, consumer and level)."""
+    client_token = new_uuid(rng)
+    request = {"resourceShareArn": share_arn, "resourceArns": [group.arn], "clientToken": client_token}
+    response = {
+        "resourceShareAssociations": [
+            {
+                "resourceShareArn": share_arn,
+                "associatedEntity": group.arn,
+                "associationType": "RESOURCE",
+                "status": "ASSOCIATING",
+                "creationTime": java_date(when),
+                "lastUpdatedTime": java_date(when),
+                "external": False,
+            }
+        ],
+        "clientToken": client_token,
+    }
+    return ram_call(when, principal, "AssociateResourceShare", group.region, request, response=response)
+
+
+def accept_resource_share_invitation(
+    when: dt.datetime,
+    principal: Principal,
+    invitation_arn: str,
+    share_arn: str,
+    share_name: str,
+    sender: str,
+    region: str,
+) -> Call:
+    """The consumer's admin accepting a share from outside the organisation."""
+    request = {"resourceShareInvitationArn": invitation_arn}
+    response = {
+        "resourceShareInvitation": {
+            "resourceShareInvitationArn": invitation_arn,
+            "resourceShareName": share_name,
+            "resourceShareArn": share_arn,
+            "senderAccountId": sender,
+            "receiverAccountId": principal.account_id,
+            "invitationTimestamp": java_date(when - dt.timedelta(minutes=40)),
+            "status": "ACCEPTED",
+        }
+    }
+    return ram_call(when, principal, "AcceptResourceShareInvitation", region, request, response=response)

@@ -38,7 +38,10 @@ MAX_DIGEST_GAP = dt.timedelta(hours=48)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    """The sandbox clock (RAM's too), so moving it moves CloudTrail's deliveries with it."""
+    from .. import clock
+
+    return clock.now().astimezone(dt.UTC).replace(microsecond=0)
 
 
 def parse_time(value: Any) -> dt.datetime | None:

@@ -106,7 +106,7 @@ def fs_templates(operation: str, cross: bool) -> tuple[Template, ...]:
     group = _GROUP if cross else R.FeatureGroupRef("@@FGARN@@", "@@FGNAME@@", "@@CALLER@@", "@@REGION@@")
     other = _OTHER if cross else R.FeatureGroupRef("@@FGARNB@@", "@@FGNAMEB@@", "@@CALLER@@", "@@REGION@@")
     name = operation.split("!")[0]
-    error = ("AccessDeniedException", "@@DENIED@@") if operation.endswith("!denied") else None
+    error = ("AccessForbidden", "@@DENIED@@") if operation.endswith("!denied") else None
     if name in R.DATA_OPERATIONS:
         groups = [group, other] if name == "BatchGetRecord" else [group]
         call = R.feature_store_data_call(_T0, _CALLER, name, groups, error=error)

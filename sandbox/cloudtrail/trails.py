@@ -1,14 +1,16 @@
 """Set up the organisation's trails through boto3, as an AWS administrator would.
 
-* The organisation (management account, members = the manifest's accounts + a log-archive
-  account), through the sandbox's ``/_sandbox/organization`` (moto cannot invite accounts).
+* The seeded AWS Organization (the manifest's ``organization``) gains a log-archive account,
+  invited by the management account and accepted by the account (Organizations handshake).
 * An S3 bucket in the log-archive account with the bucket policy the CloudTrail user guide
   gives for organisation trails, and a ``PantryTrailReader`` role Pantry can assume to read it.
 * The organisation trail in the management account: multi-region, log file validation on,
   advanced event selectors = all management events + ``AWS::SageMaker::FeatureGroup`` data
   events for the (account, region) pairs whose groups are shared -- not for the others.
-* One owner account keeps its own older account trail (management events only, its own
-  bucket, key prefix ``audit``), readable by its ``PantryCatalogReader`` role.
+* Every manifest account outside the organisation (fraud-research, a research partner) keeps
+  its own account trail -- an organisation trail cannot cover it -- with its own bucket, key
+  prefix ``audit``, management and Feature Store data events, readable by its
+  ``PantryCatalogReader`` role.
 
 :func:`cloudtrail_seed` runs this, seeds the history and starts the live generator; it returns
 the manifest's ``cloudtrail`` section.
@@ -21,10 +23,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import control
-from ..seed import _ignore, admin_client, ensure_bucket, trust_policy
+from .. import control, vocab
+from ..seed import _ignore, admin_client, ensure_bucket, ensure_organisation, trust_policy
 
-MANAGEMENT_ACCOUNT = ("101010101010", "org-management")
 LOG_ARCHIVE_ACCOUNT = ("202020202020", "log-archive")
 HOME_REGION = "eu-west-1"
 ORG_TRAIL = "organization-trail"
@@ -138,22 +139,31 @@ def data_event_scope(manifest: dict[str, Any]) -> tuple[list[str], list[list[str
     return selected, left_out
 
 
-def advanced_selectors(prefixes: list[str]) -> list[dict[str, Any]]:
+def advanced_selectors(prefixes: list[str] | None) -> list[dict[str, Any]]:
+    """Management events, plus Feature Store data events (of these ARN prefixes; ``None``: all)."""
     selectors: list[dict[str, Any]] = [
         {"Name": "All management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}
     ]
-    if prefixes:
-        selectors.append(
-            {
-                "Name": "Feature Store data events of shared feature groups",
-                "FieldSelectors": [
-                    {"Field": "eventCategory", "Equals": ["Data"]},
-                    {"Field": "resources.type", "Equals": ["AWS::SageMaker::FeatureGroup"]},
-                    {"Field": "resources.ARN", "StartsWith": prefixes},
-                ],
-            }
-        )
+    if prefixes is None or prefixes:
+        fields = [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::SageMaker::FeatureGroup"]},
+        ]
+        if prefixes:
+            fields.append({"Field": "resources.ARN", "StartsWith": prefixes})
+        selectors.append({"Name": "Feature Store data events", "FieldSelectors": fields})
     return selectors
+
+
+def join_organisation(endpoint_url: str, management: str, account: str) -> None:
+    """Invite ``account`` into the management account's organisation and accept (idempotent)."""
+    mgmt = admin_client(endpoint_url, "organizations", management, "us-east-1")
+    if account in {a["Id"] for a in mgmt.list_accounts()["Accounts"]}:
+        return
+    handshake = mgmt.invite_account_to_organization(
+        Target={"Id": account, "Type": "ACCOUNT"}, Notes="Log archive for the organisation trail."
+    )["Handshake"]
+    admin_client(endpoint_url, "organizations", account, "us-east-1").accept_handshake(HandshakeId=handshake["Id"])
 
 
 def _reader_role(endpoint_url: str, account: str, name: str, external_id: str, buckets: list[str]) -> str:
@@ -180,15 +190,19 @@ def _create_trail(client, **kwargs: Any) -> str:
 
 
 def trails_setup(endpoint_url: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Create the organisation, buckets, trails and reader roles. Idempotent."""
-    management, management_name = MANAGEMENT_ACCOUNT
+    """Create the buckets, trails and reader roles (and the log-archive member). Idempotent."""
     archive, archive_name = LOG_ARCHIVE_ACCOUNT
-    members = [{"account_id": a["account_id"], "name": a["name"]} for a in manifest.get("accounts", [])]
-    members.append({"account_id": archive, "name": archive_name})
-    org = control.join_organization(endpoint_url, management, members)
-    org_id = org["id"]
-    described = admin_client(endpoint_url, "organizations", management, "us-east-1").describe_organization()
-    assert described["Organization"]["Id"] == org_id
+    organization = manifest.get("organization")
+    if not organization:  # a manifest from before the seed built an organisation
+        management = vocab.MANAGEMENT_ACCOUNT[0]
+        organization = ensure_organisation(
+            endpoint_url, management, {"workloads": [a["account_id"] for a in manifest.get("accounts", [])]}
+        )
+    management = organization["management_account_id"]
+    join_organisation(endpoint_url, management, archive)
+    org = admin_client(endpoint_url, "organizations", management, "us-east-1")
+    org_id = org.describe_organization()["Organization"]["Id"]
+    members = {a["Id"] for a in org.list_accounts()["Accounts"]}
 
     # The organisation trail, delivering to the log-archive account.
     bucket = f"aws-cloudtrail-logs-{archive}-{org_id.removeprefix('o-')}"
@@ -239,12 +253,12 @@ def trails_setup(endpoint_url: str, manifest: dict[str, Any]) -> dict[str, Any]:
         }
     ]
 
-    # One owner account's own, older account trail: management events only, key prefix.
-    owners = [a for a in manifest.get("accounts", []) if a.get("kind") in ("owner", "both")]
-    if owners:
-        owner = sorted(owners, key=lambda a: a["account_id"])[-1]
-        account = owner["account_id"]
-        own_bucket = f"{owner['name']}-cloudtrail-{account}"
+    # Accounts outside the organisation log with their own account trails.
+    for outsider in sorted(
+        (a for a in manifest.get("accounts", []) if a["account_id"] not in members), key=lambda a: a["account_id"]
+    ):
+        account = outsider["account_id"]
+        own_bucket = f"{outsider['name']}-cloudtrail-{account}"
         ensure_bucket(endpoint_url, account, HOME_REGION, own_bucket)
         own_arn = f"arn:aws:cloudtrail:{HOME_REGION}:{account}:trail/{ACCOUNT_TRAIL}"
         admin_client(endpoint_url, "s3", account, HOME_REGION).put_bucket_policy(
@@ -259,12 +273,9 @@ def trails_setup(endpoint_url: str, manifest: dict[str, Any]) -> dict[str, Any]:
             IsMultiRegionTrail=False,
             EnableLogFileValidation=False,
         )
-        own.put_event_selectors(
-            TrailName=ACCOUNT_TRAIL,
-            EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": []}],
-        )
+        own.put_event_selectors(TrailName=ACCOUNT_TRAIL, AdvancedEventSelectors=advanced_selectors(None))
         own.start_logging(Name=ACCOUNT_TRAIL)
-        role_name = owner["role_arn"].rsplit("/", 1)[-1]
+        role_name = outsider["role_arn"].rsplit("/", 1)[-1]
         admin_client(endpoint_url, "iam", account).put_role_policy(
             RoleName=role_name, PolicyName="pantry-cloudtrail-read", PolicyDocument=read_policy([own_bucket])
         )
@@ -279,16 +290,16 @@ def trails_setup(endpoint_url: str, manifest: dict[str, Any]) -> dict[str, Any]:
                 "bucket_account_id": account,
                 "prefix": ACCOUNT_TRAIL_PREFIX,
                 "log_prefix": f"{ACCOUNT_TRAIL_PREFIX}/AWSLogs/{account}/",
-                "role_arn": owner["role_arn"],
-                "external_id": owner["external_id"],
-                "data_events": {"resources_arn_starts_with": [], "not_selected": "all"},
+                "role_arn": outsider["role_arn"],
+                "external_id": outsider["external_id"],
+                "data_events": {"resources_arn_starts_with": [], "not_selected": []},
                 "log_file_validation": False,
             }
         )
     return {
         "organization_id": org_id,
         "management_account_id": management,
-        "management_account_name": management_name,
+        "member_accounts": sorted(members),
         "log_archive_account_id": archive,
         "log_archive_account_name": archive_name,
         "trails": trails,

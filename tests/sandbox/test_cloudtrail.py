@@ -11,6 +11,7 @@ import base64
 import collections
 import datetime as dt
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -68,6 +69,7 @@ REQUIRED = (
 )
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 READS = {"GetRecord", "BatchGetRecord"}
+DENIED = {"AccessDenied", "AccessDeniedException", "AccessForbidden"}
 WRITES = {"PutRecord", "DeleteRecord"}
 LEVEL = {"ReadOnly": 1, "ReadWrite": 2, "Admin": 3}
 
@@ -107,9 +109,11 @@ class Org:
         self.account_trail = next(t for t in self.section["trails"] if not t["organization"])
         self.s3 = s3_client(url)
         self.keys = list_keys(self.s3, self.org_trail["bucket"])
-        self.account_keys = list_keys(s3_client(url, self.account_trail["account_id"]), self.account_trail["bucket"])
+        self.account_s3 = s3_client(url, self.account_trail["account_id"])
+        self.account_keys = list_keys(self.account_s3, self.account_trail["bucket"])
         self.log_keys = [k for k in self.keys if "/CloudTrail/" in k]
         self.bodies = download(self.s3, self.org_trail["bucket"], self.log_keys)
+        self.bodies.update(download(self.account_s3, self.account_trail["bucket"], self.account_keys))
         self.files = {key: records_of(body) for key, body in self.bodies.items()}
         self.by_id: dict[str, dict] = {}
         self.file_of: dict[str, list[str]] = collections.defaultdict(list)
@@ -194,13 +198,15 @@ def test_log_files_sit_where_cloudtrail_puts_them(history):
     )
     assert organizations.describe_organization()["Organization"]["Id"] == org_id
     members = {a["Id"] for a in organizations.list_accounts()["Accounts"]}
-    assert {a["account_id"] for a in history.manifest["accounts"]} <= members
+    assert members == set(history.section["member_accounts"]) and trails.LOG_ARCHIVE_ACCOUNT[0] in members
+    outsiders = {a["account_id"] for a in history.manifest["accounts"]} - members
+    assert outsiders == {history.account_trail["account_id"]}  # fraud-research, the research partner
 
     assert len(history.log_keys) > 1000
     for key in history.log_keys:
         match = LOG_KEY.match(key)
         assert match, key
-        assert match["org"] == org_id and match["prefix"] is None
+        assert match["org"] == org_id and match["prefix"] is None and match["account"] in members
         assert match["account"] == match["account2"] and match["region"] == match["region2"]
         assert match["stamp"].startswith(match["y"] + match["m"] + match["d"])  # dated by delivery
         recipients = {r["recipientAccountId"] for r in history.files[key]}
@@ -210,12 +216,13 @@ def test_log_files_sit_where_cloudtrail_puts_them(history):
     assert digests and all(DIGEST_KEY.match(k) and "_organization-trail_eu-west-1_" in k for k in digests)
     assert set(history.keys) == set(history.log_keys) | set(digests)
 
-    # The account trail: its own bucket and key prefix, no digests (validation is off).
-    prefix = history.account_trail["prefix"]
+    # The outsider's account trail: its own bucket and key prefix, no digests (validation off).
+    outsider = history.account_trail["account_id"]
     assert history.account_keys and all(
-        k.startswith(f"{prefix}/AWSLogs/{history.account_trail['account_id']}/") for k in history.account_keys
+        k.startswith(f"audit/AWSLogs/{outsider}/CloudTrail/eu-west-1/") for k in history.account_keys
     )
-    assert all(LOG_KEY.match(k)["org"] is None for k in history.account_keys)
+    assert all(LOG_KEY.match(k)["org"] is None and LOG_KEY.match(k)["prefix"] == "audit" for k in history.account_keys)
+    assert all(r["recipientAccountId"] == outsider for k in history.account_keys for r in history.files[k])
 
     head = history.s3.head_object(Bucket=history.org_trail["bucket"], Key=history.log_keys[0])
     assert head["ContentType"] == "application/json" and head["ContentEncoding"] == "gzip"
@@ -290,7 +297,7 @@ def test_history_follows_the_grants(history):
                 continue  # the owner's own account
             permission = history.grants.get((caller, target))
             if "errorCode" in r:
-                if r["errorCode"].startswith("AccessDenied"):
+                if r["errorCode"] in DENIED:
                     assert permission is None or LEVEL[permission] < needed, r
                     assert r["userIdentity"]["arn"] in r["errorMessage"] and target in r["errorMessage"]
                     denied_callers.add((caller, r["userIdentity"]["arn"]))
@@ -328,8 +335,11 @@ def test_cross_account_calls_reach_both_accounts_once_each(history):
     assert len(pairs) > 1000
     data_pairs = 0
     for copies in pairs.values():
-        if copies[0]["eventSource"] == "sts.amazonaws.com" and len(copies) == 1:
-            continue  # AssumeRole from Pantry's platform account: only the role's account is a member
+        if len(copies) == 1:
+            # AssumeRole from Pantry's platform account: no trail covers it, only the role's copy.
+            assert copies[0]["eventName"] == "AssumeRole", copies
+            assert copies[0]["userIdentity"]["accountId"] == history.manifest["platform_account_id"]
+            continue
         assert len(copies) == 2, copies
         own, other = sorted(copies, key=lambda r: r["userIdentity"]["type"] == "AWSAccount")
         assert own["eventID"] != other["eventID"]
@@ -448,18 +458,13 @@ def test_trails_are_configured_as_the_operator_would(history):
     own = seed.admin_client(history.url, "cloudtrail", history.account_trail["account_id"], "eu-west-1")
     own_trail = own.get_trail(Name=history.account_trail["name"])["Trail"]
     assert own_trail["S3KeyPrefix"] == "audit" and not own_trail["IsOrganizationTrail"]
-    account_records = [
-        r
-        for k in history.account_keys[:40]
-        for r in records_of(
-            s3_client(history.url, history.account_trail["account_id"])
-            .get_object(Bucket=history.account_trail["bucket"], Key=k)["Body"]
-            .read()
-        )
-    ]
-    assert account_records and all(r["eventCategory"] == "Management" for r in account_records)
-    # The same management event reaches both trails under one eventID.
-    assert any(r["eventID"] in history.by_id for r in account_records)
+    assert not own_trail["IsMultiRegionTrail"] and own_trail["HasCustomEventSelectors"]
+    account_records = [r for k in history.account_keys for r in history.files[k]]
+    categories = collections.Counter(r["eventCategory"] for r in account_records)
+    assert categories["Management"] and categories["Data"]
+    # The partner's own copies of its reads: full identity, the owner's copy is in the org trail.
+    own_reads = [r for r in account_records if r["eventName"] in READS and "sharedEventID" in r]
+    assert own_reads and all(r["userIdentity"]["type"] != "AWSAccount" for r in own_reads)
 
 
 def test_digest_files_validate_with_the_public_key(history):
@@ -477,14 +482,14 @@ def test_digest_files_validate_with_the_public_key(history):
         assert digest["digestS3Object"] == key and digest["digestPublicKeyFingerprint"] == key_info["Fingerprint"]
         signature = obj["Metadata"]["signature"]
         assert obj["Metadata"]["signature-algorithm"] == "SHA256withRSA"
-        text = f"{digest['digestEndTime']}\n{history.org_trail['bucket']}/{key}\n{__import__('hashlib').sha256(raw).hexdigest()}\n{digest['previousDigestSignature'] or 'null'}"
+        text = f"{digest['digestEndTime']}\n{history.org_trail['bucket']}/{key}\n{hashlib.sha256(raw).hexdigest()}\n{digest['previousDigestSignature'] or 'null'}"
         public_key.verify(bytes.fromhex(signature), text.encode(), padding.PKCS1v15(), hashes.SHA256())
         if index:
             assert digest["previousDigestSignature"] == previous_signature
         previous_signature = signature
         for entry in digest["logFiles"]:
             body = history.bodies[entry["s3Object"]]
-            assert __import__("hashlib").sha256(gzip.decompress(body)).hexdigest() == entry["hashValue"]
+            assert hashlib.sha256(gzip.decompress(body)).hexdigest() == entry["hashValue"]
     assert base64.b64encode(key_info["Value"])
 
 
@@ -523,10 +528,16 @@ def test_live_generator_writes_new_files_for_granted_reads(history):
 
 def test_live_generator_follows_shares_made_and_revoked(history):
     """A grant revoked during the demo is no longer read (its pipeline is denied); a new one is."""
-    revoked_arn, revoked_consumer = next(
-        (arn, consumer) for (consumer, arn), _ in sorted(history.grants.items(), key=lambda kv: kv[0][1])
+    members = set(history.section["member_accounts"])
+    story = history.section["story"]
+    special = {story["dormant_grant"]["arn"], story["read_write_grant_used_only_for_reads"]["arn"]}
+    access = next(
+        a
+        for a in sorted(history.manifest["access"], key=lambda a: a["arn"])
+        if a["consumer_account"] in members and a["arn"] not in special
     )
-    revoked_permission = history.grants[(revoked_consumer, revoked_arn)]
+    revoked_arn, revoked_consumer = access["arn"], access["consumer_account"]
+    owner, region = revoked_arn.split(":")[4], revoked_arn.split(":")[3]
     new_consumer = revoked_consumer
     new_arn = next(
         g["arn"]
@@ -535,7 +546,9 @@ def test_live_generator_follows_shares_made_and_revoked(history):
         and g["account_id"] != new_consumer
         and (new_consumer, g["arn"]) not in history.grants
     )
-    control.set_feature_group_access(history.url, revoked_arn, revoked_consumer, None)
+    # The owner takes the group out of its RAM share; a new share gives another group.
+    ram = seed.admin_client(history.url, "ram", owner, region)
+    ram.disassociate_resource_share(resourceShareArn=access["share_arn"], resourceArns=[revoked_arn])
     control.set_feature_group_access(history.url, new_arn, new_consumer, "ReadOnly")
     try:
         records = []
@@ -559,7 +572,7 @@ def test_live_generator_follows_shares_made_and_revoked(history):
         assert reads_of(new_consumer, new_arn, ok=True)
     finally:
         control.set_feature_group_access(history.url, new_arn, new_consumer, None)
-        control.set_feature_group_access(history.url, revoked_arn, revoked_consumer, revoked_permission)
+        ram.associate_resource_share(resourceShareArn=access["share_arn"], resourceArns=[revoked_arn])
 
 
 def test_live_loop_delivers_reads_within_seconds(history):
@@ -626,9 +639,53 @@ def test_real_calls_to_the_sandbox_are_recorded(history):
     assert assumed[0]["responseElements"]["credentials"]["accessKeyId"] == creds["AccessKeyId"]
     denied = [r for r in records if r["eventName"] == "DescribeFeatureGroup"]
     assert {r["recipientAccountId"] for r in denied} == {central["account_id"], foreign["account_id"]}
-    assert len({r["sharedEventID"] for r in denied}) == 1 and all(
-        r["errorCode"].startswith("AccessDenied") for r in denied
+    assert len({r["sharedEventID"] for r in denied}) == 1 and all(r["errorCode"] in DENIED for r in denied)
+
+
+def test_real_feature_store_reads_become_data_events_in_both_accounts(history):
+    import boto3
+
+    members = set(history.section["member_accounts"])
+    access = next(
+        a for a in sorted(history.manifest["access"], key=lambda a: a["arn"]) if a["consumer_account"] in members
     )
+    consumer = next(a for a in history.manifest["accounts"] if a["account_id"] == access["consumer_account"])
+    sts = boto3.client(
+        "sts", endpoint_url=history.url, region_name="eu-west-1", aws_access_key_id="p", aws_secret_access_key="p"
+    )
+    creds = sts.assume_role(
+        RoleArn=consumer["role_arn"], RoleSessionName="notebook", ExternalId=consumer["external_id"]
+    )["Credentials"]
+    runtime = boto3.client(
+        "sagemaker-featurestore-runtime",
+        endpoint_url=history.url,
+        region_name="eu-west-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    try:
+        runtime.get_record(FeatureGroupName=access["arn"], RecordIdentifierValueAsString="customer-42")
+        failed = None
+    except ClientError as exc:
+        failed = exc.response["Error"]["Code"]
+    files = control.cloudtrail_flush(history.url)["files"]
+    records = [
+        r
+        for f in files
+        for r in records_of(history.s3.get_object(Bucket=f["bucket"], Key=f["key"])["Body"].read())
+        if r["eventName"] == "GetRecord"
+    ]
+    owner = access["arn"].split(":")[4]
+    assert {r["recipientAccountId"] for r in records} == {consumer["account_id"], owner}
+    assert len({r["sharedEventID"] for r in records}) == 1
+    own = next(r for r in records if r["recipientAccountId"] == consumer["account_id"])
+    assert (
+        own["userIdentity"]["arn"].endswith("/notebook") and own["userIdentity"]["accessKeyId"] == creds["AccessKeyId"]
+    )
+    assert own["eventCategory"] == "Data" and own["requestParameters"] == {"featureGroupName": access["arn"]}
+    assert own["resources"] == [{"accountId": owner, "type": "AWS::SageMaker::FeatureGroup", "ARN": access["arn"]}]
+    assert own.get("errorCode") == failed
 
 
 def test_exact_calls_go_through_the_selectors(history):
@@ -776,7 +833,7 @@ def test_synthetic_writer_counts_are_exact(history):
     pairs = collections.Counter(r["sharedEventID"] for r in fs if "sharedEventID" in r)
     assert set(pairs.values()) == {2} and len(pairs) == report["cross_account_pairs"] > 0
     assert report["feature_store_calls"] == 1500 - report["cross_account_pairs"]
-    assert sum(1 for r in fs if r.get("errorCode") == "AccessDeniedException") == report["denied_records"]
+    assert sum(1 for r in fs if r.get("errorCode") == "AccessForbidden") == report["denied_records"]
     by_op = collections.Counter(r["eventName"] for r in fs)
     assert dict(by_op) == report["feature_store_by_operation"]
     assert report["files"] == len(list_keys(s3_client(history.url, synth.SYNTH_ACCOUNT), "synth-sandbox-mode"))
@@ -864,7 +921,8 @@ def test_trail_rules_are_enforced(clean_sandbox):
         == "OrganizationsNotInUseException"
     )
 
-    control.join_organization(url, "323232323232", [{"account_id": account, "name": "member"}])
+    seed.admin_client(url, "organizations", "323232323232", "us-east-1").create_organization(FeatureSet="ALL")
+    trails.join_organisation(url, "323232323232", account)
     assert (
         code(Name="member-org", S3BucketName="no-policy-trail-bucket", IsOrganizationTrail=True)
         == "NotOrganizationMasterAccountException"
