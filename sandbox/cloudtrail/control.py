@@ -35,9 +35,14 @@ def handle(method: str, route: str, payload: dict[str, Any]) -> tuple[int, Any] 
     if method != "POST":
         return None
     if action == "history":
+        days = int(payload.get("days", 60))
+        if not 1 <= days <= 400:
+            raise ValueError("days must be between 1 and 400")
+        if not isinstance(payload["manifest"], dict):
+            raise ValueError("manifest must be the seed's manifest object")
         summary = SERVICE.seed_history(
             payload["manifest"],
-            days=int(payload.get("days", 60)),
+            days=days,
             now=parse_time(payload.get("now")),
             seed=int(payload.get("seed", 20240611)),
             digest_hours=int(payload.get("digest_hours", 48)),
@@ -56,16 +61,24 @@ def handle(method: str, route: str, payload: dict[str, Any]) -> tuple[int, Any] 
         files = SERVICE.flush(parse_time(payload.get("now")))
         return 200, {"files": [{"bucket": f.bucket, "key": f.key, "records": f.records} for f in files]}
     if action == "events":
-        return 200, SERVICE.deliver_calls(list(payload["calls"]), delivered_at=parse_time(payload.get("delivered_at")))
+        calls = payload["calls"]
+        if not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+            raise ValueError("calls must be a list of call objects")
+        return 200, SERVICE.deliver_calls(calls, delivered_at=parse_time(payload.get("delivered_at")))
     if action == "files":
+        records = payload["records"]
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ValueError("records must be a list of JSON objects")
         return 200, SERVICE.write_records(
-            list(payload["records"]),
+            records,
             trail=payload.get("trail"),
             account=payload.get("account"),
             region=payload.get("region"),
             delivered_at=parse_time(payload.get("delivered_at")),
         )
     if action == "bad-files":
+        if not 1 <= int(payload.get("size_mb", 512)) <= 4096:
+            raise ValueError("size_mb must be between 1 and 4096")
         return 200, SERVICE.write_bad_file(
             str(payload["kind"]),
             trail=payload.get("trail"),

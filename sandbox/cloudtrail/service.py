@@ -409,6 +409,10 @@ def call_from_spec(spec: dict[str, Any]) -> R.Call:
     take one ARN in ``feature_groups`` (and ``feature``); Search takes ``region``.
     """
     caller = dict(spec.get("caller") or {})
+    if not caller.get("account_id") or not caller.get("name"):
+        raise ValueError("each call needs a caller with account_id and name (and kind, session)")
+    if "operation" not in spec:
+        raise ValueError("each call needs an operation")
     principal = R.Principal(
         caller.pop("kind", "AssumedRole"),
         str(caller.pop("account_id")),

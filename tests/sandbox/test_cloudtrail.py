@@ -983,3 +983,26 @@ def test_cloudtrail_api_answers_parse_with_the_botocore_model(clean_sandbox):
     key = calls["ListPublicKeys"]["PublicKeyList"][0]
     assert set(key) == set(model.shape_for("PublicKey").members)
     assert key["ValidityStartTime"] < dt.datetime.now(dt.UTC) < key["ValidityEndTime"]
+
+
+def test_control_routes_answer_bad_input_with_400(clean_sandbox):
+    import urllib.error
+
+    url = clean_sandbox.url
+    cases = [
+        (lambda: control.cloudtrail_bad_file(url, "no-such-kind"), "no trail exists"),
+        (lambda: control.cloudtrail_history(url, {"accounts": []}, days=0), "days must be between"),
+        (lambda: control.cloudtrail_history(url, {"accounts": []}), "no trail exists"),
+        (lambda: control._call(url, "POST", "cloudtrail/files", {"records": {"eventID": "x"}}), "list of JSON objects"),
+        (
+            lambda: control._call(url, "POST", "cloudtrail/events", {"calls": [{"operation": "GetRecord"}]}),
+            "needs a caller",
+        ),
+        (lambda: control.cloudtrail_tick(url, now="yesterday"), "isoformat"),
+        (lambda: control.cloudtrail_live(url, enabled=True), "needs the organisation"),
+    ]
+    for call, words in cases:
+        with pytest.raises(urllib.error.HTTPError) as err:
+            call()
+        assert err.value.code == 400
+        assert words in err.value.read().decode()
