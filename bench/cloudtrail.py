@@ -125,7 +125,8 @@ def main() -> int:
             "The history's seconds include building every call, routing through the trails' selectors, "
             "gzip (level 4) and the digest files. `--mode sandbox` renders records from templates in worker "
             "processes and writes into the sandbox's S3 directly; `--mode s3` pays one HTTP PUT per file "
-            "(boto3, 8 threads) and is bound by the sandbox's request handling. See docs/sandbox.md § CloudTrail."
+            "(boto3, 8 threads) and is bound by the sandbox's request handling. A load average above 2 means "
+            "other work shared the two cores: the figures are then lower bounds. See docs/sandbox.md § CloudTrail."
         )
         write_report_section("CloudTrail sandbox", body)
     return 0
