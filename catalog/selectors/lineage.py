@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
-from catalog.models import FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
+from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
+from catalog.selectors.accounts import account_pks_seen
 from catalog.visibility import visibility_scope
 
 MAX_DEPTH = 5
@@ -91,6 +92,18 @@ class _Walk:
         self.hidden: set[int] = set()
         # The user's accounts and grants, read once for every hop of the walk.
         self.scope = visibility_scope(self.user)
+        # Accounts the user may see anything of (None: all). A node that
+        # belongs to any other account (a job, pipeline or model its sync
+        # found) is hidden like an invisible group, and its ARNs are left out
+        # of shared nodes' properties.
+        self.accounts_seen = account_pks_seen(scope=self.scope)
+        self.account_ids_seen: frozenset[str] | None = (
+            None
+            if self.accounts_seen is None
+            else frozenset(
+                AwsAccount.objects.filter(pk__in=sorted(self.accounts_seen)).values_list("account_id", flat=True)
+            )
+        )
         self.edges: dict[int, LineageEdge] = {}
         self.truncated = False
 
@@ -108,10 +121,12 @@ class _Walk:
         for node in nodes:
             if node.feature_group_id:
                 ok = node.feature_group_id in visible
-            else:
+            elif node.kind == LineageNode.Kind.FEATURE_GROUP:
                 # A feature-group node without its group (it was deleted from
                 # the catalog, or never synced) names an ARN nobody vouched for.
-                ok = node.kind != LineageNode.Kind.FEATURE_GROUP or self.sees_all
+                ok = self.sees_all
+            else:
+                ok = node.account_id is None or self.accounts_seen is None or node.account_id in self.accounts_seen
             if ok:
                 allowed.append(node)
             else:
@@ -152,7 +167,29 @@ class _Walk:
             frontier = {pk for pk, through in reached.items() if through and self.side.get(pk) == (direction, hop)}
 
 
-def _graph_node(node: LineageNode, side: str, hops: int) -> GraphNode:
+def _account_of_arn(arn: str) -> str:
+    parts = str(arn).split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
+def _public_properties(properties: dict, account_ids_seen: frozenset[str] | None) -> dict:
+    """What the user may read of a node's properties.
+
+    A shared node (an S3 prefix several accounts' lineage names) remembers
+    which accounts' syncs reported it and under which ARNs; only the accounts
+    the user can see are shown.
+    """
+    shown = {k: v for k, v in (properties or {}).items() if k not in _HIDDEN_PROPERTIES}
+    if account_ids_seen is None:
+        return shown
+    if "sagemaker_arns" in shown:
+        shown["sagemaker_arns"] = [a for a in shown["sagemaker_arns"] if _account_of_arn(a) in account_ids_seen]
+    if "sagemaker_scopes" in shown:
+        shown["sagemaker_scopes"] = [s for s in shown["sagemaker_scopes"] if str(s).split("/")[0] in account_ids_seen]
+    return shown
+
+
+def _graph_node(node: LineageNode, side: str, hops: int, account_ids_seen: frozenset[str] | None = None) -> GraphNode:
     group = node.feature_group
     return GraphNode(
         id=str(node.uuid),
@@ -165,7 +202,7 @@ def _graph_node(node: LineageNode, side: str, hops: int) -> GraphNode:
         account_id=(group.account.account_id if group else (node.account.account_id if node.account else "")),
         side=side,
         hops=hops,
-        properties={k: v for k, v in (node.properties or {}).items() if k not in _HIDDEN_PROPERTIES},
+        properties=_public_properties(node.properties, account_ids_seen),
     )
 
 
@@ -222,7 +259,7 @@ def lineage_graph(
     walk.walk(direction="upstream", depth=depth_up)
     walk.walk(direction="downstream", depth=depth_down)
     ids = {pk: str(node.uuid) for pk, node in walk.nodes.items()}
-    nodes = [_graph_node(node, *walk.side[pk]) for pk, node in walk.nodes.items()]
+    nodes = [_graph_node(node, *walk.side[pk], walk.account_ids_seen) for pk, node in walk.nodes.items()]
     nodes.sort(key=lambda n: ({"upstream": 0, "root": 1, "downstream": 2}[n.side], n.hops, n.kind, n.name))
     return LineageGraph(
         root=ids[root.pk],

@@ -33,8 +33,9 @@ from django.db.models import F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Ln
 
-from catalog.models import AwsAccount, Feature, FeatureGroup
+from catalog.models import Feature, FeatureGroup
 from catalog.selectors.access import ACCESS_FACET_LABELS, ACCESS_FACETS, annotate_access_level
+from catalog.selectors.accounts import account_names_seen
 from catalog.visibility import VisibilityScope, visibility_scope
 
 MAX_QUERY_LENGTH = 200
@@ -330,7 +331,7 @@ def _search(*, user, params: SearchParams) -> SearchResults:
         capped=outcome["total"] > cap,
         page=min(params.page, num_pages),
         num_pages=num_pages,
-        facets=_facet_values(outcome["facets"], params.facets, kind=params.kind),
+        facets=_facet_values(outcome["facets"], params.facets, kind=params.kind, scope=scope),
         fuzzy=corrected is not None,
         corrected_query=corrected or "",
         ignored_query=bool(query) and not has_words,
@@ -431,9 +432,17 @@ def _run(
 
 
 def _facet_values(
-    counted: dict[str, dict[str, tuple[str, int]]], selected: Mapping[str, tuple[str, ...]], *, kind: str
+    counted: dict[str, dict[str, tuple[str, int]]],
+    selected: Mapping[str, tuple[str, ...]],
+    *,
+    kind: str,
+    scope: VisibilityScope,
 ) -> dict[str, list[FacetValue]]:
     out: dict[str, list[FacetValue]] = {}
+    # Selected values nothing was counted for are labelled from what the user
+    # may see only: a hidden account and an unknown id both show the typed id.
+    uncounted_accounts = [v for v in selected.get("account", ()) if v not in counted.get("account", {})]
+    account_names = account_names_seen(scope=scope, account_ids=uncounted_accounts) if uncounted_accounts else {}
     for name in FACETS:
         if name == "feature_type" and kind != "features":
             continue
@@ -448,7 +457,8 @@ def _facet_values(
             items.append(FacetValue(value=value, label=label, count=count, selected=value in chosen))
         for value in chosen:
             if value not in values:  # keep a selected value visible, so it can be unticked
-                items.append(FacetValue(value=value, label=_facet_label(name, value), count=0, selected=True))
+                label = account_names.get(value, value) if name == "account" else _facet_label(name, value)
+                items.append(FacetValue(value=value, label=label, count=0, selected=True))
         items.sort(key=lambda item: (not item.selected, -item.count, item.label))
         out[name] = items[:FACET_VALUES_SHOWN] + [item for item in items[FACET_VALUES_SHOWN:] if item.selected]
     return out
@@ -459,9 +469,6 @@ def _facet_label(name: str, value: str) -> str:
         return ACCESS_FACET_LABELS.get(value, value)
     if name == "store":
         return STORES.get(value, value)
-    if name == "account":
-        account = AwsAccount.objects.filter(account_id=value).only("name").first()
-        return account.name if account else value
     return value
 
 
