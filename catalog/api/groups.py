@@ -14,13 +14,13 @@ from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.filters import FeatureGroupFilter
 from catalog.models import DescriptionEdit, Feature, FeatureGroup
-from catalog.permissions import can_edit_group
+from catalog.permissions import GroupEditPermission
 from catalog.selectors import access
 from catalog.selectors import groups as selectors
 from catalog.services import descriptions as services
@@ -233,11 +233,6 @@ INCLUDE_PARAMETER = OpenApiParameter(
 )
 
 
-def _group_for_editor(request: Request, group: FeatureGroup) -> None:
-    if group.is_deleted or not can_edit_group(request.user, group):
-        raise PermissionDenied("Only owners of the group's account edit its descriptions.")
-
-
 def _features_prefetch() -> Prefetch:
     return Prefetch("features", queryset=Feature.objects.order_by("position", "name"))
 
@@ -265,6 +260,8 @@ class FeatureGroupViewSet(
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
     filterset_class = FeatureGroupApiFilter
+    # PATCH: 404 when invisible, then 403 unless an owner, before the body is read.
+    permission_classes = [GroupEditPermission]
     # PUT would mean "replace the group", which Pantry cannot do: AWS owns it.
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -285,7 +282,6 @@ class FeatureGroupViewSet(
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         group = self.get_object()
-        _group_for_editor(request, group)
         payload = FeatureGroupUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
@@ -317,6 +313,7 @@ class FeatureViewSet(
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
     filterset_class = FeatureApiFilter
+    permission_classes = [GroupEditPermission]
     serializer_class = FeatureDetailSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -330,7 +327,6 @@ class FeatureViewSet(
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         feature = self.get_object()
-        _group_for_editor(request, feature.feature_group)
         payload = FeatureUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
