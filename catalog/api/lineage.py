@@ -14,7 +14,6 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +22,7 @@ from catalog import openlineage as ol
 from catalog.models import FeatureGroup, OpenLineageEvent
 from catalog.selectors import lineage as selectors
 from catalog.services import lineage as services
+from portal.parsers import JSONParser
 
 
 class BearerTokenAuthentication(TokenAuthentication):
@@ -130,7 +130,7 @@ class OpenLineageIngestView(APIView):
 
     authentication_classes = [BearerTokenAuthentication, TokenAuthentication]
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
+    parser_classes = [JSONParser]  # size, depth and unstorable strings refused (portal/parsers.py)
 
     @extend_schema(
         operation_id="lineage_ingest",
