@@ -33,6 +33,23 @@ def can_edit_group(user, group: FeatureGroup) -> bool:
     return Membership.objects.filter(user=user, account_id=group.account_id, role=Membership.Role.OWNER).exists()
 
 
+def can_record_producing(user, group: FeatureGroup) -> bool:
+    """Lineage into a group (what produces it) is recorded only by people of its owning account.
+
+    Anyone who can see a group may record *reading* it; see docs/lineage.md.
+    """
+    return is_account_member(user, account_pk=group.account_id)
+
+
+def is_account_member(user, *, account_pk: int | None = None, account_id: str | None = None) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    members = Membership.objects.filter(user=user)
+    if account_pk is not None:
+        return members.filter(account_id=account_pk).exists()
+    return members.filter(account__account_id=account_id).exists()
+
+
 class AccountPermission(BasePermission):
     """Accounts API: anyone signed in reads (the queryset limits what); operators register and edit;
     operators and the account's owners and admins ask for a sync."""
