@@ -1,17 +1,19 @@
-"""Pieces every API module shares: the error body's schema, and the API root.
+"""Pieces every API module shares: the error body's schema and the API root.
 
 Errors are `{"detail": "..."}` (DRF's own shape, and what
 `portal.middleware.BadInputMiddleware` answers for bad input), except a 400
 from validation, which names each bad field: `{"field": ["message"], ...}`.
 `error_responses(...)` documents them in the OpenAPI schema, so clients and
-schemathesis know every status an endpoint really returns.
+schemathesis know every status an endpoint really returns. The rule for
+query parameters is in `portal.api_filters`.
 """
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import routers, serializers
+from rest_framework.reverse import reverse
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -36,3 +38,26 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         body = OpenApiTypes.OBJECT if code == 400 else ErrorSerializer
         out[code] = OpenApiResponse(response=body, description=_DESCRIPTIONS[code])
     return out
+
+
+# --- the API root ----------------------------------------------------------------------------------
+
+
+class ApiRootView(routers.APIRootView):
+    """Every endpoint of the API: the router's viewsets and each app module's other routes.
+
+    Routes that take an id are shown as templates (`.../{id}/lineage/`).
+    """
+
+    extra_routes: dict[str, str] = {}  # name in the listing -> URL name or template (set by portal.api_urls)
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        base = request.build_absolute_uri("/").rstrip("/")
+        for label, target in self.extra_routes.items():
+            if target.startswith("/"):
+                response.data[label] = base + target
+            else:
+                response.data[label] = reverse(target, request=request)
+        return response

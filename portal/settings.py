@@ -192,7 +192,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Unknown query parameters are a 400 on every endpoint (portal/api_filters.py), then the filters.
+    "DEFAULT_FILTER_BACKENDS": [
+        "portal.api_filters.KnownQueryParamsBackend",
+        "django_filters.rest_framework.DjangoFilterBackend",
+    ],
     # JSON with a size and depth cap and no strings PostgreSQL cannot store (portal/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "portal.parsers.JSONParser",

@@ -9,6 +9,7 @@ and goes through the description services like the edit forms do.
 from __future__ import annotations
 
 import django_filters
+from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +24,7 @@ from catalog.models import DescriptionEdit, Feature, FeatureGroup
 from catalog.permissions import GroupEditPermission
 from catalog.selectors import access
 from catalog.selectors import groups as selectors
+from catalog.selectors.search import MAX_QUERY_LENGTH, TEXT_CONFIG
 from catalog.services import descriptions as services
 
 ACCESS_LEVEL_NAMES = {
@@ -40,14 +42,27 @@ ACCESS_LEVEL_NAMES = {
 # ---------------------------------------------------------------------------
 
 
+def filter_words(queryset, name, value):
+    """Full-text match on the stored search vector, websearch syntax ("phrase", -exclude, or)."""
+    value = " ".join(value.split())[:MAX_QUERY_LENGTH]
+    if not value:
+        return queryset
+    return queryset.filter(search_vector=SearchQuery(value, search_type="websearch", config=TEXT_CONFIG))
+
+
 class FeatureGroupApiFilter(FeatureGroupFilter):
+    q = django_filters.CharFilter(
+        method=filter_words,
+        label="Words to match (websearch syntax) in names, descriptions, feature names and tags; "
+        "for ranking, facets and typo tolerance use /api/v1/search/.",
+    )
     tag = django_filters.CharFilter(
         method="filter_tag", label="Tag key, or key=value (e.g. `team` or `team=payments`)."
     )
     status = django_filters.CharFilter(field_name="status", lookup_expr="iexact")
 
     class Meta(FeatureGroupFilter.Meta):
-        fields = [*FeatureGroupFilter.Meta.fields, "tag", "status"]
+        fields = [*FeatureGroupFilter.Meta.fields, "q", "tag", "status"]
 
     def filter_tag(self, queryset, name, value):
         key, sep, tag_value = value.partition("=")
@@ -61,13 +76,16 @@ class FeatureGroupApiFilter(FeatureGroupFilter):
 
 
 class FeatureApiFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method=filter_words, label="Words to match (websearch syntax) in the feature's name and descriptions."
+    )
     group = django_filters.UUIDFilter(field_name="feature_group__uuid", label="Feature group id.")
     name = django_filters.CharFilter(lookup_expr="icontains")
     type = django_filters.ChoiceFilter(choices=Feature.Type.choices)
 
     class Meta:
         model = Feature
-        fields = ["group", "name", "type"]
+        fields = ["q", "group", "name", "type"]
 
 
 # ---------------------------------------------------------------------------
@@ -260,6 +278,7 @@ class FeatureGroupViewSet(
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
     filterset_class = FeatureGroupApiFilter
+    extra_query_params = ["include"]
     # PATCH: 404 when invisible, then 403 unless an owner, before the body is read.
     permission_classes = [GroupEditPermission]
     # PUT would mean "replace the group", which Pantry cannot do: AWS owns it.

@@ -25,6 +25,7 @@ from catalog.permissions import can_edit_group
 from catalog.selectors import lineage as selectors
 from catalog.services import lineage as services
 from portal.api import error_responses
+from portal.api_filters import query_params_check
 from portal.parsers import JSONParser
 
 
@@ -112,6 +113,7 @@ class FeatureGroupLineageView(APIView):
     )
     def get(self, request, id):  # noqa: A002 - the URL's name for the group's uuid
         group = get_object_or_404(FeatureGroup.objects.visible_to(request.user).select_related("account"), uuid=id)
+        query_params_check(request, ("depth", "up", "down"))
         up, down = lineage_depths(request.query_params)
         graph = selectors.lineage_graph(user=request.user, group=group, depth_up=up, depth_down=down)
         return Response(LineageGraphSerializer(graph).data)
@@ -137,6 +139,7 @@ class _OwnerLineageView(APIView):
         )
         if not can_edit_group(request.user, group):
             raise PermissionDenied("Only owners of the group's account hide or unhide its lineage edges.")
+        query_params_check(request, ())
         return group
 
 
@@ -309,7 +312,7 @@ extra_urlpatterns: list = [
         name="featuregroup-lineage-edge-unhide",
     ),
     # openlineage-python joins its url and endpoint; configurations differ on the slash.
-    path("lineage", OpenLineageIngestView.as_view(), name="lineage-ingest"),
-    path("lineage/", OpenLineageIngestView.as_view(), name="lineage-ingest-slash"),
+    path("lineage", OpenLineageIngestView.as_view(), name="lineage"),
+    path("lineage/", OpenLineageIngestView.as_view(), name="lineage-slash"),
     path("lineage/events/", OpenLineageEventListView.as_view(), name="lineage-events"),
 ]

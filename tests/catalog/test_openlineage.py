@@ -433,7 +433,11 @@ def test_dataset_event_about_another_accounts_group_is_rejected(org, groups, dat
         "eventTime": EVENT_TIME,
         "producer": PRODUCER,
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
-        "dataset": {"namespace": "sagemaker", "name": groups["arn"].arn, "facets": {"documentation": {"description": "x"}}},
+        "dataset": {
+            "namespace": "sagemaker",
+            "name": groups["arn"].arn,
+            "facets": {"documentation": {"description": "x"}},
+        },
     }
     body = post(payload, token=key).json()
     assert body["kind"] == "dataset" and body["rejected"][0]["role"] == "dataset"
