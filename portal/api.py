@@ -61,3 +61,43 @@ class ApiRootView(routers.APIRootView):
             else:
                 response.data[label] = reverse(target, request=request)
         return response
+
+
+# --- every operation's error statuses, in the schema ------------------------------------------------
+
+
+def _error_ref(code: int) -> dict:
+    if code == 400:
+        body = {"type": "object", "additionalProperties": True}
+    else:
+        body = {"$ref": "#/components/schemas/Error"}
+    return {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": body}}}
+
+
+def error_statuses_hook(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing: document the errors every operation can return.
+
+    Derived from what the operation is, the way the API behaves everywhere:
+    400 (bad input: unknown query parameters, NUL bytes, validation), 401/403
+    (signed out, bad token, not allowed), 404 for anything that names an
+    object (invisible is 404 too) and for list pages past the end, 413/415
+    for request bodies. Views document anything else with `extend_schema`.
+    """
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Error", {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+    )
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            codes = [400, 401, 403]
+            has_pagination = any(p.get("name") == "page" for p in operation.get("parameters", []))
+            if "{" in path or has_pagination:
+                codes.append(404)
+            if "requestBody" in operation or method in {"post", "put", "patch"}:
+                codes += [413, 415]
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(str(code), _error_ref(code))
+    return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Callable
+from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -152,3 +153,34 @@ def _gunzip(data: bytes, *, limit: int) -> bytes:
     if not decoder.eof:
         raise BadInput(400, "The gzip body is truncated.")
     return body
+
+
+class ApiJsonErrorsMiddleware:
+    """Errors under /api/ are `{"detail": ...}` JSON, whoever raised them.
+
+    DRF answers its own errors in JSON, but a URL that matches no API route
+    (an id that is not a UUID), a CSRF failure or a Django method check
+    answer with an HTML page, which an API client cannot read.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path_info.startswith("/api/")
+            and not request.path_info.startswith("/api/docs/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            try:
+                detail = HTTPStatus(response.status_code).phrase
+            except ValueError:
+                detail = "Error"
+            json_response = JsonResponse({"detail": f"{detail}."}, status=response.status_code)
+            for header in ("Allow", "WWW-Authenticate"):
+                if header in response:
+                    json_response[header] = response[header]
+            return json_response
+        return response

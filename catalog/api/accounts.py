@@ -125,7 +125,7 @@ class AwsAccountViewSet(
             raise ValidationError(exc.message_dict) from exc
 
     @extend_schema(request=SyncRequestSerializer, responses={202: SyncRunSerializer(many=True)})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None)
     def sync(self, request: Request, id=None) -> Response:
         """Queue a sync of this account (all regions, or `region`)."""
         account = self.get_object()  # 404 when invisible, 403 when not allowed (AccountPermission)

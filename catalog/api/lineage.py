@@ -251,6 +251,11 @@ class OpenLineageIngestView(APIView):
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
+@extend_schema(exclude=True)
+class OpenLineageIngestSlashView(OpenLineageIngestView):
+    """The same endpoint with a trailing slash (documented once, without it)."""
+
+
 class OpenLineageEventSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     submitted_by = serializers.CharField(source="submitted_by.username", default=None, read_only=True)
@@ -313,6 +318,6 @@ extra_urlpatterns: list = [
     ),
     # openlineage-python joins its url and endpoint; configurations differ on the slash.
     path("lineage", OpenLineageIngestView.as_view(), name="lineage"),
-    path("lineage/", OpenLineageIngestView.as_view(), name="lineage-slash"),
+    path("lineage/", OpenLineageIngestSlashView.as_view(), name="lineage-slash"),
     path("lineage/events/", OpenLineageEventListView.as_view(), name="lineage-events"),
 ]
