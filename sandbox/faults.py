@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -80,6 +81,34 @@ def take(service: str | None, operation: str | None, account_id: str | None, reg
                 fault["count"] -= 1
             fault["hits"] += 1
             return dict(fault)
+    return None
+
+
+# REST-JSON services whose operation a fault can name: SigV4 signing name -> botocore models.
+_REST_JSON_MODELS = {"ram": ("ram",), "sagemaker": ("sagemaker-featurestore-runtime",)}
+
+
+@functools.lru_cache(maxsize=8)
+def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    import botocore.session
+
+    session = botocore.session.get_session()
+    routes = []
+    for model_name in _REST_JSON_MODELS.get(service, ()):
+        model = session.get_service_model(model_name)
+        for name in model.operation_names:
+            http = model.operation_model(name).http
+            uri = http["requestUri"].split("?")[0].rstrip("/")
+            pattern = re.sub(r"\{[^}]+\}", "[^/]+", re.sub(r"\{[^}]+\+\}", ".+", uri))
+            routes.append((http["method"], re.compile(f"^{pattern}/?$"), name))
+    return tuple(routes)
+
+
+def rest_json_operation(service: str | None, method: str, path: str) -> str | None:
+    """The API name of a REST-JSON request (``CreateResourceShare``, ``PutRecord``), if known."""
+    for route_method, pattern, name in _rest_routes(service or ""):
+        if route_method == method and pattern.match(path):
+            return name
     return None
 
 

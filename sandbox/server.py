@@ -8,6 +8,13 @@
 * ``GET|POST|DELETE /_sandbox/faults``     -> list / add (JSON body, see :mod:`sandbox.faults`) / clear
 * ``GET|POST /_sandbox/discoverable``      -> ``{"owner_account", "region", "consumer_accounts"}``
 * ``POST /_sandbox/feature-group-access``  -> ``{"arn", "consumer_account", "permission"|null}``
+* ``GET|POST|DELETE /_sandbox/clock``      -> read / move (``{"advance_seconds"}``, ``{"offset_seconds"}``
+  or ``{"now": ISO 8601}``) / reset the sandbox clock that RAM invitation expiry reads
+
+``discoverable`` and ``feature-group-access`` make real RAM shares on the owner's behalf and
+accept the consumer's invitation (see :mod:`sandbox.state`). SageMaker Feature Store runtime
+requests (``/FeatureGroup/...``, ``/BatchGetRecord``) go to :mod:`sandbox.featurestore_runtime`;
+everything else to moto.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from . import extensions, faults, state
+from . import clock, extensions, faults, featurestore_runtime, organizations_ext, state
+from .ram import RamError
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -38,6 +46,8 @@ def reset_all() -> None:
     moto_api_backend.reset()
     faults.clear()
     state.reset()
+    organizations_ext.reset()
+    clock.reset()
 
 
 def _json(start_response: Callable, status: int, payload: Any) -> list[bytes]:
@@ -66,6 +76,8 @@ class SandboxApp:
                 status, headers, body = hit
                 start_response(status, headers)
                 return [body]
+        if featurestore_runtime.matches(environ):
+            return featurestore_runtime.handle(environ, start_response)
         return self.inner(environ, start_response)
 
     # ------------------------------------------------------------------ faults
@@ -86,8 +98,13 @@ class SandboxApp:
         target = environ.get("HTTP_X_AMZ_TARGET")
         content_type = environ.get("CONTENT_TYPE", "")
         operation = None
+        rest_operation = faults.rest_json_operation(
+            ident["service"], environ.get("REQUEST_METHOD", "GET"), featurestore_runtime.raw_path(environ)
+        )
         if target:
             protocol, operation = "json", target.split(".")[-1]
+        elif rest_operation is not None:  # RAM, Feature Store runtime: JSON error documents too
+            protocol, operation = "json", rest_operation
         elif "x-www-form-urlencoded" in content_type or environ.get("QUERY_STRING", "").find("Action=") >= 0:
             protocol = "query"
             params = parse_qs(environ.get("QUERY_STRING", ""))
@@ -134,9 +151,36 @@ class SandboxApp:
             if route == "feature-group-access" and method == "POST":
                 state.set_feature_group_access(payload["arn"], payload["consumer_account"], payload.get("permission"))
                 return _json(start_response, 200, state.snapshot())
-        except (KeyError, ValueError, TypeError) as exc:
-            return _json(start_response, 400, {"error": f"bad request: {exc!r}"})
+            if route == "clock":
+                if method == "POST":
+                    self.move_clock(payload)
+                elif method == "DELETE":
+                    clock.reset()
+                return _json(start_response, 200, clock.snapshot())
+        except KeyError as exc:
+            return _json(start_response, 400, {"error": f"bad request: the field {exc.args[0]} is required"})
+        except RamError as exc:
+            return _json(start_response, 400, {"error": f"{exc.error_type}: {exc.message}"})
+        except (ValueError, TypeError, OverflowError) as exc:
+            return _json(start_response, 400, {"error": f"bad request: {exc}"})
         return _json(start_response, 404, {"error": f"unknown control route {method} {route}"})
+
+    @staticmethod
+    def move_clock(payload: dict[str, Any]) -> None:
+        given = [k for k in ("advance_seconds", "offset_seconds", "now") if payload.get(k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of advance_seconds, offset_seconds or now")
+        key, value = given[0], payload[given[0]]
+        if key == "now":
+            try:
+                clock.set_now(clock.parse(value))
+            except (ValueError, TypeError, OverflowError):
+                raise ValueError("now must be an ISO 8601 time such as 2031-05-01T09:30:00Z") from None
+            return
+        # Within a century either way: enough for any expiry, and no datetime overflow.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) < 3.2e9:
+            raise ValueError(f"{key} must be a number of seconds")
+        (clock.advance if key == "advance_seconds" else clock.set_offset)(value)
 
 
 class SandboxServer(ThreadedMotoServer):

@@ -27,16 +27,6 @@ from catalog.selectors import groups as selectors
 from catalog.selectors.search import MAX_QUERY_LENGTH, TEXT_CONFIG
 from catalog.services import descriptions as services
 
-ACCESS_LEVEL_NAMES = {
-    access.NONE: "none",
-    access.DISCOVERABLE: "discoverable",
-    access.READ_ONLY: "read_only",
-    access.READ_WRITE: "read_write",
-    access.ADMIN: "admin",
-    access.MINE: "mine",
-}
-
-
 # ---------------------------------------------------------------------------
 # Filters
 # ---------------------------------------------------------------------------
@@ -169,12 +159,12 @@ class FeatureGroupSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=list(ACCESS_LEVEL_NAMES.values())))
+    @extend_schema_field(serializers.ChoiceField(choices=list(access.ACCESS_SLUGS)))
     def get_access_level(self, group: FeatureGroup) -> str:
-        return ACCESS_LEVEL_NAMES.get(getattr(group, "access_level", access.NONE), "none")
+        return access.access_slug(getattr(group, "access_level", access.NONE))
 
     def get_access_label(self, group: FeatureGroup) -> str:
-        return access.ACCESS_LABELS.get(getattr(group, "access_level", access.NONE), "")
+        return access.access_label(getattr(group, "access_level", access.NONE))
 
 
 class FeatureGroupDetailSerializer(FeatureGroupSerializer):
