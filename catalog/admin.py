@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from catalog.forms import AwsAccountForm
 from catalog.models import AwsAccount, DescriptionEdit, Feature, FeatureGroup, Membership, SyncRun, SyncState
+from catalog.services.accounts import ACCOUNT_FIELDS, account_register, account_update
 from catalog.services.sync import sync_request
 
 
@@ -21,6 +22,19 @@ class AwsAccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "account_id", "team"]
     inlines = [MembershipInline]
     actions = ["sync_now"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The same service as the operator page and the API: validation,
+        # first sync of a new account, sync of regions added to one.
+        fields = {name: form.cleaned_data[name] for name in ACCOUNT_FIELDS if name in form.cleaned_data}
+        if change:
+            account_update(account=obj, updated_by=request.user, **fields)
+            return
+        saved = account_register(registered_by=request.user, **fields)
+        # The admin saves the membership inlines against `obj`: make it the saved row.
+        obj.pk = saved.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
     @admin.action(description="Sync the selected accounts now")
     def sync_now(self, request, queryset) -> None:

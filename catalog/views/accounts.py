@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +13,7 @@ from catalog import permissions
 from catalog.forms import AwsAccountForm, SyncRequestForm
 from catalog.models import AwsAccount, SyncRun
 from catalog.selectors import accounts as selectors
+from catalog.services import accounts as account_services
 from catalog.services import sync as services
 
 
@@ -56,10 +57,16 @@ def account_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = AwsAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        account = form.save()
-        messages.success(request, f"Registered {account.name}. Its first sync is queued.")
-        services.sync_request(account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user)
-        return redirect(account)
+        try:
+            account = account_services.account_register(
+                registered_by=request.user, trigger=SyncRun.Trigger.MANUAL, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            queued = account.sync_runs.exists()
+            messages.success(request, f"Registered {account.name}." + (" Its first sync is queued." if queued else ""))
+            return redirect(account)
     return render(request, "catalog/account_form.html", {"form": form, "account": None})
 
 
@@ -73,9 +80,13 @@ def account_edit(request: HttpRequest, account_uuid) -> HttpResponse:
     account = get_object_or_404(AwsAccount, uuid=account_uuid)
     form = AwsAccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"Saved {account.name}.")
-        return redirect(account)
+        try:
+            account_services.account_update(account=account, updated_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved {account.name}.")
+            return redirect(account)
     return render(request, "catalog/account_form.html", {"form": form, "account": account})
 
 
