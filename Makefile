@@ -40,6 +40,7 @@ format: install
 bench: install
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/cloudtrail.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -5,6 +5,7 @@ from catalog.forms import AwsAccountForm
 from catalog.models import AwsAccount, DescriptionEdit, Feature, FeatureGroup, Membership, SyncRun, SyncState
 from catalog.services import account_audit
 from catalog.services import memberships as membership_services
+from catalog.services.accounts import ACCOUNT_FIELDS, account_register, account_update
 from catalog.services.sync import sync_request
 
 
@@ -38,17 +39,17 @@ class AwsAccountAdmin(admin.ModelAdmin):
     actions = ["sync_now"]
 
     def save_model(self, request, obj, form, change) -> None:
-        # The admin's change view runs in one transaction: the audit row commits with the change.
+        # The same service as the operator page and the API: validation,
+        # first sync of a new account, sync of regions added to one.
+        fields = {name: form.cleaned_data[name] for name in ACCOUNT_FIELDS if name in form.cleaned_data}
         if change:
-            stored = AwsAccount.objects.get(pk=obj.pk)
-            before, external_id_before = account_audit.account_snapshot(stored), stored.external_id
-            super().save_model(request, obj, form, change)
-            account_audit.account_updated_audit(
-                account=obj, actor=request.user, before=before, external_id_before=external_id_before
-            )
-        else:
-            super().save_model(request, obj, form, change)
-            account_audit.account_registered_audit(account=obj, actor=request.user)
+            account_update(account=obj, updated_by=request.user, **fields)
+            return
+        saved = account_register(registered_by=request.user, **fields)
+        # The admin saves the membership inlines against `obj`: make it the saved row.
+        obj.pk = saved.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
     @admin.action(description="Sync the selected accounts now")
     def sync_now(self, request, queryset) -> None:

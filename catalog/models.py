@@ -434,18 +434,32 @@ class LineageNode(models.Model):
 
 
 class OpenLineageEvent(models.Model):
-    """A run event POSTed to /api/v1/lineage, kept as received."""
+    """An OpenLineage event POSTed to /api/v1/lineage (a run, a job or a dataset event), kept as received."""
+
+    class Kind(models.TextChoices):
+        RUN = "run", "RunEvent"
+        JOB = "job", "JobEvent (static lineage)"
+        DATASET = "dataset", "DatasetEvent (dataset metadata)"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RUN)
+    # Hash of what makes two posts the same event for the same poster (kind,
+    # submitter, run, type, time, job or dataset): a retry finds the first.
+    identity = models.CharField(max_length=64, blank=True, db_index=True)
     event_type = models.CharField(max_length=16, blank=True)
     event_time = models.DateTimeField()
-    run_id = models.CharField(max_length=64)
-    job_namespace = models.CharField(max_length=512)
-    job_name = models.CharField(max_length=512)
+    run_id = models.CharField(max_length=64, blank=True)
+    job_namespace = models.CharField(max_length=512, blank=True)
+    job_name = models.CharField(max_length=512, blank=True)
     producer = models.CharField(max_length=2048, blank=True)
     payload = models.JSONField()
     matched = models.JSONField(default=list, blank=True, help_text="Dataset keys matched to feature groups.")
     unmatched = models.JSONField(default=list, blank=True, help_text="Dataset keys matched to nothing.")
+    rejected = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Datasets the submitter may not record, with the reason; nothing was written.",
+    )
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(auto_now_add=True)
 
@@ -475,6 +489,12 @@ class LineageEdge(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    # An owner of a group the edge touches hid it: it leaves the graph for
+    # everyone but stays here (a sync or a repeated event does not bring it back).
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [

@@ -1,8 +1,10 @@
-"""OpenLineage run events: strict validation and dataset naming.
+"""OpenLineage events: strict validation and dataset naming.
 
-Pantry accepts the RunEvent of the OpenLineage spec
+Pantry accepts the three events of the OpenLineage 2 spec
 (https://openlineage.io/spec/2-0-2/OpenLineage.json) as Airflow, Spark, dbt
-and the `openlineage-python` client emit it. Validation is a DRF serializer so
+and the `openlineage-python` client emit them: RunEvent (a run read inputs
+and wrote outputs), JobEvent (static lineage: a job's inputs and outputs,
+with no run) and DatasetEvent (a dataset's metadata). Validation is a DRF serializer so
 a bad event is answered with the wrong field by name, nested the way it sits
 in the event (`{"run": {"runId": ["Must be a valid UUID."]}}`).
 
@@ -14,8 +16,10 @@ name `path`; Glue is namespace `arn:aws:glue:{region}:{account}`, name
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rest_framework import serializers
 
@@ -88,9 +92,41 @@ class JobSerializer(serializers.Serializer):
     facets = _FacetsField()
 
 
-class RunEventSerializer(serializers.Serializer):
+class _EventSerializer(serializers.Serializer):
+    expected = "an OpenLineage event object"
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": [f"Expected {self.expected}."]}, code="invalid")
+        return super().to_internal_value(data)
+
+
+class JobEventSerializer(_EventSerializer):
+    """A JobEvent: static lineage of a job, without a run."""
+
+    expected = "an OpenLineage JobEvent object"
+    eventTime = serializers.DateTimeField()  # noqa: N815
+    producer = serializers.CharField(max_length=2048)
+    schemaURL = serializers.CharField(max_length=2048)  # noqa: N815
+    job = JobSerializer()
+    inputs = serializers.ListField(child=DatasetSerializer(), required=False, max_length=MAX_DATASETS)
+    outputs = serializers.ListField(child=DatasetSerializer(), required=False, max_length=MAX_DATASETS)
+
+
+class DatasetEventSerializer(_EventSerializer):
+    """A DatasetEvent: a dataset's facets (schema, documentation, ownership, …)."""
+
+    expected = "an OpenLineage DatasetEvent object"
+    eventTime = serializers.DateTimeField()  # noqa: N815
+    producer = serializers.CharField(max_length=2048)
+    schemaURL = serializers.CharField(max_length=2048)  # noqa: N815
+    dataset = DatasetSerializer()
+
+
+class RunEventSerializer(_EventSerializer):
     """An OpenLineage RunEvent. Unknown top-level fields are kept in the stored payload."""
 
+    expected = "an OpenLineage RunEvent object"
     eventType = serializers.ChoiceField(choices=EVENT_TYPES, required=False)  # noqa: N815
     eventTime = serializers.DateTimeField()  # noqa: N815
     producer = serializers.CharField(max_length=2048)
@@ -100,12 +136,40 @@ class RunEventSerializer(serializers.Serializer):
     inputs = serializers.ListField(child=DatasetSerializer(), required=False, max_length=MAX_DATASETS)
     outputs = serializers.ListField(child=DatasetSerializer(), required=False, max_length=MAX_DATASETS)
 
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Expected an OpenLineage RunEvent object."]}, code="invalid"
-            )
-        return super().to_internal_value(data)
+
+EVENT_SERIALIZERS = {"run": RunEventSerializer, "job": JobEventSerializer, "dataset": DatasetEventSerializer}
+
+
+def event_kind(data) -> str:
+    """Which OpenLineage event `data` is: run, job or dataset.
+
+    The `schemaURL` fragment (`#/$defs/JobEvent`) names it when present, as
+    every OpenLineage client sends it; otherwise the shape decides. Anything
+    unclear is validated as a RunEvent, so its errors name the missing fields.
+    """
+    if not isinstance(data, dict):
+        return "run"
+    schema = str(data.get("schemaURL") or "")
+    for kind, name in (("run", "RunEvent"), ("job", "JobEvent"), ("dataset", "DatasetEvent")):
+        if schema.endswith(f"/$defs/{name}"):
+            return kind
+    if "dataset" in data and "run" not in data and "job" not in data:
+        return "dataset"
+    if "job" in data and "run" not in data and "eventType" not in data:
+        return "job"
+    return "run"
+
+
+def event_identity(*, kind: str, submitter_id: int | None, validated: dict) -> str:
+    """What makes two posts the same event of the same poster (a client retrying)."""
+    event_time: datetime = validated["eventTime"]
+    if kind == "dataset":
+        subject = [validated["dataset"]["namespace"], validated["dataset"]["name"]]
+    else:
+        subject = [validated["job"]["namespace"], validated["job"]["name"]]
+    run = [str(validated["run"]["runId"]), validated.get("eventType", "")] if kind == "run" else []
+    parts = [kind, str(submitter_id or ""), *run, event_time.astimezone(UTC).isoformat(), *subject]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -138,8 +202,12 @@ def dataset_refs(dataset: dict) -> list[DatasetRef]:
 
 
 def feature_group_arn_in(ref: DatasetRef) -> str:
-    """A feature group ARN named anywhere in the identifier, lower-cased, or ''."""
-    for text in (ref.name, ref.namespace, f"{ref.namespace}/{ref.name}"):
+    """A feature group ARN named anywhere in the identifier, or ''.
+
+    Also split in two, as some emitters write ARNs: namespace
+    `arn:aws:sagemaker:REGION:ACCOUNT`, name `feature-group/NAME`.
+    """
+    for text in (ref.name, ref.namespace, f"{ref.namespace}:{ref.name}", f"{ref.namespace}/{ref.name}"):
         match = FEATURE_GROUP_ARN_RE.search(text)
         if match:
             return match.group(0)

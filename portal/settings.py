@@ -105,6 +105,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a cookie, the body or the database (docs/api.md).
+    "portal.middleware.BadInputMiddleware",
+    "portal.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.bidi.BidiControlMiddleware",  # bidi controls in page text become visible markers
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -243,7 +246,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Unknown query parameters are a 400 on every endpoint (portal/api_filters.py), then the filters.
+    "DEFAULT_FILTER_BACKENDS": [
+        "portal.api_filters.KnownQueryParamsBackend",
+        "django_filters.rest_framework.DjangoFilterBackend",
+    ],
+    # JSON with a size and depth cap and no strings PostgreSQL cannot store (portal/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -258,7 +271,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents the errors it can return (schemathesis checks them).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.error_statuses_hook",
+    ],
 }
+
+# Largest request body the API reads, after any gzip decoding (413 beyond it).
+PANTRY_MAX_REQUEST_BODY_BYTES = env_int("PANTRY_MAX_REQUEST_BODY_BYTES", 5 * 1024 * 1024)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

@@ -131,3 +131,105 @@ def move_clock(
 
 def reset_clock(endpoint_url: str) -> dict:
     return _call(endpoint_url, "DELETE", "clock")
+
+
+# --------------------------------------------------------------------------- CloudTrail
+# Routes are described in sandbox.cloudtrail.control; times are ISO 8601 strings (UTC).
+
+
+def cloudtrail_status(endpoint_url: str) -> dict:
+    return _call(endpoint_url, "GET", "cloudtrail")
+
+
+def cloudtrail_history(
+    endpoint_url: str,
+    manifest: dict,
+    *,
+    days: int = 60,
+    now: str | None = None,
+    seed: int | None = None,
+    digest_hours: int = 48,
+    timeout: float = 600,
+) -> dict:
+    """Seed ``days`` of CloudTrail history for the manifest's organisation (trails must exist)."""
+    payload: dict[str, Any] = {"manifest": manifest, "days": days, "digest_hours": digest_hours}
+    if now:
+        payload["now"] = now
+    if seed is not None:
+        payload["seed"] = seed
+    return _call(endpoint_url, "POST", "cloudtrail/history", payload, timeout=timeout)
+
+
+def cloudtrail_live(
+    endpoint_url: str, *, enabled: bool = True, interval_seconds: float | None = None, manifest: dict | None = None
+) -> dict:
+    payload: dict[str, Any] = {"enabled": enabled}
+    if interval_seconds is not None:
+        payload["interval_seconds"] = interval_seconds
+    if manifest is not None:
+        payload["manifest"] = manifest
+    return _call(endpoint_url, "POST", "cloudtrail/live", payload)
+
+
+def cloudtrail_tick(endpoint_url: str, *, now: str | None = None) -> dict:
+    """One live round (consumers' reads etc.) plus delivery of everything pending."""
+    return _call(endpoint_url, "POST", "cloudtrail/tick", {"now": now} if now else {}, timeout=60)
+
+
+def cloudtrail_flush(endpoint_url: str) -> dict:
+    """Deliver recorded real calls and held-back (late) files now."""
+    return _call(endpoint_url, "POST", "cloudtrail/flush", {}, timeout=60)
+
+
+def cloudtrail_events(endpoint_url: str, calls: list[dict], *, delivered_at: str | None = None) -> dict:
+    """Deliver exact calls (see sandbox.cloudtrail.service.call_from_spec) through the trails."""
+    payload: dict[str, Any] = {"calls": calls}
+    if delivered_at:
+        payload["delivered_at"] = delivered_at
+    return _call(endpoint_url, "POST", "cloudtrail/events", payload, timeout=60)
+
+
+def cloudtrail_file(
+    endpoint_url: str,
+    records: list[dict],
+    *,
+    trail: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    delivered_at: str | None = None,
+) -> dict:
+    """Write exactly these records as one log file (e.g. a late file: an earlier ``delivered_at``)."""
+    payload = {"records": records, "trail": trail, "account": account, "region": region, "delivered_at": delivered_at}
+    return _call(endpoint_url, "POST", "cloudtrail/files", payload, timeout=60)
+
+
+def cloudtrail_bad_file(
+    endpoint_url: str,
+    kind: str,
+    *,
+    trail: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    delivered_at: str | None = None,
+    size_mb: int | None = None,
+    feature_group_arn: str | None = None,
+) -> dict:
+    """Write a broken or awkward log file at a real CloudTrail key; see ``cloudtrail/badfiles.py``
+    for the kinds (corrupt-gzip, truncated-gzip, not-gzip, empty, invalid-json, no-records,
+    records-not-list, missing-fields, unknown-feature-group, nul-bytes, deep-nesting, huge)."""
+    payload: dict[str, Any] = {
+        "kind": kind,
+        "trail": trail,
+        "account": account,
+        "region": region,
+        "delivered_at": delivered_at,
+        "feature_group_arn": feature_group_arn,
+    }
+    if size_mb is not None:
+        payload["size_mb"] = size_mb
+    return _call(endpoint_url, "POST", "cloudtrail/bad-files", payload, timeout=600)
+
+
+def cloudtrail_synth(endpoint_url: str, params: dict, *, processes: int = 2, timeout: float = 3600) -> dict:
+    """Write synthetic CloudTrail files inside the sandbox (see ``python -m sandbox cloudtrail-synth``)."""
+    return _call(endpoint_url, "POST", "cloudtrail/synth", {"params": params, "processes": processes}, timeout=timeout)

@@ -11,6 +11,7 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker.responses import SageMakerResponse
 
 from . import organizations_ext, ram, sts_ext
+from .cloudtrail import moto_ext as cloudtrail_ext
 from .featurestore import FeatureStoreBackendMixin, FeatureStoreResponseMixin
 from .lineage import LineageBackendMixin, LineageResponseMixin
 
@@ -51,4 +52,5 @@ def apply() -> None:
         sts_ext.apply()
         organizations_ext.apply()
         ram.apply()
+        cloudtrail_ext.apply()
         _applied = True

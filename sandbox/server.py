@@ -10,11 +10,16 @@
 * ``POST /_sandbox/feature-group-access``  -> ``{"arn", "consumer_account", "permission"|null}``
 * ``GET|POST|DELETE /_sandbox/clock``      -> read / move (``{"advance_seconds"}``, ``{"offset_seconds"}``
   or ``{"now": ISO 8601}``) / reset the sandbox clock that RAM invitation expiry reads
+* ``/_sandbox/cloudtrail…``                  -> see :mod:`sandbox.cloudtrail.control`
 
 ``discoverable`` and ``feature-group-access`` make real RAM shares on the owner's behalf and
 accept the consumer's invitation (see :mod:`sandbox.state`). SageMaker Feature Store runtime
 requests (``/FeatureGroup/...``, ``/BatchGetRecord``) go to :mod:`sandbox.featurestore_runtime`;
 everything else to moto.
+
+SageMaker (control plane and Feature Store runtime), RAM and STS requests are also handed to
+the CloudTrail recorder when a trail exists, so real calls made to the sandbox appear in the
+trails' log files.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from . import clock, extensions, faults, featurestore_runtime, organizations_ext, state
+from .cloudtrail import control as cloudtrail_control
+from .cloudtrail import recorder as cloudtrail_recorder
+from .cloudtrail.service import SERVICE as CLOUDTRAIL
 from .ram import RamError
 
 CONTROL_PREFIX = "/_sandbox/"
@@ -48,6 +56,7 @@ def reset_all() -> None:
     state.reset()
     organizations_ext.reset()
     clock.reset()
+    CLOUDTRAIL.reset()
 
 
 def _json(start_response: Callable, status: int, payload: Any) -> list[bytes]:
@@ -65,11 +74,31 @@ class SandboxApp:
 
     def __init__(self, inner: Callable) -> None:
         self.inner = inner
+        self.trails_exist = cloudtrail_recorder.TrailPresence()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return self.control(environ, start_response, path[len(CONTROL_PREFIX) :].strip("/"))
+        if self.trails_exist() and faults.request_identity(environ)["service"] in cloudtrail_recorder.RECORDED_SERVICES:
+            return self.recorded(environ, start_response)
+        return self.aws(environ, start_response)
+
+    def recorded(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        """Serve the request, then hand it and its response to the CloudTrail recorder."""
+        request_body = self._read_body(environ)
+        capture = cloudtrail_recorder.Capture(start_response)
+        body = b"".join(self.aws(environ, capture))
+        try:
+            records = cloudtrail_recorder.records_for_request(
+                environ, request_body, capture.status, capture.headers, body
+            )
+            CLOUDTRAIL.submit(records)
+        except Exception:  # noqa: BLE001 -- auditing must never break the call it audits
+            logging.getLogger(__name__).exception("CloudTrail recorder failed")
+        return [body]
+
+    def aws(self, environ: dict[str, Any], start_response: Callable) -> Any:
         if faults.active():
             hit = self.match_fault(environ)
             if hit is not None:
@@ -151,6 +180,9 @@ class SandboxApp:
             if route == "feature-group-access" and method == "POST":
                 state.set_feature_group_access(payload["arn"], payload["consumer_account"], payload.get("permission"))
                 return _json(start_response, 200, state.snapshot())
+            handled = cloudtrail_control.handle(method, route, payload)
+            if handled is not None:
+                return _json(start_response, *handled)
             if route == "clock":
                 if method == "POST":
                     self.move_clock(payload)

@@ -26,6 +26,13 @@ class Org:
     unrelated: AwsAccount
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness is for production; every persona is a
+    # hashed password, and tests like the authorization matrix make hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def org(db) -> Org:
     return Org(

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import permissions as catalog_permissions
 from catalog.filters import AwsAccountFilter, SyncRunFilter
 from catalog.forms import AwsAccountForm
 from catalog.models import AwsAccount, SyncRun
+from catalog.permissions import AccountPermission
 from catalog.selectors import accounts as selectors
 from catalog.services import account_audit
+from catalog.services import accounts as account_services
 from catalog.services import sync as services
 
 
@@ -49,6 +51,10 @@ class AwsAccountSerializer(serializers.ModelSerializer):
         if not form.is_valid():
             raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
         return {k: form.cleaned_data[k] for k in AwsAccountForm.Meta.fields if k in form.cleaned_data}
+
+
+class SyncRequestSerializer(serializers.Serializer):
+    region = serializers.CharField(required=False, allow_blank=True, max_length=32)
 
 
 class SyncRunSerializer(serializers.ModelSerializer):
@@ -97,6 +103,9 @@ class AwsAccountViewSet(
     """AWS accounts Pantry reads. Everyone sees their own accounts; operators register and edit."""
 
     serializer_class = AwsAccountSerializer
+    # Runs before the body is parsed or validated: a non-operator's 403 says
+    # nothing about whether the account they sent exists.
+    permission_classes = [AccountPermission]
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
     filterset_class = AwsAccountFilter
@@ -106,40 +115,32 @@ class AwsAccountViewSet(
             return AwsAccount.objects.none()
         return selectors.accounts_visible_to(user=self.request.user).order_by("name")
 
-    def _require_operator(self) -> None:
-        if not catalog_permissions.can_manage_accounts(self.request.user):
-            raise PermissionDenied("Only operators register and edit AWS accounts.")
-
     def perform_create(self, serializer) -> None:
-        self._require_operator()
-        with transaction.atomic():
-            account = serializer.save()
-            account_audit.account_registered_audit(account=account, actor=self.request.user)
-            services.sync_request(account=account, trigger=SyncRun.Trigger.API, requested_by=self.request.user)
+        try:
+            serializer.instance = account_services.account_register(
+                registered_by=self.request.user, trigger=SyncRun.Trigger.API, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
 
     def perform_update(self, serializer) -> None:
-        self._require_operator()
-        account = serializer.instance
-        before, external_id_before = account_audit.account_snapshot(account), account.external_id
-        with transaction.atomic():
-            serializer.save()
-            account_audit.account_updated_audit(
-                account=account, actor=self.request.user, before=before, external_id_before=external_id_before
+        try:
+            account_services.account_update(
+                account=serializer.instance, updated_by=self.request.user, **serializer.validated_data
             )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
 
-    @extend_schema(
-        request=inline_serializer("SyncRequest", {"region": serializers.CharField(required=False)}),
-        responses={202: SyncRunSerializer(many=True)},
-    )
-    @action(detail=True, methods=["post"])
+    @extend_schema(request=SyncRequestSerializer, responses={202: SyncRunSerializer(many=True)})
+    @action(detail=True, methods=["post"], pagination_class=None)
     def sync(self, request: Request, id=None) -> Response:
         """Queue a sync of this account (all regions, or `region`)."""
-        account = self.get_object()
-        if not catalog_permissions.can_trigger_sync(request.user, account):
-            raise PermissionDenied("Only operators and this account's owners and admins can sync it.")
+        account = self.get_object()  # 404 when invisible, 403 when not allowed (AccountPermission)
         if not account.is_owner:
             raise ValidationError({"detail": AwsAccount.NOT_SYNCED_REASON})
-        region = request.data.get("region") or None
+        payload = SyncRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        region = payload.validated_data.get("region") or None
         if region and region not in account.regions:
             raise ValidationError({"region": ["This account is not synced in that region."]})
         with transaction.atomic():

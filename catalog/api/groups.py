@@ -9,20 +9,22 @@ and goes through the description services like the edit forms do.
 from __future__ import annotations
 
 import django_filters
+from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.filters import FeatureGroupFilter
 from catalog.models import DescriptionEdit, Feature, FeatureGroup
-from catalog.permissions import can_edit_group
+from catalog.permissions import GroupEditPermission
 from catalog.selectors import access
 from catalog.selectors import groups as selectors
+from catalog.selectors.search import MAX_QUERY_LENGTH, TEXT_CONFIG
 from catalog.services import descriptions as services
 
 # ---------------------------------------------------------------------------
@@ -30,14 +32,27 @@ from catalog.services import descriptions as services
 # ---------------------------------------------------------------------------
 
 
+def filter_words(queryset, name, value):
+    """Full-text match on the stored search vector, websearch syntax ("phrase", -exclude, or)."""
+    value = " ".join(value.split())[:MAX_QUERY_LENGTH]
+    if not value:
+        return queryset
+    return queryset.filter(search_vector=SearchQuery(value, search_type="websearch", config=TEXT_CONFIG))
+
+
 class FeatureGroupApiFilter(FeatureGroupFilter):
+    q = django_filters.CharFilter(
+        method=filter_words,
+        label="Words to match (websearch syntax) in names, descriptions, feature names and tags; "
+        "for ranking, facets and typo tolerance use /api/v1/search/.",
+    )
     tag = django_filters.CharFilter(
         method="filter_tag", label="Tag key, or key=value (e.g. `team` or `team=payments`)."
     )
     status = django_filters.CharFilter(field_name="status", lookup_expr="iexact")
 
     class Meta(FeatureGroupFilter.Meta):
-        fields = [*FeatureGroupFilter.Meta.fields, "tag", "status"]
+        fields = [*FeatureGroupFilter.Meta.fields, "q", "tag", "status"]
 
     def filter_tag(self, queryset, name, value):
         key, sep, tag_value = value.partition("=")
@@ -51,13 +66,16 @@ class FeatureGroupApiFilter(FeatureGroupFilter):
 
 
 class FeatureApiFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method=filter_words, label="Words to match (websearch syntax) in the feature's name and descriptions."
+    )
     group = django_filters.UUIDFilter(field_name="feature_group__uuid", label="Feature group id.")
     name = django_filters.CharFilter(lookup_expr="icontains")
     type = django_filters.ChoiceFilter(choices=Feature.Type.choices)
 
     class Meta:
         model = Feature
-        fields = ["group", "name", "type"]
+        fields = ["q", "group", "name", "type"]
 
 
 # ---------------------------------------------------------------------------
@@ -223,11 +241,6 @@ INCLUDE_PARAMETER = OpenApiParameter(
 )
 
 
-def _group_for_editor(request: Request, group: FeatureGroup) -> None:
-    if group.is_deleted or not can_edit_group(request.user, group):
-        raise PermissionDenied("Only owners of the group's account edit its descriptions.")
-
-
 def _features_prefetch() -> Prefetch:
     return Prefetch("features", queryset=Feature.objects.order_by("position", "name"))
 
@@ -255,6 +268,9 @@ class FeatureGroupViewSet(
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
     filterset_class = FeatureGroupApiFilter
+    extra_query_params = ["include"]
+    # PATCH: 404 when invisible, then 403 unless an owner, before the body is read.
+    permission_classes = [GroupEditPermission]
     # PUT would mean "replace the group", which Pantry cannot do: AWS owns it.
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -275,7 +291,6 @@ class FeatureGroupViewSet(
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         group = self.get_object()
-        _group_for_editor(request, group)
         payload = FeatureGroupUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
@@ -307,6 +322,7 @@ class FeatureViewSet(
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
     filterset_class = FeatureApiFilter
+    permission_classes = [GroupEditPermission]
     serializer_class = FeatureDetailSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -320,7 +336,6 @@ class FeatureViewSet(
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         feature = self.get_object()
-        _group_for_editor(request, feature.feature_group)
         payload = FeatureUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data

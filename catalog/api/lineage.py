@@ -11,19 +11,23 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from catalog import openlineage as ol
-from catalog.models import FeatureGroup, OpenLineageEvent
+from catalog.models import FeatureGroup, LineageEdge, OpenLineageEvent
+from catalog.permissions import can_edit_group
 from catalog.selectors import lineage as selectors
 from catalog.services import lineage as services
+from portal.api import error_responses
+from portal.api_filters import query_params_check
+from portal.parsers import JSONParser
 
 # --- graph -------------------------------------------------------------------
 
@@ -49,6 +53,9 @@ class LineageEdgeSerializer(serializers.Serializer):
     origins = serializers.ListField(child=serializers.ChoiceField(choices=["sagemaker", "openlineage", "manual"]))
     relations = serializers.ListField(child=serializers.CharField())
     manual_edge = serializers.UUIDField(allow_null=True)
+    edge_ids = serializers.ListField(
+        child=serializers.UUIDField(), help_text="Stored edges drawn as this one; owners hide or unhide by any of them."
+    )
 
 
 class LineageGraphSerializer(serializers.Serializer):
@@ -92,27 +99,104 @@ class FeatureGroupLineageView(APIView):
     )
     def get(self, request, id):  # noqa: A002 - the URL's name for the group's uuid
         group = get_object_or_404(FeatureGroup.objects.visible_to(request.user).select_related("account"), uuid=id)
+        query_params_check(request, ("depth", "up", "down"))
         up, down = lineage_depths(request.query_params)
         graph = selectors.lineage_graph(user=request.user, group=group, depth_up=up, depth_down=down)
         return Response(LineageGraphSerializer(graph).data)
 
 
+class HiddenEdgeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="Pass to unhide.")
+    source = serializers.CharField()
+    source_kind = serializers.CharField()
+    target = serializers.CharField()
+    target_kind = serializers.CharField()
+    origins = serializers.ListField(child=serializers.CharField())
+    hidden_by = serializers.CharField()
+    hidden_at = serializers.DateTimeField()
+
+
+class _OwnerLineageView(APIView):
+    """Lineage moderation on one group: 404 when invisible, 403 unless an owner of its account."""
+
+    def group_for_owner(self, request, group_id) -> FeatureGroup:
+        group = get_object_or_404(
+            FeatureGroup.objects.visible_to(request.user).select_related("account"), uuid=group_id
+        )
+        if not can_edit_group(request.user, group):
+            raise PermissionDenied("Only owners of the group's account hide or unhide its lineage edges.")
+        query_params_check(request, ())
+        return group
+
+
+class FeatureGroupHiddenEdgesView(_OwnerLineageView):
+    """Edges on this group that its owners hid (owners only)."""
+
+    @extend_schema(
+        operation_id="feature_groups_lineage_hidden_edges",
+        responses={200: HiddenEdgeSerializer(many=True), **error_responses(401, 403, 404)},
+    )
+    def get(self, request, id):  # noqa: A002
+        group = self.group_for_owner(request, id)
+        return Response(
+            HiddenEdgeSerializer(selectors.lineage_hidden_edges(user=request.user, group=group), many=True).data
+        )
+
+
+_HideResult = inline_serializer("LineageEdgeHideResult", {"changed": serializers.IntegerField()})
+
+
+class FeatureGroupEdgeHideView(_OwnerLineageView):
+    """Hide an edge on this group, for everyone (owners). It stays stored, with who hid it and when."""
+
+    hide = True
+
+    @extend_schema(request=None, responses={200: _HideResult, **error_responses(401, 403, 404)})
+    def post(self, request, id, edge_id):  # noqa: A002
+        group = self.group_for_owner(request, id)
+        action = services.lineage_edge_hide if self.hide else services.lineage_edge_unhide
+        try:
+            changed = action(user=request.user, group=group, edge_uuid=edge_id)
+        except LineageEdge.DoesNotExist:
+            raise NotFound("No such edge on this feature group.") from None
+        return Response({"changed": changed})
+
+
+class FeatureGroupEdgeUnhideView(FeatureGroupEdgeHideView):
+    """Show a hidden edge of this group again (owners)."""
+
+    hide = False
+
+
 # --- OpenLineage ingestion --------------------------------------------------------
 
-_IngestResponse = inline_serializer(
-    "OpenLineageIngestResponse",
-    {
-        "id": serializers.UUIDField(),
-        "created": serializers.BooleanField(),
-        "matched": serializers.ListField(child=serializers.DictField()),
-        "unmatched": serializers.ListField(child=serializers.DictField()),
-        "edges_created": serializers.IntegerField(),
-    },
-)
+
+class _DatasetOutcomeSerializer(serializers.Serializer):
+    dataset = serializers.CharField(help_text="namespace::name as sent.")
+    role = serializers.ChoiceField(choices=["input", "output", "dataset"])
+    feature_group = serializers.CharField(required=False, help_text="ARN of the group it matched.")
+    matched_by = serializers.ChoiceField(choices=["arn", "glue", "s3"], required=False)
+    reason = serializers.CharField(required=False, help_text="Why it was rejected.")
+
+
+class OpenLineageIngestResponseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=OpenLineageEvent.Kind.values)
+    created = serializers.BooleanField()
+    matched = _DatasetOutcomeSerializer(many=True)
+    unmatched = _DatasetOutcomeSerializer(many=True)
+    rejected = _DatasetOutcomeSerializer(
+        many=True, help_text="Parts the submitter may not record (producing another account's group); not written."
+    )
+    edges_created = serializers.IntegerField()
 
 
 class OpenLineageIngestView(APIView):
-    """Receive an OpenLineage RunEvent (the path openlineage-python's HTTP transport posts to)."""
+    """Receive an OpenLineage RunEvent, JobEvent or DatasetEvent (where openlineage-python's HTTP transport posts).
+
+    Served at `/api/v1/lineage` and `/api/v1/lineage/`. Bodies may be gzip
+    (`Content-Encoding: gzip`, decoded by `portal.middleware.BadInputMiddleware`).
+    """
 
     # Tokens only (the API's token authentication, `identity.authentication`):
     # emitters are scripts, and a browser session alone must not post lineage.
@@ -120,41 +204,60 @@ class OpenLineageIngestView(APIView):
         cls for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES if not issubclass(cls, SessionAuthentication)
     ]
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
+    parser_classes = [JSONParser]  # size, depth and unstorable strings refused (portal/parsers.py)
 
     @extend_schema(
         operation_id="lineage_ingest",
-        request=ol.RunEventSerializer,
-        responses={201: _IngestResponse, 200: _IngestResponse},
-        description="201 when the event is new, 200 when the same event (run, type, time, job) was stored before.",
+        request=PolymorphicProxySerializer(
+            component_name="OpenLineageEvent",
+            serializers=[ol.RunEventSerializer, ol.JobEventSerializer, ol.DatasetEventSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={
+            201: OpenLineageIngestResponseSerializer,
+            200: OpenLineageIngestResponseSerializer,
+            **error_responses(400, 401, 403, 413, 415),
+        },
+        description="201 when the event is new, 200 when the same event (same submitter, kind, run, type, time, "
+        "job or dataset) was stored before. Parts the submitter may not record are listed in `rejected`.",
     )
     def post(self, request):
-        serializer = ol.RunEventSerializer(data=request.data)
+        kind = ol.event_kind(request.data)
+        serializer = ol.EVENT_SERIALIZERS[kind](data=request.data)
         serializer.is_valid(raise_exception=True)
         result = services.openlineage_event_ingest(
-            payload=request.data, validated=serializer.validated_data, user=request.user
+            payload=request.data, validated=serializer.validated_data, user=request.user, kind=kind
         )
         event = result.event
         body = {
             "id": str(event.uuid),
+            "kind": event.kind,
             "created": result.created,
             "matched": event.matched,
             "unmatched": event.unmatched,
+            "rejected": event.rejected,
             "edges_created": result.edges_created,
         }
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
+@extend_schema(exclude=True)
+class OpenLineageIngestSlashView(OpenLineageIngestView):
+    """The same endpoint with a trailing slash (documented once, without it)."""
+
+
 class OpenLineageEventSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     submitted_by = serializers.CharField(source="submitted_by.username", default=None, read_only=True)
-    matched = serializers.ListField(child=serializers.DictField(), read_only=True)
-    unmatched = serializers.ListField(child=serializers.DictField(), read_only=True)
+    matched = _DatasetOutcomeSerializer(many=True, read_only=True)
+    unmatched = _DatasetOutcomeSerializer(many=True, read_only=True)
+    rejected = _DatasetOutcomeSerializer(many=True, read_only=True)
 
     class Meta:
         model = OpenLineageEvent
         fields = [
             "id",
+            "kind",
             "event_type",
             "event_time",
             "run_id",
@@ -163,6 +266,7 @@ class OpenLineageEventSerializer(serializers.ModelSerializer):
             "producer",
             "matched",
             "unmatched",
+            "rejected",
             "submitted_by",
             "received_at",
         ]
@@ -172,7 +276,7 @@ class OpenLineageEventListView(generics.ListAPIView):
     """Recent OpenLineage events, with the datasets each matched and did not match."""
 
     serializer_class = OpenLineageEventSerializer
-    filterset_fields = ["event_type", "job_namespace", "job_name", "run_id"]
+    filterset_fields = ["kind", "event_type", "job_namespace", "job_name", "run_id"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -186,6 +290,23 @@ def register(router) -> None:
 
 extra_urlpatterns: list = [
     path("feature-groups/<uuid:id>/lineage/", FeatureGroupLineageView.as_view(), name="featuregroup-lineage"),
-    path("lineage", OpenLineageIngestView.as_view(), name="lineage-ingest"),
+    path(
+        "feature-groups/<uuid:id>/lineage/hidden-edges/",
+        FeatureGroupHiddenEdgesView.as_view(),
+        name="featuregroup-lineage-hidden-edges",
+    ),
+    path(
+        "feature-groups/<uuid:id>/lineage/edges/<uuid:edge_id>/hide/",
+        FeatureGroupEdgeHideView.as_view(),
+        name="featuregroup-lineage-edge-hide",
+    ),
+    path(
+        "feature-groups/<uuid:id>/lineage/edges/<uuid:edge_id>/unhide/",
+        FeatureGroupEdgeUnhideView.as_view(),
+        name="featuregroup-lineage-edge-unhide",
+    ),
+    # openlineage-python joins its url and endpoint; configurations differ on the slash.
+    path("lineage", OpenLineageIngestView.as_view(), name="lineage"),
+    path("lineage/", OpenLineageIngestSlashView.as_view(), name="lineage-slash"),
     path("lineage/events/", OpenLineageEventListView.as_view(), name="lineage-events"),
 ]

@@ -27,8 +27,11 @@ from catalog.selectors.search import (
     search_params_parse,
     search_run,
 )
+from portal.api import error_responses
+from portal.api_filters import query_params_check
 
 _DATETIME = serializers.DateTimeField()
+KNOWN_PARAMETERS = ("q", "kind", *FACETS, "sort", "page")
 
 
 class SearchGroupSerializer(serializers.Serializer):
@@ -174,9 +177,10 @@ class SearchView(APIView):
             OpenApiParameter("sort", OpenApiTypes.STR, enum=list(SORTS)),
             OpenApiParameter("page", OpenApiTypes.INT),
         ],
-        responses=SearchResponseSerializer,
+        responses={200: SearchResponseSerializer, **error_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
+        query_params_check(request, KNOWN_PARAMETERS)
         params = search_params_parse(data=request.query_params)
         results = search_run(user=request.user, params=params)
         return Response(search_results_payload(results, request=request))

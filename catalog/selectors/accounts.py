@@ -7,7 +7,8 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 
-from catalog.models import AwsAccount, SyncRun, SyncState, user_sees_everything
+from catalog.models import AwsAccount, FeatureGroup, SyncRun, SyncState, user_sees_everything
+from catalog.visibility import VisibilityScope
 
 
 def accounts_visible_to(*, user) -> QuerySet[AwsAccount]:
@@ -15,6 +16,32 @@ def accounts_visible_to(*, user) -> QuerySet[AwsAccount]:
     if user_sees_everything(user):
         return AwsAccount.objects.all()
     return AwsAccount.objects.filter(memberships__user=user).distinct()
+
+
+def account_pks_seen(*, scope: VisibilityScope) -> frozenset[int] | None:
+    """Accounts whose name the user may read, or None for every account.
+
+    Their own accounts, and the owner of any group they can see (a result row
+    names its account). Labels for anything else, hidden or nonexistent alike,
+    must come from what the user typed, never from the database.
+    """
+    if scope.everything:
+        return None
+    granted = (
+        FeatureGroup.objects.filter(pk__in=sorted(scope.granted_groups)).values_list("account_id", flat=True)
+        if scope.granted_groups
+        else []
+    )
+    return frozenset(scope.member_accounts) | {account for account, _ in scope.catalogs} | set(granted)
+
+
+def account_names_seen(*, scope: VisibilityScope, account_ids) -> dict[str, str]:
+    """{12-digit id: name} for those of `account_ids` the user may see named."""
+    accounts = AwsAccount.objects.filter(account_id__in=list(account_ids))
+    seen = account_pks_seen(scope=scope)
+    if seen is not None:
+        accounts = accounts.filter(pk__in=sorted(seen))
+    return dict(accounts.values_list("account_id", "name"))
 
 
 def get_account_for_user(*, user, account_uuid) -> AwsAccount:

@@ -66,7 +66,13 @@ def feature_group_get_for_user(*, user, group_uuid) -> FeatureGroup:
 
 def feature_get_for_user(*, user, group_uuid, feature_name: str) -> Feature:
     """A feature of a visible group, or 404; its `feature_group` carries `access_level`."""
-    group = feature_group_get_for_user(user=user, group_uuid=group_uuid)
+    return feature_of_group(
+        group=feature_group_get_for_user(user=user, group_uuid=group_uuid), feature_name=feature_name
+    )
+
+
+def feature_of_group(*, group: FeatureGroup, feature_name: str) -> Feature:
+    """A feature of a group the caller already fetched through the gate, or 404."""
     feature = get_object_or_404(Feature.objects.filter(feature_group=group), name=feature_name)
     feature.feature_group = group
     return feature

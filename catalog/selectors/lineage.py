@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
-from catalog.models import FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
+from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
+from catalog.selectors.accounts import account_pks_seen
 from catalog.visibility import visibility_scope
 
 MAX_DEPTH = 5
@@ -56,6 +57,7 @@ class GraphEdge:
     origins: list[str]
     relations: list[str]
     manual_edge: str | None  # uuid of the manual edge, which owners may remove
+    edge_ids: list[str] = field(default_factory=list)  # every stored row drawn as this edge (owners hide by one)
 
 
 @dataclass(frozen=True)
@@ -78,19 +80,29 @@ def clamp_depth(value: int | None, default: int = DEFAULT_DEPTH) -> int:
     return max(0, min(MAX_DEPTH, int(value)))
 
 
-class _Walk:
-    def __init__(self, *, user, root: LineageNode) -> None:
+class NodeGate:
+    """Which lineage nodes a user may see; the scope is resolved once and reused for every check."""
+
+    def __init__(self, user) -> None:
         self.user = user
         self.sees_all = user_sees_everything(user)
-        self.nodes: dict[int, LineageNode] = {root.pk: root}
-        self.side: dict[int, tuple[str, int]] = {root.pk: ("root", 0)}
-        self.hidden: set[int] = set()
-        # The user's accounts and grants, read once for every hop of the walk.
-        self.scope = visibility_scope(self.user)
-        self.edges: dict[int, LineageEdge] = {}
-        self.truncated = False
+        # The user's accounts and grants, read once.
+        self.scope = visibility_scope(user)
+        # Accounts the user may see anything of (None: all). A node that
+        # belongs to any other account (a job, pipeline or model its sync
+        # found) is hidden like an invisible group, and its ARNs are left out
+        # of shared nodes' properties.
+        self.accounts_seen = account_pks_seen(scope=self.scope)
+        self.account_ids_seen: frozenset[str] | None = (
+            None
+            if self.accounts_seen is None
+            else frozenset(
+                AwsAccount.objects.filter(pk__in=sorted(self.accounts_seen)).values_list("account_id", flat=True)
+            )
+        )
 
-    def _allowed(self, nodes: Iterable[LineageNode]) -> list[LineageNode]:
+    def allowed(self, nodes: Iterable[LineageNode]) -> tuple[list[LineageNode], set[int]]:
+        """(the nodes the user may see, the pks of those they may not)."""
         nodes = list(nodes)
         group_ids = {n.feature_group_id for n in nodes if n.feature_group_id}
         visible: set[int] = set()
@@ -100,18 +112,35 @@ class _Walk:
                 .filter(pk__in=group_ids)
                 .values_list("pk", flat=True)
             )
-        allowed = []
+        allowed, hidden = [], set()
         for node in nodes:
             if node.feature_group_id:
                 ok = node.feature_group_id in visible
-            else:
+            elif node.kind == LineageNode.Kind.FEATURE_GROUP:
                 # A feature-group node without its group (it was deleted from
                 # the catalog, or never synced) names an ARN nobody vouched for.
-                ok = node.kind != LineageNode.Kind.FEATURE_GROUP or self.sees_all
+                ok = self.sees_all
+            else:
+                ok = node.account_id is None or self.accounts_seen is None or node.account_id in self.accounts_seen
             if ok:
                 allowed.append(node)
             else:
-                self.hidden.add(node.pk)
+                hidden.add(node.pk)
+        return allowed, hidden
+
+
+class _Walk:
+    def __init__(self, *, user, root: LineageNode) -> None:
+        self.gate = NodeGate(user)
+        self.nodes: dict[int, LineageNode] = {root.pk: root}
+        self.side: dict[int, tuple[str, int]] = {root.pk: ("root", 0)}
+        self.hidden: set[int] = set()
+        self.edges: dict[int, LineageEdge] = {}
+        self.truncated = False
+
+    def _allowed(self, nodes: Iterable[LineageNode]) -> list[LineageNode]:
+        allowed, hidden = self.gate.allowed(nodes)
+        self.hidden |= hidden
         return allowed
 
     def walk(self, *, direction: str, depth: int) -> None:
@@ -124,7 +153,10 @@ class _Walk:
             else:
                 query = Q(source_id__in=frontier) | Q(target_id__in=frontier, relation__in=UNDIRECTED_RELATIONS)
             found = list(
-                LineageEdge.objects.filter(query).only("id", "uuid", "source_id", "target_id", "origin", "relation")
+                # Edges an owner hid are gone from the graph for everyone.
+                LineageEdge.objects.filter(query, hidden_at__isnull=True).only(
+                    "id", "uuid", "source_id", "target_id", "origin", "relation"
+                )
             )
             reached: dict[int, bool] = {}  # node id -> may be walked through
             for edge in found:
@@ -148,7 +180,29 @@ class _Walk:
             frontier = {pk for pk, through in reached.items() if through and self.side.get(pk) == (direction, hop)}
 
 
-def _graph_node(node: LineageNode, side: str, hops: int) -> GraphNode:
+def _account_of_arn(arn: str) -> str:
+    parts = str(arn).split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
+def _public_properties(properties: dict, account_ids_seen: frozenset[str] | None) -> dict:
+    """What the user may read of a node's properties.
+
+    A shared node (an S3 prefix several accounts' lineage names) remembers
+    which accounts' syncs reported it and under which ARNs; only the accounts
+    the user can see are shown.
+    """
+    shown = {k: v for k, v in (properties or {}).items() if k not in _HIDDEN_PROPERTIES}
+    if account_ids_seen is None:
+        return shown
+    if "sagemaker_arns" in shown:
+        shown["sagemaker_arns"] = [a for a in shown["sagemaker_arns"] if _account_of_arn(a) in account_ids_seen]
+    if "sagemaker_scopes" in shown:
+        shown["sagemaker_scopes"] = [s for s in shown["sagemaker_scopes"] if str(s).split("/")[0] in account_ids_seen]
+    return shown
+
+
+def _graph_node(node: LineageNode, side: str, hops: int, account_ids_seen: frozenset[str] | None = None) -> GraphNode:
     group = node.feature_group
     return GraphNode(
         id=str(node.uuid),
@@ -161,7 +215,7 @@ def _graph_node(node: LineageNode, side: str, hops: int) -> GraphNode:
         account_id=(group.account.account_id if group else (node.account.account_id if node.account else "")),
         side=side,
         hops=hops,
-        properties={k: v for k, v in (node.properties or {}).items() if k not in _HIDDEN_PROPERTIES},
+        properties=_public_properties(node.properties, account_ids_seen),
     )
 
 
@@ -180,6 +234,7 @@ def _merged_edges(edges: Iterable[LineageEdge], ids: dict[int, str]) -> list[Gra
                 origins=sorted({e.origin for e in group}),
                 relations=sorted({e.relation for e in group if e.relation}),
                 manual_edge=str(manual.uuid) if manual else None,
+                edge_ids=sorted(str(e.uuid) for e in group),
             )
         )
     return out
@@ -218,7 +273,7 @@ def lineage_graph(
     walk.walk(direction="upstream", depth=depth_up)
     walk.walk(direction="downstream", depth=depth_down)
     ids = {pk: str(node.uuid) for pk, node in walk.nodes.items()}
-    nodes = [_graph_node(node, *walk.side[pk]) for pk, node in walk.nodes.items()]
+    nodes = [_graph_node(node, *walk.side[pk], walk.gate.account_ids_seen) for pk, node in walk.nodes.items()]
     nodes.sort(key=lambda n: ({"upstream": 0, "root": 1, "downstream": 2}[n.side], n.hops, n.kind, n.name))
     return LineageGraph(
         root=ids[root.pk],
@@ -236,3 +291,56 @@ def openlineage_events_visible_to(*, user) -> QuerySet[OpenLineageEvent]:
     if user_sees_everything(user):
         return events
     return events.filter(submitted_by=user)
+
+
+@dataclass(frozen=True)
+class HiddenEdge:
+    id: str
+    source: str
+    source_kind: str
+    target: str
+    target_kind: str
+    origins: list[str]
+    hidden_by: str
+    hidden_at: object
+
+
+def lineage_hidden_edges(*, user, group: FeatureGroup) -> list[HiddenEdge]:
+    """Edges on `group` that an owner hid, one per pair of nodes, for its owners to review and unhide.
+
+    An edge whose other end the user could not see in the graph is left out,
+    like the graph leaves it out.
+    """
+    rows = (
+        LineageEdge.objects.filter(hidden_at__isnull=False)
+        .filter(Q(source__feature_group=group) | Q(target__feature_group=group))
+        .select_related("source__feature_group", "target__feature_group", "hidden_by")
+        .order_by("-hidden_at", "id")
+    )
+    rows = list(rows)
+    ends = {n.pk: n for e in rows for n in (e.source, e.target)}
+    allowed = {n.pk for n in NodeGate(user).allowed(ends.values())[0]}
+    pairs: dict[tuple[int, int], list[LineageEdge]] = {}
+    for edge in rows:
+        if edge.source_id in allowed and edge.target_id in allowed:
+            pairs.setdefault((edge.source_id, edge.target_id), []).append(edge)
+    out = []
+    for edges in pairs.values():
+        first = edges[0]
+        out.append(
+            HiddenEdge(
+                id=str(first.uuid),
+                source=_label(first.source),
+                source_kind=first.source.get_kind_display(),
+                target=_label(first.target),
+                target_kind=first.target.get_kind_display(),
+                origins=sorted({e.origin for e in edges}),
+                hidden_by=first.hidden_by.username if first.hidden_by else "",
+                hidden_at=first.hidden_at,
+            )
+        )
+    return out
+
+
+def _label(node: LineageNode) -> str:
+    return node.feature_group.name if node.feature_group_id else node.name

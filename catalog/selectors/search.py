@@ -33,7 +33,7 @@ from django.db.models import F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Ln
 
-from catalog.models import AwsAccount, Feature, FeatureGroup
+from catalog.models import Feature, FeatureGroup
 from catalog.selectors.access import (
     ACCESS_LEVELS,
     ACCESS_SLUG_ALIASES,
@@ -42,6 +42,7 @@ from catalog.selectors.access import (
     access_level_for_slug,
     annotate_access_level,
 )
+from catalog.selectors.accounts import account_names_seen
 from catalog.visibility import VisibilityScope, visibility_scope
 
 MAX_QUERY_LENGTH = 200
@@ -320,7 +321,7 @@ def _search(*, user, params: SearchParams) -> SearchResults:
         # Someone in no account yet (a first sign-in) sees nothing; there is no
         # SQL to run, since every statement below would filter on empty lists.
         outcome = {"total": 0, "facets": {}, "page_ids": [], "usage_data": False}
-        return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=None)
+        return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=None, scope=scope)
     outcome = _run(user=user, scope=scope, params=params, search_query=search_query, text=query, sort=sort)
     corrected = None
     if has_words and outcome["total"] < FUZZY_BELOW and not OPERATOR_RE.search(query):
@@ -341,11 +342,17 @@ def _search(*, user, params: SearchParams) -> SearchResults:
                 outcome = retry
             else:
                 corrected = None
-    return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=corrected)
+    return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=corrected, scope=scope)
 
 
 def _results(
-    *, params: SearchParams, query: str, has_words: bool, outcome: dict, corrected: str | None
+    *,
+    params: SearchParams,
+    query: str,
+    has_words: bool,
+    outcome: dict,
+    corrected: str | None,
+    scope: VisibilityScope,
 ) -> SearchResults:
     cap = GROUP_CANDIDATES if params.kind == "groups" else FEATURE_CANDIDATES
     total = min(outcome["total"], cap)
@@ -357,7 +364,7 @@ def _results(
         capped=outcome["total"] > cap,
         page=min(params.page, num_pages),
         num_pages=num_pages,
-        facets=_facet_values(outcome["facets"], params.facets, kind=params.kind),
+        facets=_facet_values(outcome["facets"], params.facets, kind=params.kind, scope=scope),
         fuzzy=corrected is not None,
         corrected_query=corrected or "",
         ignored_query=bool(query) and not has_words,
@@ -473,9 +480,17 @@ def _run(
 
 
 def _facet_values(
-    counted: dict[str, dict[str, tuple[str, int]]], selected: Mapping[str, tuple[str, ...]], *, kind: str
+    counted: dict[str, dict[str, tuple[str, int]]],
+    selected: Mapping[str, tuple[str, ...]],
+    *,
+    kind: str,
+    scope: VisibilityScope,
 ) -> dict[str, list[FacetValue]]:
     out: dict[str, list[FacetValue]] = {}
+    # Selected values nothing was counted for are labelled from what the user
+    # may see only: a hidden account and an unknown id both show the typed id.
+    uncounted_accounts = [v for v in selected.get("account", ()) if v not in counted.get("account", {})]
+    account_names = account_names_seen(scope=scope, account_ids=uncounted_accounts) if uncounted_accounts else {}
     for name in FACETS:
         if name == "feature_type" and kind != "features":
             continue
@@ -490,7 +505,8 @@ def _facet_values(
             items.append(FacetValue(value=value, label=label, count=count, selected=value in chosen))
         for value in chosen:
             if value not in values:  # keep a selected value visible, so it can be unticked
-                items.append(FacetValue(value=value, label=_facet_label(name, value), count=0, selected=True))
+                label = account_names.get(value, value) if name == "account" else _facet_label(name, value)
+                items.append(FacetValue(value=value, label=label, count=0, selected=True))
         items.sort(key=lambda item: (not item.selected, -item.count, item.label))
         out[name] = items[:FACET_VALUES_SHOWN] + [item for item in items[FACET_VALUES_SHOWN:] if item.selected]
     return out
@@ -501,9 +517,6 @@ def _facet_label(name: str, value: str) -> str:
         return access_label_for_slug(value)
     if name == "store":
         return STORES.get(value, value)
-    if name == "account":
-        account = AwsAccount.objects.filter(account_id=value).only("name").first()
-        return account.name if account else value
     return value
 
 

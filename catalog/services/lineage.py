@@ -18,13 +18,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from catalog import aws
 from catalog import openlineage as ol
 from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent
-from catalog.permissions import can_edit_group
+from catalog.permissions import can_edit_group, can_record_producing, is_account_member
 
 logger = logging.getLogger(__name__)
 
@@ -178,8 +178,10 @@ def _manual_node_spec(*, user, group: FeatureGroup, kind: str, identifier: str, 
     if identifier.startswith("arn:"):
         return NodeSpec(key=identifier, kind=kind, name=name or identifier.rsplit("/", 1)[-1])
     # A thing known only by name (a model, a notebook job): namespaced so it
-    # cannot collide with an ARN, URI or OpenLineage key.
-    return NodeSpec(key=f"pantry::{kind}/{identifier}", kind=kind, name=name or identifier)
+    # cannot collide with an ARN, URI or OpenLineage key, and per account, so
+    # two accounts' "nightly-etl" are two nodes and neither can draw edges
+    # into the other's.
+    return NodeSpec(key=f"pantry::{group.account.account_id}/{kind}/{identifier}", kind=kind, name=name or identifier)
 
 
 def lineage_edge_add_manual(
@@ -202,6 +204,8 @@ def lineage_edge_add_manual(
                 raise ValidationError({"identifier": "No feature group you can see has this ARN or name."})
         if other.pk == group_node.pk:
             raise ValidationError({"identifier": "A feature group cannot feed itself."})
+        if direction == DOWNSTREAM:
+            _require_may_record_into(user=user, node=other)
         source, target = (other, group_node) if direction == UPSTREAM else (group_node, other)
         edge, created = LineageEdge.objects.get_or_create(
             source=source,
@@ -213,6 +217,33 @@ def lineage_edge_add_manual(
             edge.last_seen_at = timezone.now()
             edge.save(update_fields=["last_seen_at"])
     return edge
+
+
+PRODUCING_REFUSED = "Only people of the account that owns this feature group may record producing it."
+
+
+def _arn_account(key: str) -> str:
+    parts = key.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" and parts[4].isdigit() else ""
+
+
+def _require_may_record_into(*, user, node: LineageNode) -> None:
+    """An edge into a node is a claim about that node: only its own account's people may make it.
+
+    Feature groups belong to their account; SageMaker entities (ARNs) to the
+    account in their ARN. Data locations (S3, Glue, datasets) belong to nobody.
+    """
+    if node.feature_group_id is not None:
+        if not can_record_producing(user, node.feature_group):
+            raise ValidationError(
+                {
+                    "identifier": f"Only people of the account that owns {node.feature_group.name} may record what feeds it."
+                }
+            )
+        return
+    account_id = (node.account.account_id if node.account_id else "") or _arn_account(node.key)
+    if account_id and not is_account_member(user, account_id=account_id):
+        raise ValidationError({"identifier": "Only people of the account that owns it may record what feeds it."})
 
 
 def lineage_edge_remove_manual(*, user, group: FeatureGroup, edge_uuid) -> None:
@@ -231,6 +262,41 @@ def lineage_edge_remove_manual(*, user, group: FeatureGroup, edge_uuid) -> None:
         edge.delete()
 
 
+def _edges_between_of_group(*, group: FeatureGroup, edge_uuid) -> QuerySet[LineageEdge]:
+    """Every edge between the two nodes of edge `edge_uuid` (the drawn edge), if it touches `group`."""
+    edge = (
+        LineageEdge.objects.filter(uuid=edge_uuid)
+        .filter(Q(source__feature_group=group) | Q(target__feature_group=group))
+        .only("source_id", "target_id")
+        .first()
+    )
+    if edge is None:
+        raise LineageEdge.DoesNotExist
+    return LineageEdge.objects.filter(source_id=edge.source_id, target_id=edge.target_id)
+
+
+def lineage_edge_hide(*, user, group: FeatureGroup, edge_uuid) -> int:
+    """Hide an edge on one of the owner's groups, for everyone; it stays stored with who hid it and when.
+
+    Acts on the drawn edge: every origin's row between the same two nodes.
+    A sync or a repeated OpenLineage event refreshes the row but keeps it hidden.
+    """
+    if not can_edit_group(user, group):
+        raise PermissionDenied
+    with transaction.atomic():
+        edges = _edges_between_of_group(group=group, edge_uuid=edge_uuid).select_for_update()
+        return edges.filter(hidden_at__isnull=True).update(hidden_at=timezone.now(), hidden_by=user)
+
+
+def lineage_edge_unhide(*, user, group: FeatureGroup, edge_uuid) -> int:
+    """Show a hidden edge of the owner's group again."""
+    if not can_edit_group(user, group):
+        raise PermissionDenied
+    with transaction.atomic():
+        edges = _edges_between_of_group(group=group, edge_uuid=edge_uuid).select_for_update()
+        return edges.filter(hidden_at__isnull=False).update(hidden_at=None, hidden_by=None)
+
+
 # ---------------------------------------------------------------------------
 # OpenLineage
 # ---------------------------------------------------------------------------
@@ -239,10 +305,11 @@ def lineage_edge_remove_manual(*, user, group: FeatureGroup, edge_uuid) -> None:
 @dataclass(frozen=True)
 class DatasetMatch:
     ref: ol.DatasetRef
-    role: str  # "input" or "output"
+    role: str  # "input", "output" or "dataset" (the subject of a DatasetEvent)
     group: FeatureGroup | None
     matched_by: str  # "arn", "glue", "s3" or ""
     node_spec: NodeSpec
+    facets: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -291,101 +358,154 @@ def _unmatched_spec(ref: ol.DatasetRef) -> NodeSpec:
 
 
 def openlineage_dataset_match(*, dataset: dict, role: str, visible) -> DatasetMatch:
-    """Match one input/output dataset to a feature group by ARN, then Glue table, then S3 URI."""
+    """Match one dataset to a feature group by ARN, then Glue table, then S3 URI."""
     refs = ol.dataset_refs(dataset)
+    facets = dataset.get("facets") or {}
+
+    def hit(group: FeatureGroup, how: str) -> DatasetMatch:
+        return DatasetMatch(refs[0], role, group, how, NodeSpec(group.arn, Kind.FEATURE_GROUP, group.name), facets)
+
     for ref in refs:
         arn = ol.feature_group_arn_in(ref)
         if arn:
             group = visible.filter(arn__iexact=arn).first()
             if group:
-                return DatasetMatch(refs[0], role, group, "arn", NodeSpec(group.arn, Kind.FEATURE_GROUP, group.name))
+                return hit(group, "arn")
     for ref in refs:
         glue = ol.glue_table_in(ref)
         group = _glue_group(glue, visible) if glue else None
         if group:
-            return DatasetMatch(refs[0], role, group, "glue", NodeSpec(group.arn, Kind.FEATURE_GROUP, group.name))
+            return hit(group, "glue")
     for ref in refs:
         uri = ol.s3_uri_in(ref)
         group = _s3_group(uri, visible) if uri else None
         if group:
-            return DatasetMatch(refs[0], role, group, "s3", NodeSpec(group.arn, Kind.FEATURE_GROUP, group.name))
-    return DatasetMatch(refs[0], role, None, "", _unmatched_spec(refs[0]))
+            return hit(group, "s3")
+    return DatasetMatch(refs[0], role, None, "", _unmatched_spec(refs[0]), facets)
 
 
-def _event_lock_id(validated: dict) -> int:
-    identity = "|".join(
-        [
-            str(validated["run"]["runId"]),
-            validated.get("eventType", ""),
-            validated["eventTime"].isoformat(),
-            validated["job"]["namespace"],
-            validated["job"]["name"],
-        ]
-    )
+def _lock_id(identity: str) -> int:
     # pg advisory locks take a signed 64-bit key.
-    return int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(bytes.fromhex(identity[:16]), "big", signed=True)
 
 
-def openlineage_event_ingest(*, payload: dict, validated: dict, user) -> OpenLineageIngestResult:
-    """Store a validated RunEvent and its edges: input dataset → job → output dataset.
+def _job_node_spec(*, namespace: str, name: str, user, facets: dict | None = None) -> NodeSpec:
+    """A job as one reporter (API token user) sees it.
 
-    Datasets are matched only against the feature groups the submitting
-    token's user can see, so an event cannot be used to probe for hidden
-    groups. Posting the same event again (same run, type, time and job)
-    returns the stored event and writes nothing.
+    OpenLineage names jobs by namespace and name only, and two teams may well
+    both have an `airflow` / `ingest` job. One node per reporter means nobody
+    can add inputs to someone else's job, and so draw their data upstream of
+    a group they do not own (docs/lineage.md).
     """
-    run_id = str(validated["run"]["runId"])
-    job_ns, job_name = validated["job"]["namespace"], validated["job"]["name"]
+    reporter = hashlib.blake2b(f"pantry-user:{user.pk}".encode(), digest_size=6).hexdigest()
+    props: dict[str, Any] = {"openlineage": {"namespace": namespace, "name": name}}
+    if facets:
+        props["openlineage_facets"] = facets
+    return NodeSpec(
+        key=f"openlineage-job:{reporter}:{namespace}::{name}"[:2048], kind=Kind.JOB, name=name, properties=props
+    )
+
+
+def _merged_facets(current: dict, update: dict) -> dict:
+    """OpenLineage facet semantics: a facet replaces the one of the same name; `_deleted: true` removes it."""
+    merged = dict(current or {})
+    for name, facet in (update or {}).items():
+        if isinstance(facet, dict) and facet.get("_deleted") is True:
+            merged.pop(name, None)
+        else:
+            merged[name] = facet
+    return merged
+
+
+def _facets_apply(node: LineageNode, facets: dict) -> None:
+    if not facets:
+        return
+    props = dict(node.properties or {})
+    props["openlineage_facets"] = _merged_facets(props.get("openlineage_facets") or {}, facets)
+    node.properties = props
+    node.save(update_fields=["properties", "updated_at"])
+
+
+def openlineage_event_ingest(*, payload: dict, validated: dict, user, kind: str = "run") -> OpenLineageIngestResult:
+    """Store a validated RunEvent, JobEvent or DatasetEvent and apply what the submitter may record.
+
+    Run and job events draw input dataset → job → output dataset; a dataset
+    event merges its facets into the dataset's node. Datasets are matched
+    only against the feature groups the submitter can see, so an event
+    cannot probe for hidden groups. Reading a visible group is always
+    recorded; producing one (an output, or a dataset event about it) only
+    for people of its owning account: otherwise that part is listed in
+    `rejected` with the reason and nothing of it is written, and the rest
+    of the event still is. Posting the same event again (same submitter,
+    kind, run, type, time and job or dataset) returns the stored event and
+    writes nothing.
+    """
     visible = FeatureGroup.objects.visible_to(user).live()
-    matches = [openlineage_dataset_match(dataset=d, role="input", visible=visible) for d in validated.get("inputs", [])]
-    matches += [
-        openlineage_dataset_match(dataset=d, role="output", visible=visible) for d in validated.get("outputs", [])
-    ]
+    if kind == "dataset":
+        matches = [openlineage_dataset_match(dataset=validated["dataset"], role="dataset", visible=visible)]
+    else:
+        matches = [
+            openlineage_dataset_match(dataset=d, role="input", visible=visible) for d in validated.get("inputs", [])
+        ]
+        matches += [
+            openlineage_dataset_match(dataset=d, role="output", visible=visible) for d in validated.get("outputs", [])
+        ]
+    allowed: list[DatasetMatch] = []
+    rejected: list[dict] = []
+    for m in matches:
+        if m.group is not None and m.role != "input" and not can_record_producing(user, m.group):
+            rejected.append(
+                {"dataset": m.ref.key, "role": m.role, "feature_group": m.group.arn, "reason": PRODUCING_REFUSED}
+            )
+        else:
+            allowed.append(m)
+    identity = ol.event_identity(kind=kind, submitter_id=user.pk, validated=validated)
+    job = validated.get("job") or {}
     with transaction.atomic():
         with connection.cursor() as cursor:
             # Serialises concurrent posts of the same event (a retrying client),
             # which the lookup below then finds.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_event_lock_id(validated)])
-        existing = OpenLineageEvent.objects.filter(
-            run_id=run_id,
-            event_type=validated.get("eventType", ""),
-            event_time=validated["eventTime"],
-            job_namespace=job_ns,
-            job_name=job_name,
-        ).first()
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(identity)])
+        existing = OpenLineageEvent.objects.filter(identity=identity).first()
         if existing is not None:
             return OpenLineageIngestResult(event=existing, created=False, edges_created=0)
         event = OpenLineageEvent.objects.create(
+            kind=kind,
+            identity=identity,
             event_type=validated.get("eventType", ""),
             event_time=validated["eventTime"],
-            run_id=run_id,
-            job_namespace=job_ns,
-            job_name=job_name,
+            run_id=str(validated["run"]["runId"]) if kind == "run" else "",
+            job_namespace=job.get("namespace", ""),
+            job_name=job.get("name", ""),
             producer=validated["producer"],
             payload=payload,
             matched=[
                 {"dataset": m.ref.key, "role": m.role, "feature_group": m.group.arn, "matched_by": m.matched_by}
-                for m in matches
+                for m in allowed
                 if m.group
             ],
-            unmatched=[{"dataset": m.ref.key, "role": m.role} for m in matches if not m.group],
+            unmatched=[{"dataset": m.ref.key, "role": m.role} for m in allowed if not m.group],
+            rejected=rejected,
             submitted_by=user,
         )
-        group_nodes = {m.group.pk: lineage_node_for_group(group=m.group) for m in matches if m.group}
-        job_spec = NodeSpec(
-            key=f"{job_ns}::{job_name}"[:2048],
-            kind=Kind.JOB,
-            name=job_name,
-            properties={"openlineage": {"namespace": job_ns, "name": job_name}},
-        )
-        nodes = _nodes_get_or_create([job_spec, *(m.node_spec for m in matches if not m.group)])
-        job = nodes[job_spec.key]
+        group_nodes = {m.group.pk: lineage_node_for_group(group=m.group) for m in allowed if m.group}
+        unmatched_specs = [m.node_spec for m in allowed if not m.group]
+        job_spec = None
+        if kind != "dataset":
+            job_spec = _job_node_spec(namespace=job["namespace"], name=job["name"], user=user)
+        nodes = _nodes_get_or_create([*([job_spec] if job_spec else []), *unmatched_specs])
 
         def node_of(m: DatasetMatch) -> LineageNode:
             return group_nodes[m.group.pk] if m.group else nodes[m.node_spec.key]
 
-        pairs = [(node_of(m), job, "input") for m in matches if m.role == "input"]
-        pairs += [(job, node_of(m), "output") for m in matches if m.role == "output"]
+        if kind == "dataset":
+            for m in allowed:
+                _facets_apply(node_of(m), m.facets)
+            return OpenLineageIngestResult(event=event, created=True, edges_created=0)
+        job_node = nodes[job_spec.key]
+        _facets_apply(job_node, job.get("facets") or {})
+        pairs = [(node_of(m), job_node, "input") for m in allowed if m.role == "input"]
+        pairs += [(job_node, node_of(m), "output") for m in allowed if m.role == "output"]
         _, created = _edges_upsert(pairs, origin=Origin.OPENLINEAGE, now=timezone.now(), created_by=user, event=event)
     return OpenLineageIngestResult(event=event, created=True, edges_created=created)
 
@@ -570,6 +690,19 @@ class _LineageSync:
 
     # -- writing ---------------------------------------------------------------
 
+    def _claims_into_other_account(self, target: NodeSpec) -> bool:
+        """An edge into a node of another account is that account's to record (docs/lineage.md).
+
+        Any account can create a FeatureGroup context with any SourceUri, so
+        its lineage naming another account's group proves nothing.
+        """
+        if target.feature_group is not None:
+            return target.feature_group.account_id != self.account.pk
+        if target.kind == Kind.FEATURE_GROUP or target.key.startswith("arn:"):
+            owner = _arn_account(target.key)
+            return bool(owner) and owner != self.account.account_id
+        return False  # a data location: nobody's
+
     def write(self, vertices, edges, details) -> dict[str, int]:
         specs_by_arn = {arn: self.spec(v, details) for arn, v in vertices.items()}
         specs: dict[str, NodeSpec] = {}
@@ -604,8 +737,12 @@ class _LineageSync:
             )
             nodes = {n.key: n for n in LineageNode.objects.filter(key__in=list(specs))}
             pairs = []
+            refused = 0
             for (src, dst), assoc in edges.items():
                 if src in specs_by_arn and dst in specs_by_arn:
+                    if self._claims_into_other_account(specs_by_arn[dst]):
+                        refused += 1
+                        continue
                     pairs.append((nodes[specs_by_arn[src].key], nodes[specs_by_arn[dst].key], assoc.association_type))
             saved, created = _edges_upsert(pairs, origin=Origin.SAGEMAKER, now=now)
             # The read above finished without an error, so it is complete: a
@@ -626,6 +763,7 @@ class _LineageSync:
             "edges": len(saved),
             "edges_created": created,
             "edges_removed": removed,
+            "edges_refused": refused,
         }
 
 

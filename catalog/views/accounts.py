@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +15,7 @@ from catalog.forms import AwsAccountForm, SyncRequestForm
 from catalog.models import AwsAccount, SyncRun
 from catalog.selectors import accounts as selectors
 from catalog.services import account_audit
+from catalog.services import accounts as account_services
 from catalog.services import sync as services
 
 
@@ -58,12 +59,16 @@ def account_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = AwsAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            account = form.save()
-            account_audit.account_registered_audit(account=account, actor=request.user)
-            services.sync_request(account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user)
-        messages.success(request, f"Registered {account.name}. Its first sync is queued.")
-        return redirect(account)
+        try:
+            account = account_services.account_register(
+                registered_by=request.user, trigger=SyncRun.Trigger.MANUAL, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            queued = account.sync_runs.exists()
+            messages.success(request, f"Registered {account.name}." + (" Its first sync is queued." if queued else ""))
+            return redirect(account)
     return render(request, "catalog/account_form.html", {"form": form, "account": None})
 
 
@@ -75,16 +80,15 @@ def account_edit(request: HttpRequest, account_uuid) -> HttpResponse:
         selectors.get_account_for_user(user=request.user, account_uuid=account_uuid)
         raise PermissionDenied
     account = get_object_or_404(AwsAccount, uuid=account_uuid)
-    before, external_id_before = account_audit.account_snapshot(account), account.external_id
     form = AwsAccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            account_audit.account_updated_audit(
-                account=account, actor=request.user, before=before, external_id_before=external_id_before
-            )
-        messages.success(request, f"Saved {account.name}.")
-        return redirect(account)
+        try:
+            account_services.account_update(account=account, updated_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Saved {account.name}.")
+            return redirect(account)
     return render(request, "catalog/account_form.html", {"form": form, "account": account})
 
 

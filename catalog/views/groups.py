@@ -142,10 +142,10 @@ def group_description_edit(request: HttpRequest, group_uuid) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def feature_description_edit(request: HttpRequest, group_uuid, feature_name: str) -> HttpResponse:
-    feature = selectors.feature_get_for_user(user=request.user, group_uuid=group_uuid, feature_name=feature_name)
-    group = feature.feature_group
-    if not _may_edit(request.user, group):
-        raise PermissionDenied
+    # The group's visibility and the caller's right to edit it come before
+    # looking the feature up.
+    group = _group_for_editor(request.user, group_uuid)
+    feature = selectors.feature_of_group(group=group, feature_name=feature_name)
     data = request.POST if request.method == "POST" else None
     form = DescriptionForm(data, initial={"description": feature.pantry_description})
     # Parameters are editable only where they can be written back to AWS.

@@ -60,6 +60,9 @@ def _lineage_context(request: HttpRequest, group, *, form: LineageEdgeForm | Non
         "graph": graph,
         "edge_rows": rows,
         "manual_rows": [row for row in rows if row[1].manual_edge],
+        # Owners hide any edge on their group: those that touch the root node.
+        "hideable": {e.id for e in graph.edges if graph.root in (e.source, e.target)} if can_edit else set(),
+        "hidden_edges": selectors.lineage_hidden_edges(user=request.user, group=group) if can_edit else [],
         "depth": depth,
         "can_edit": can_edit,
         "form": form or (LineageEdgeForm(initial={"direction": services.UPSTREAM, "kind": "s3"}) if can_edit else None),
@@ -122,6 +125,35 @@ def group_lineage_edge_remove(request: HttpRequest, group_uuid, edge_uuid) -> Ht
     return redirect("catalog:group_lineage", group_uuid=group.uuid)
 
 
+def _edge_visibility_change(request: HttpRequest, group_uuid, edge_uuid, *, hide: bool) -> HttpResponse:
+    group = get_feature_group_for_user(request.user, group_uuid)
+    if not can_edit_group(request.user, group):
+        raise PermissionDenied
+    action = services.lineage_edge_hide if hide else services.lineage_edge_unhide
+    try:
+        action(user=request.user, group=group, edge_uuid=edge_uuid)
+    except LineageEdge.DoesNotExist:
+        raise Http404("No such edge on this feature group.") from None
+    if request.headers.get("HX-Request"):
+        return _render_edges(request, group, changed=True)
+    messages.success(
+        request, "Edge hidden for everyone. It is listed under Hidden edges." if hide else "Edge shown again."
+    )
+    return redirect("catalog:group_lineage", group_uuid=group.uuid)
+
+
+@login_required
+@require_POST
+def group_lineage_edge_hide(request: HttpRequest, group_uuid, edge_uuid) -> HttpResponse:
+    return _edge_visibility_change(request, group_uuid, edge_uuid, hide=True)
+
+
+@login_required
+@require_POST
+def group_lineage_edge_unhide(request: HttpRequest, group_uuid, edge_uuid) -> HttpResponse:
+    return _edge_visibility_change(request, group_uuid, edge_uuid, hide=False)
+
+
 @login_required
 def openlineage_event_list(request: HttpRequest) -> HttpResponse:
     events = selectors.openlineage_events_visible_to(user=request.user)
@@ -142,6 +174,16 @@ urlpatterns = [
         "groups/<uuid:group_uuid>/lineage/edges/<uuid:edge_uuid>/remove/",
         group_lineage_edge_remove,
         name="group_lineage_edge_remove",
+    ),
+    path(
+        "groups/<uuid:group_uuid>/lineage/edges/<uuid:edge_uuid>/hide/",
+        group_lineage_edge_hide,
+        name="group_lineage_edge_hide",
+    ),
+    path(
+        "groups/<uuid:group_uuid>/lineage/edges/<uuid:edge_uuid>/unhide/",
+        group_lineage_edge_unhide,
+        name="group_lineage_edge_unhide",
     ),
     path("lineage/events/", openlineage_event_list, name="lineage_events"),
 ]

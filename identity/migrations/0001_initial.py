@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('catalog', '0007_membership_source'),
+        ('catalog', '0008_membership_source'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

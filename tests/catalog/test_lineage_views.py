@@ -123,7 +123,7 @@ def test_owner_adds_a_downstream_model_by_name_and_a_glue_table_upstream(client,
     client.post(add_url(group), {"direction": "upstream", "kind": "glue_table", "identifier": "Crm.Customers"})
     model = LineageNode.objects.get(kind="model")
     glue = LineageNode.objects.get(kind="glue_table")
-    assert model.key == "pantry::model/churn-xgb"
+    assert model.key == "pantry::111111111111/model/churn-xgb"  # names are per account
     assert glue.key == "glue://crm/customers"
     assert LineageEdge.objects.filter(source__feature_group=group, target=model).exists()
     assert LineageEdge.objects.filter(source=glue, target__feature_group=group).exists()

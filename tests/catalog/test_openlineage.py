@@ -92,7 +92,10 @@ def test_client_event_matches_groups_by_arn_glue_table_and_s3_uri(live_server, t
     assert stored.unmatched == [{"dataset": "s3://raw-events::clickstream/2025", "role": "input"}]
 
     job = LineageNode.objects.get(kind="job")
-    assert job.key == "airflow://prod::feature_ingest.customer"
+    # One job node per reporter (docs/lineage.md), named as the event names it.
+    assert job.key.startswith("openlineage-job:") and job.key.endswith(":airflow://prod::feature_ingest.customer")
+    assert job.name == "feature_ingest.customer"
+    assert job.properties["openlineage"] == {"namespace": "airflow://prod", "name": "feature_ingest.customer"}
     edges = LineageEdge.objects.filter(origin="openlineage")
     assert edges.count() == 4
     assert all(e.created_by == owner and e.openlineage_event == stored for e in edges)
@@ -313,5 +316,151 @@ def test_matched_group_lineage_appears_in_the_group_graph(org, groups, token, da
     api = APIClient()
     api.force_authenticate(data_scientist)
     data = api.get(f"/api/v1/feature-groups/{groups['arn'].uuid}/lineage/").json()
-    assert {n["key"] for n in data["nodes"]} == {groups["arn"].arn, "spark::daily_features", "s3://raw/events"}
+    keys = {n["key"] for n in data["nodes"]}
+    assert {groups["arn"].arn, "s3://raw/events"} < keys
+    (job,) = (k for k in keys if k.startswith("openlineage-job:"))
+    assert job.endswith(":spark::daily_features")
     assert {tuple(e["origins"]) for e in data["edges"]} == {("openlineage",)}
+
+
+# --- what real clients send: gzip, a trailing slash, OpenLineage 2 static events, split ARNs ---------
+
+
+def client_with(url: str, key: str, **config) -> OpenLineageClient:
+    return OpenLineageClient(
+        transport=HttpTransport(HttpConfig(url=url, auth=ApiKeyTokenProvider({"apiKey": key}), **config))
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_with_gzip_compression_is_accepted(live_server, token, groups):
+    from openlineage.client.transport.http import HttpCompression
+
+    client = client_with(live_server.url, token, compression=HttpCompression.GZIP)
+    client.emit(run_event(outputs=[OutputDataset(namespace="sagemaker", name=groups["arn"].arn)]))
+    stored = OpenLineageEvent.objects.get()
+    assert stored.matched[0]["feature_group"] == groups["arn"].arn
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_with_an_endpoint_ending_in_a_slash_is_accepted(live_server, token, groups):
+    client = client_with(live_server.url, token, endpoint="api/v1/lineage/")
+    client.emit(run_event(inputs=[InputDataset(namespace="s3://raw", name="x")]))
+    assert OpenLineageEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_split_arn_namespace_and_name_matches_the_group(live_server, token, groups):
+    group = groups["arn"]
+    dataset = OutputDataset(namespace="arn:aws:sagemaker:eu-west-1:111111111111", name=f"feature-group/{group.name}")
+    ol_client(live_server.url, token).emit(run_event(outputs=[dataset]))
+    (match,) = OpenLineageEvent.objects.get().matched
+    assert match == {
+        "dataset": f"arn:aws:sagemaker:eu-west-1:111111111111::feature-group/{group.name}",
+        "role": "output",
+        "feature_group": group.arn,
+        "matched_by": "arn",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_job_event_records_static_lineage(live_server, token, groups, owner):
+    from openlineage.client.event_v2 import Job, JobEvent
+
+    event = JobEvent(
+        eventTime=EVENT_TIME,
+        producer=PRODUCER,
+        job=Job(namespace="dbt://warehouse", name="models.customer_profile"),
+        inputs=[InputDataset(namespace="s3://raw-events", name="clickstream")],
+        outputs=[OutputDataset(namespace="sagemaker", name=groups["arn"].arn)],
+    )
+    client = ol_client(live_server.url, token)
+    client.emit(event)
+    client.emit(event)  # a retry changes nothing
+
+    stored = OpenLineageEvent.objects.get()
+    assert stored.kind == "job" and stored.run_id == "" and stored.job_name == "models.customer_profile"
+    job = LineageNode.objects.get(kind="job")
+    assert LineageEdge.objects.filter(source__key="s3://raw-events/clickstream", target=job).exists()
+    assert LineageEdge.objects.filter(source=job, target__feature_group=groups["arn"]).exists()
+    api = APIClient()
+    api.force_authenticate(owner)
+    keys = {n["key"] for n in api.get(f"/api/v1/feature-groups/{groups['arn'].uuid}/lineage/").json()["nodes"]}
+    assert "s3://raw-events/clickstream" in keys
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_dataset_event_updates_the_dataset_node(live_server, token, groups, owner):
+    from openlineage.client.event_v2 import DatasetEvent, StaticDataset
+    from openlineage.client.facet_v2 import documentation_dataset, schema_dataset
+
+    def dataset_event(time: str, facets: dict) -> DatasetEvent:
+        return DatasetEvent(
+            eventTime=time,
+            producer=PRODUCER,
+            dataset=StaticDataset(namespace="sagemaker", name=groups["arn"].arn, facets=facets),
+        )
+
+    client = ol_client(live_server.url, token)
+    client.emit(
+        dataset_event(
+            EVENT_TIME,
+            {
+                "documentation": documentation_dataset.DocumentationDatasetFacet(description="Customer profile"),
+                "schema": schema_dataset.SchemaDatasetFacet(
+                    fields=[schema_dataset.SchemaDatasetFacetFields(name="customer_id", type="string")]
+                ),
+            },
+        )
+    )
+    node = LineageNode.objects.get(feature_group=groups["arn"])
+    facets = node.properties["openlineage_facets"]
+    assert facets["documentation"]["description"] == "Customer profile"
+    assert [(f["name"], f["type"]) for f in facets["schema"]["fields"]] == [("customer_id", "string")]
+
+    # A later event replaces one facet; the other is kept.
+    later = "2025-06-02T12:00:00.000000+00:00"
+    client.emit(
+        dataset_event(later, {"documentation": documentation_dataset.DocumentationDatasetFacet(description="v2")})
+    )
+    node.refresh_from_db()
+    assert node.properties["openlineage_facets"]["documentation"]["description"] == "v2"
+    assert "schema" in node.properties["openlineage_facets"]
+    assert [e.kind for e in OpenLineageEvent.objects.order_by("received_at")] == ["dataset", "dataset"]
+    api = APIClient()
+    api.force_authenticate(owner)
+    nodes = api.get(f"/api/v1/feature-groups/{groups['arn'].uuid}/lineage/").json()["nodes"]
+    assert nodes[0]["properties"]["openlineage_facets"]["documentation"]["description"] == "v2"
+
+
+@pytest.mark.django_db
+def test_dataset_event_about_another_accounts_group_is_rejected(org, groups, data_scientist):
+    GrantFactory(owner_account=org.central, consumer_account=org.consumer)
+    key = api_token_issue(data_scientist)
+    payload = {
+        "eventTime": EVENT_TIME,
+        "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": {
+            "namespace": "sagemaker",
+            "name": groups["arn"].arn,
+            "facets": {"documentation": {"description": "x"}},
+        },
+    }
+    body = post(payload, token=key).json()
+    assert body["kind"] == "dataset" and body["rejected"][0]["role"] == "dataset"
+    node = LineageNode.objects.filter(feature_group=groups["arn"]).first()
+    assert node is None or "openlineage_facets" not in node.properties
+
+
+@pytest.mark.django_db
+def test_a_malformed_job_event_names_the_field(token):
+    payload = {
+        "eventTime": EVENT_TIME,
+        "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+        "job": {"namespace": "x"},
+    }
+    response = post(payload, token=token)
+    assert response.status_code == 400
+    assert response.json() == {"job": {"name": ["This field is required."]}}

@@ -208,7 +208,9 @@ class Command(BaseCommand):
 
     def _seed_sandbox(self, endpoint: str, env: dict) -> None:
         manifest_path = self.data_dir / "sandbox-manifest.json"
-        self.stdout.write("• seeding the sandbox organisation (feature groups, roles, lineage, RAM shares)…")
+        self.stdout.write(
+            "• seeding the sandbox organisation (feature groups, roles, lineage, RAM shares, 60 days of CloudTrail)…"
+        )
         result = subprocess.run(
             [sys.executable, "-m", "sandbox", "seed", "--endpoint", endpoint, "--manifest", str(manifest_path)],
             cwd=BASE_DIR,

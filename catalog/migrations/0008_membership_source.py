@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0006_search_word_without_locks'),
+        ('catalog', '0007_lineage_write_rules'),
     ]
 
     operations = [
