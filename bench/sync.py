@@ -50,9 +50,9 @@ def main() -> int:
 
 
 def _run(args) -> int:
-    from catalog import aws
     from catalog.models import AwsAccount, Feature, FeatureGroup
     from catalog.services import sync as sync_services
+    from portal import aws
     from sandbox import seed
     from sandbox.server import start
 
@@ -94,7 +94,7 @@ def _run(args) -> int:
                     rows += done.groups_created + done.groups_updated + done.groups_deleted + done.features_written
             return calls, rows, time.perf_counter() - started
 
-        aws.clear_credentials_cache()
+        aws.clear_session_cache()
         full_calls, full_rows, full_time = sync_all("full sync")
         assert FeatureGroup.objects.count() == args.groups
         assert Feature.objects.count() == args.groups * args.features

@@ -34,7 +34,7 @@ def _sandbox_server():
 
 @pytest.fixture
 def aws_sandbox(_sandbox_server, monkeypatch):
-    from catalog import aws
+    from portal import aws
     from sandbox import control
 
     control.reset(_sandbox_server.url)
@@ -42,10 +42,10 @@ def aws_sandbox(_sandbox_server, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "pantry-test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "pantry-test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    aws.clear_credentials_cache()
+    aws.clear_session_cache()
     yield _sandbox_server
     control.clear_faults(_sandbox_server.url)
-    aws.clear_credentials_cache()
+    aws.clear_session_cache()
 
 
 @pytest.fixture

@@ -21,10 +21,17 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import aws
 from catalog import openlineage as ol
+from catalog.gateways.lineage import (
+    LineageAssociation,
+    LineageEntity,
+    LineageGateway,
+    LineageVertex,
+    lineage_type_of_arn,
+)
 from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent
 from catalog.permissions import can_edit_group
+from portal.aws import SessionLike
 
 logger = logging.getLogger(__name__)
 
@@ -434,7 +441,7 @@ def _merge_props(old: dict, new: dict) -> dict:
 
 
 class _LineageSync:
-    def __init__(self, *, account: AwsAccount, region: str, gateway: aws.LineageGateway) -> None:
+    def __init__(self, *, account: AwsAccount, region: str, gateway: LineageGateway) -> None:
         self.account = account
         self.region = region
         self.gateway = gateway
@@ -446,12 +453,12 @@ class _LineageSync:
 
     # -- reading AWS (no writes until everything is read) -------------------
 
-    def read(self) -> tuple[dict[str, aws.LineageVertex], dict[tuple[str, str], aws.LineageAssociation], dict]:
+    def read(self) -> tuple[dict[str, LineageVertex], dict[tuple[str, str], LineageAssociation], dict]:
         contexts = {c.arn: c for c in self.gateway.feature_group_contexts()}
         self.fg_contexts = contexts
         starts = [c.arn for c in contexts.values() if c.source_uri.lower() in self.groups_by_arn]
-        vertices: dict[str, aws.LineageVertex] = {}
-        edges: dict[tuple[str, str], aws.LineageAssociation] = {}
+        vertices: dict[str, LineageVertex] = {}
+        edges: dict[tuple[str, str], LineageAssociation] = {}
         # QueryLineage takes one start ARN, so this is a call per group: run a
         # few at once (boto3 clients are thread-safe); adaptive retry mode
         # slows them down together if AWS throttles. Results merge in order.
@@ -463,7 +470,7 @@ class _LineageSync:
             for start, result in zip(starts, results, strict=True):
                 vertices.update({v.arn: v for v in result.vertices})
                 edges.update({(e.source_arn, e.destination_arn): e for e in result.edges})
-                vertices.setdefault(start, aws.LineageVertex(start, "FeatureGroup", "Context"))
+                vertices.setdefault(start, LineageVertex(start, "FeatureGroup", "Context"))
         # Pipelines are *associated with* the jobs that produce a group rather
         # than upstream of it, so QueryLineage from the group never reaches
         # them: ask each producing job for its AssociatedWith links.
@@ -471,7 +478,7 @@ class _LineageSync:
             {
                 e.source_arn
                 for e in edges.values()
-                if e.destination_arn in starts and aws.lineage_type_of_arn(e.source_arn) in ("Action", "TrialComponent")
+                if e.destination_arn in starts and lineage_type_of_arn(e.source_arn) in ("Action", "TrialComponent")
             }
         )
         for job in producers:
@@ -479,16 +486,16 @@ class _LineageSync:
                 edges[(assoc.source_arn, assoc.destination_arn)] = assoc
                 vertices.setdefault(
                     assoc.destination_arn,
-                    aws.LineageVertex(
-                        assoc.destination_arn, assoc.destination_type, aws.lineage_type_of_arn(assoc.destination_arn)
+                    LineageVertex(
+                        assoc.destination_arn, assoc.destination_type, lineage_type_of_arn(assoc.destination_arn)
                     ),
                 )
         details = self._details(vertices)
         return vertices, edges, details
 
-    def _details(self, vertices: dict[str, aws.LineageVertex]) -> dict[str, aws.LineageEntity]:
+    def _details(self, vertices: dict[str, LineageVertex]) -> dict[str, LineageEntity]:
         """Name and source URI of every vertex that needs them, described once and then remembered."""
-        details: dict[str, aws.LineageEntity] = dict(self.fg_contexts)
+        details: dict[str, LineageEntity] = dict(self.fg_contexts)
         wanted = [
             v.arn
             for v in vertices.values()
@@ -502,7 +509,7 @@ class _LineageSync:
                 entity = node.properties.get("sagemaker_entities", {})
                 for arn in wanted:
                     if arn in entity:
-                        details[arn] = aws.LineageEntity(**entity[arn])
+                        details[arn] = LineageEntity(**entity[arn])
         for arn in wanted:
             if arn in details:
                 continue
@@ -514,7 +521,7 @@ class _LineageSync:
 
     # -- mapping -------------------------------------------------------------
 
-    def spec(self, vertex: aws.LineageVertex, details: dict[str, aws.LineageEntity]) -> NodeSpec:
+    def spec(self, vertex: LineageVertex, details: dict[str, LineageEntity]) -> NodeSpec:
         entity = details.get(vertex.arn)
         vtype = (entity.type if entity else vertex.type) or ""
         uri = entity.source_uri if entity else ""
@@ -630,7 +637,7 @@ class _LineageSync:
         }
 
 
-def lineage_sync(*, account: AwsAccount, region: str, session, counter: aws.CallCounter) -> dict[str, int]:
+def lineage_sync(*, account: AwsAccount, region: str, session: SessionLike) -> dict[str, int]:
     """Mirror the SageMaker lineage around the account's feature groups in one region.
 
     Calls: ⌈FeatureGroup contexts/100⌉ ListContexts, one QueryLineage per group
@@ -640,7 +647,7 @@ def lineage_sync(*, account: AwsAccount, region: str, session, counter: aws.Call
     as it was. Running it twice gives the same rows (edges get a fresh
     `last_seen_at`).
     """
-    gateway = aws.LineageGateway(session, counter=counter)
+    gateway = LineageGateway(session)
     syncer = _LineageSync(account=account, region=region, gateway=gateway)
     vertices, edges, details = syncer.read()
     counts = syncer.write(vertices, edges, details)

@@ -20,13 +20,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
+from celery import signature
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import aws
+from catalog.gateways.featurestore import (
+    FeatureDefinition,
+    FeatureGroupRecord,
+    FeatureMetadataRecord,
+    FeatureStoreGateway,
+)
 from catalog.models import AwsAccount, Feature, FeatureGroup, SyncRun, SyncState
+from catalog.services import lineage as lineage_services
+from portal import aws
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +91,6 @@ def sync_request(
     the existing run is returned instead, so a double-clicked button or a
     beat tick during a long sync does not pile up work.
     """
-    from catalog import tasks  # tasks import this module; keep the cycle lazy
-
     regions = [region] if region else list(account.regions)
     runs: list[SyncRun] = []
     with transaction.atomic():
@@ -100,8 +106,20 @@ def sync_request(
                 continue
             run = SyncRun.objects.create(account=account, region=reg, trigger=trigger, requested_by=requested_by)
             runs.append(run)
-            transaction.on_commit(lambda run_uuid=str(run.uuid): tasks.sync_run_execute.delay(run_uuid))
+            transaction.on_commit(lambda run_uuid=str(run.uuid): _enqueue(SYNC_RUN_TASK, run_uuid))
     return runs
+
+
+# The task that runs a queued sync, by its registered name. Services name the
+# task instead of importing catalog.tasks, so imports go one way only (tasks →
+# services): the broker message is addressed by this name anyway.
+SYNC_RUN_TASK = "catalog.tasks.sync_run_execute"
+
+
+def _enqueue(task_name: str, *args: str) -> None:
+    # A signature runs through the registered task when this process has it
+    # (so CELERY_TASK_ALWAYS_EAGER still applies) and send_task otherwise.
+    signature(task_name, args=args).delay()
 
 
 def sync_due_accounts_request(*, now: datetime | None = None) -> list[SyncRun]:
@@ -133,10 +151,6 @@ def _abandon_stale_runs(*, account: AwsAccount) -> None:
 # ---------------------------------------------------------------------------
 
 
-class SyncLockBusy(Exception):
-    pass
-
-
 def sync_run_execute(*, run_uuid: str) -> SyncRun:
     """Run one queued sync. Running it again for the same run does nothing."""
     run = _sync_run_start(run_uuid=run_uuid)
@@ -145,12 +159,12 @@ def sync_run_execute(*, run_uuid: str) -> SyncRun:
     account = run.account
     counter = aws.CallCounter()
     try:
-        session = aws.assume_role_session(account_role(account), run.region, counter=counter)
-        gateway = aws.FeatureStoreGateway(session, counter=counter)
+        session = aws.account_session(account_role(account), run.region, counter=counter)
+        gateway = FeatureStoreGateway(session)
         syncer = _AccountRegionSync(account=account, region=run.region, run=run, gateway=gateway)
         syncer.run()
         if _lineage_due(syncer):
-            _lineage_refresh(run=run, account=account, session=session, counter=counter)
+            _lineage_refresh(run=run, account=account, session=session)
     except aws.AwsError as exc:
         logger.warning("sync %s of %s/%s failed: %s", run.uuid, account.account_id, run.region, exc)
         return _sync_run_finish(run, counter=counter, error=exc)
@@ -169,15 +183,13 @@ def _lineage_due(syncer: _AccountRegionSync) -> bool:
     return last is None or last <= timezone.now() - timedelta(minutes=settings.PANTRY_LINEAGE_REFRESH_MINUTES)
 
 
-def _lineage_refresh(*, run: SyncRun, account: AwsAccount, session, counter: aws.CallCounter) -> None:
+def _lineage_refresh(*, run: SyncRun, account: AwsAccount, session: aws.AccountSession) -> None:
     """Mirror SageMaker lineage with the run's session; an AWS error fails the run.
 
     The catalog rows written before stay (they are correct); the lineage
     service writes nothing unless every read succeeded.
     """
-    from catalog.services import lineage as lineage_services
-
-    counts = lineage_services.lineage_sync(account=account, region=run.region, session=session, counter=counter)
+    counts = lineage_services.lineage_sync(account=account, region=run.region, session=session)
     SyncRun.objects.filter(pk=run.pk).update(lineage_refreshed=True, lineage_edges=counts.get("edges", 0))
     SyncState.objects.filter(account=account, region=run.region).update(lineage_synced_at=timezone.now())
 
@@ -261,7 +273,7 @@ class _Counts:
 class _AccountRegionSync:
     """The steps of one sync, kept together so each stays short."""
 
-    def __init__(self, *, account: AwsAccount, region: str, run: SyncRun, gateway: aws.FeatureStoreGateway) -> None:
+    def __init__(self, *, account: AwsAccount, region: str, run: SyncRun, gateway: FeatureStoreGateway) -> None:
         self.account = account
         self.region = region
         self.run_row = run
@@ -277,7 +289,7 @@ class _AccountRegionSync:
             )
         }
         seen_arns: set[str] = set()
-        for batch in _batched(self.gateway.search_feature_groups(), BATCH_SIZE):
+        for batch in _batched(_flat(self.gateway.feature_group_pages()), BATCH_SIZE):
             records = [self._complete(record) for record in batch]
             seen_arns.update(r.arn for r in records)
             self.counts.seen += len(records)
@@ -292,18 +304,18 @@ class _AccountRegionSync:
 
     # -- groups ------------------------------------------------------------
 
-    def _complete(self, record: aws.FeatureGroupRecord) -> aws.FeatureGroupRecord:
+    def _complete(self, record: FeatureGroupRecord) -> FeatureGroupRecord:
         """Fill in what the Search record lacks with Describe / ListTags calls."""
         if record.features is None or not record.record_identifier_feature:
             described = self.gateway.describe_feature_group(record.arn)
-            record = aws.FeatureGroupRecord(**{**described.__dict__, "tags": record.tags})
+            record = FeatureGroupRecord(**{**described.__dict__, "tags": record.tags})
         if record.tags is None:
-            record = aws.FeatureGroupRecord(**{**record.__dict__, "tags": self.gateway.list_tags(record.arn)})
+            record = FeatureGroupRecord(**{**record.__dict__, "tags": self.gateway.list_tags(record.arn)})
         return record
 
-    def _upsert_groups(self, records: list[aws.FeatureGroupRecord], existing: dict[str, FeatureGroup]) -> None:
+    def _upsert_groups(self, records: list[FeatureGroupRecord], existing: dict[str, FeatureGroup]) -> None:
         now = timezone.now()
-        changed: list[tuple[aws.FeatureGroupRecord, str]] = []
+        changed: list[tuple[FeatureGroupRecord, str]] = []
         for record in records:
             digest = _group_digest(record)
             current = existing.get(record.arn)
@@ -347,7 +359,7 @@ class _AccountRegionSync:
                 rows, update_conflicts=True, unique_fields=["arn"], update_fields=GROUP_FIELDS
             )
             by_arn = {g.arn: g for g in saved}
-            definitions: dict[int, list[aws.FeatureDefinition]] = {}
+            definitions: dict[int, list[FeatureDefinition]] = {}
             for record, _ in changed:
                 if record.arn in existing:
                     self.counts.updated += 1
@@ -359,7 +371,7 @@ class _AccountRegionSync:
             self._write_feature_definitions(definitions)
             self._save_counts()
 
-    def _write_feature_definitions(self, definitions: dict[int, list[aws.FeatureDefinition]]) -> None:
+    def _write_feature_definitions(self, definitions: dict[int, list[FeatureDefinition]]) -> None:
         """Make each group's features match its definitions, for a whole batch of groups at once."""
         group_ids = list(definitions)
         current = {
@@ -431,8 +443,8 @@ class _AccountRegionSync:
             ).only("id", "arn")
         }
         touched_groups: set[int] = set()
-        for batch in _batched(self.gateway.search_feature_metadata(modified_since=watermark), BATCH_SIZE):
-            by_group: dict[int, list[aws.FeatureMetadataRecord]] = {}
+        for batch in _batched(_flat(self.gateway.feature_metadata_pages(modified_since=watermark)), BATCH_SIZE):
+            by_group: dict[int, list[FeatureMetadataRecord]] = {}
             for record in batch:
                 group = groups.get(record.group_arn)
                 if group is None:
@@ -450,7 +462,7 @@ class _AccountRegionSync:
                 self.state.save(update_fields=["features_modified_watermark"])
             self._save_counts()
 
-    def _write_feature_metadata(self, by_group: dict[int, list[aws.FeatureMetadataRecord]]) -> set[int]:
+    def _write_feature_metadata(self, by_group: dict[int, list[FeatureMetadataRecord]]) -> set[int]:
         if not by_group:
             return set()
         current = {
@@ -559,11 +571,16 @@ def feature_words_refresh_many(*, group_ids: list[int]) -> None:
         )
 
 
-def _group_digest(record: aws.FeatureGroupRecord) -> str:
+def _group_digest(record: FeatureGroupRecord) -> str:
     payload = {k: v for k, v in record.__dict__.items() if k not in ("created_at", "modified_at")}
     payload["features"] = [d.__dict__ for d in record.features or ()]
     payload["modified_at"] = record.modified_at.isoformat() if record.modified_at else None
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _flat(pages: Iterable[list]) -> Iterator:
+    for page in pages:
+        yield from page
 
 
 def _batched(iterable: Iterable, size: int) -> Iterator[list]:

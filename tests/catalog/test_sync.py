@@ -6,9 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog import aws
+from catalog.gateways.featurestore import FeatureStoreGateway
 from catalog.models import Feature, FeatureGroup, SyncRun, SyncState
 from catalog.services import sync as sync_services
+from portal import aws
 from sandbox import control
 from tests.aws_fixtures import sandbox_client, sandbox_feature_group, sandbox_owner_account
 
@@ -211,7 +212,7 @@ def test_access_denied_on_one_account_fails_only_that_account(aws_sandbox, centr
     # The role's trust policy names another external id now: AssumeRole is denied.
     payments.external_id = "pantry-rotated-elsewhere"
     payments.save()
-    aws.clear_credentials_cache()
+    aws.clear_session_cache()
 
     denied = run_sync(payments)
     ok = run_sync(central)
@@ -302,17 +303,17 @@ def test_a_run_whose_worker_died_is_abandoned_and_frees_the_lock(aws_sandbox, ce
 def test_an_interrupted_sync_followed_by_a_complete_one_converges(aws_sandbox, central, monkeypatch):
     for i in range(150):
         sandbox_feature_group(aws_sandbox.url, CENTRAL, f"g_{i:03d}", features=3)
-    original = aws.FeatureStoreGateway.search_feature_groups
+    original = FeatureStoreGateway.feature_group_pages
 
     def interrupted(self):
-        for n, record in enumerate(original(self)):
-            if n == 120:
+        for n, page in enumerate(original(self)):
+            if n == 1:
                 raise aws.AwsUnavailable("connection reset by peer", code="EndpointConnectionError", operation="Search")
-            yield record
+            yield page
 
     with monkeypatch.context() as patch:
         patch.setattr(sync_services, "BATCH_SIZE", 50)
-        patch.setattr(aws.FeatureStoreGateway, "search_feature_groups", interrupted)
+        patch.setattr(FeatureStoreGateway, "feature_group_pages", interrupted)
         broken = run_sync(central)
     assert broken.status == SyncRun.Status.FAILED
     assert broken.complete_listing is False
