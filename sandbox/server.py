@@ -8,6 +8,13 @@
 * ``GET|POST|DELETE /_sandbox/faults``     -> list / add (JSON body, see :mod:`sandbox.faults`) / clear
 * ``GET|POST /_sandbox/discoverable``      -> ``{"owner_account", "region", "consumer_accounts"}``
 * ``POST /_sandbox/feature-group-access``  -> ``{"arn", "consumer_account", "permission"|null}``
+* ``POST /_sandbox/sessions/expire``       -> ``{"access_key_id"}`` or ``{"role_arn"}`` (neither: every
+  session): those STS sessions fail with the service's expired-token error from now on
+* ``POST /_sandbox/search-lag``            -> ``{"seconds"}``: feature metadata edited from now on
+  stays searchable in its previous version for that long (Search's indexing lag); 0 turns it off
+* ``POST /_sandbox/search-lag/flush``      -> make every pending edit searchable now
+
+Control errors are JSON ``{"error": "..."}`` with a plain message (no Python reprs).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,7 +35,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from . import extensions, faults, state
+from . import auth, extensions, faults, state
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -38,6 +46,17 @@ def reset_all() -> None:
     moto_api_backend.reset()
     faults.clear()
     state.reset()
+
+
+def flush_search_index() -> None:
+    """Make every feature-metadata edit that waits out the search lag searchable now."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    for account in list(sagemaker_backends.values()):
+        for backend in list(account.values()):
+            for group in list(getattr(backend, "feature_groups", {}).values()):
+                if hasattr(group, "flush_search_index"):
+                    group.flush_search_index()
 
 
 def _json(start_response: Callable, status: int, payload: Any) -> list[bytes]:
@@ -60,6 +79,9 @@ class SandboxApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return self.control(environ, start_response, path[len(CONTROL_PREFIX) :].strip("/"))
+        rejected = auth.check(environ)
+        if rejected is not None:
+            return self.reject_credentials(environ, start_response, rejected)
         if faults.active():
             hit = self.match_fault(environ)
             if hit is not None:
@@ -67,6 +89,27 @@ class SandboxApp:
                 start_response(status, headers)
                 return [body]
         return self.inner(environ, start_response)
+
+    def _protocol(self, environ: dict[str, Any], service: str | None) -> str:
+        """The service's protocol from botocore's model, else guessed from the request's shape."""
+        known = auth.protocol_of(service) if service else None
+        if known:
+            return known
+        if environ.get("HTTP_X_AMZ_TARGET"):
+            return "json"
+        if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "") or "Action=" in environ.get("QUERY_STRING", ""):
+            return "query"
+        return "rest-xml"
+
+    def reject_credentials(self, environ: dict[str, Any], start_response: Callable, rejected: str) -> list[bytes]:
+        protocol = self._protocol(environ, faults.request_identity(environ)["service"])
+        invalid, expired = auth.ERRORS.get(protocol, auth.ERRORS["rest-xml"])
+        status, code, message = expired if rejected == "expired" else invalid
+        status_line, headers, body = faults.error_response(
+            {"error_code": code, "message": message, "status": status}, protocol
+        )
+        start_response(status_line, headers)
+        return [body]
 
     # ------------------------------------------------------------------ faults
     @staticmethod
@@ -86,22 +129,24 @@ class SandboxApp:
         target = environ.get("HTTP_X_AMZ_TARGET")
         content_type = environ.get("CONTENT_TYPE", "")
         operation = None
+        protocol = self._protocol(environ, ident["service"])
         if target:
-            protocol, operation = "json", target.split(".")[-1]
+            operation = target.split(".")[-1]
         elif "x-www-form-urlencoded" in content_type or environ.get("QUERY_STRING", "").find("Action=") >= 0:
-            protocol = "query"
             params = parse_qs(environ.get("QUERY_STRING", ""))
             if "x-www-form-urlencoded" in content_type:
                 params.update(parse_qs(self._read_body(environ).decode("utf-8", "replace")))
             operation = (params.get("Action") or [None])[0]
-        else:
-            protocol = "rest-xml"
         account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or (
             get_account_id_from(ident["access_key"]) if ident["access_key"] else None
         )
         fault = faults.take(ident["service"], operation, account, ident["region"])
         if fault is None:
             return None
+        if fault["delay_seconds"]:
+            time.sleep(fault["delay_seconds"])
+        if not fault["error_code"]:
+            return None  # latency only: the request goes on to moto
         return faults.error_response(fault, protocol)
 
     # ------------------------------------------------------------------ control plane
@@ -112,6 +157,8 @@ class SandboxApp:
             payload = json.loads(raw) if raw.strip() else {}
         except ValueError:
             return _json(start_response, 400, {"error": "body must be JSON"})
+        if not isinstance(payload, dict):
+            return _json(start_response, 400, {"error": "body must be a JSON object"})
         try:
             if route == "health":
                 return _json(start_response, 200, {"status": "ok"})
@@ -134,9 +181,30 @@ class SandboxApp:
             if route == "feature-group-access" and method == "POST":
                 state.set_feature_group_access(payload["arn"], payload["consumer_account"], payload.get("permission"))
                 return _json(start_response, 200, state.snapshot())
-        except (KeyError, ValueError, TypeError) as exc:
-            return _json(start_response, 400, {"error": f"bad request: {exc!r}"})
-        return _json(start_response, 404, {"error": f"unknown control route {method} {route}"})
+            if route == "sessions/expire" and method == "POST":
+                if payload.get("access_key_id"):
+                    keys = [str(payload["access_key_id"])]
+                else:
+                    keys = auth.sessions_of_role(payload.get("role_arn"))
+                state.expire_access_keys(keys)
+                return _json(start_response, 200, {"expired": len(keys)})
+            if route == "search-lag" and method == "POST":
+                seconds = payload["seconds"]
+                if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                    raise state.ControlError("seconds must be a number")
+                state.set_search_lag(seconds)
+                return _json(start_response, 200, {"seconds": state.search_lag()})
+            if route == "search-lag/flush" and method == "POST":
+                flush_search_index()
+                return _json(start_response, 200, {"status": "ok"})
+        except KeyError as exc:
+            return _json(start_response, 400, {"error": f"bad request: the field {exc.args[0]} is required"})
+        except state.ControlError as exc:
+            return _json(start_response, 400, {"error": f"bad request: {exc}"})
+        except (ValueError, TypeError, AttributeError):
+            # Python's own messages quote values as reprs; say what is wrong instead.
+            return _json(start_response, 400, {"error": "bad request: a field has the wrong type or value"})
+        return _json(start_response, 404, {"error": f"unknown control route {method} /_sandbox/{route}"})
 
 
 class SandboxServer(ThreadedMotoServer):

@@ -8,6 +8,10 @@
   accounts may call DescribeFeatureGroup / DescribeFeatureMetadata (read) or
   UpdateFeatureMetadata / UpdateFeatureGroup (admin) with the group's ARN.
 
+* ``search_lag_seconds`` -- Search's indexing lag: feature metadata edited while it is above
+  zero stays searchable in its previous version for that long (``POST /_sandbox/search-lag``).
+* ``expired_access_keys`` -- STS sessions expired on demand (``POST /_sandbox/sessions/expire``).
+
 Everything here is cleared by :func:`reset` (called by ``POST /_sandbox/reset``).
 """
 
@@ -17,8 +21,15 @@ import threading
 
 _lock = threading.RLock()
 
+
+class ControlError(ValueError):
+    """A control-plane request the sandbox cannot carry out; the message is shown as is."""
+
+
 discoverable_catalogs: dict[tuple[str, str], set[str]] = {}
 feature_group_access: dict[str, dict[str, str]] = {}
+_search_lag_seconds = 0.0
+expired_access_keys: set[str] = set()
 
 READ_ONLY = "ReadOnly"
 READ_WRITE = "ReadWrite"
@@ -54,7 +65,7 @@ def set_feature_group_access(arn: str, consumer_account: str, permission: str | 
             grants.pop(str(consumer_account), None)
         else:
             if permission not in _LEVELS:
-                raise ValueError(f"permission must be one of {sorted(_LEVELS)}")
+                raise ControlError(f"permission must be one of {', '.join(sorted(_LEVELS))} (or null to revoke)")
             grants[str(consumer_account)] = permission
 
 
@@ -62,6 +73,29 @@ def has_access(arn: str, consumer_account: str, needed: str = READ_ONLY) -> bool
     with _lock:
         granted = feature_group_access.get(arn, {}).get(str(consumer_account))
     return granted is not None and _LEVELS[granted] >= _LEVELS[needed]
+
+
+def set_search_lag(seconds: float) -> None:
+    global _search_lag_seconds
+    if seconds < 0:
+        raise ControlError("seconds must be zero or more")
+    with _lock:
+        _search_lag_seconds = float(seconds)
+
+
+def search_lag() -> float:
+    with _lock:
+        return _search_lag_seconds
+
+
+def expire_access_keys(keys) -> None:
+    with _lock:
+        expired_access_keys.update(keys)
+
+
+def is_expired(access_key: str) -> bool:
+    with _lock:
+        return access_key in expired_access_keys
 
 
 def snapshot() -> dict:
@@ -76,6 +110,9 @@ def snapshot() -> dict:
 
 
 def reset() -> None:
+    global _search_lag_seconds
     with _lock:
         discoverable_catalogs.clear()
         feature_group_access.clear()
+        expired_access_keys.clear()
+        _search_lag_seconds = 0.0

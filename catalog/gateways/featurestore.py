@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from portal.aws import Gateway
@@ -22,6 +22,18 @@ LIST_TAGS_PAGE_SIZE = 100
 # change when a group or feature is edited, and a group created meanwhile sorts
 # last, so ascending CreationTime keeps every existing result in the listing.
 STABLE_ORDER = {"SortBy": "CreationTime", "SortOrder": "Ascending"}
+
+# Filter values for timestamp properties must be "YYYY-mm-dd'T'HH:MM:SS" (UTC,
+# whole seconds, no offset): Filter.Value in
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Filter.html
+SEARCH_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def search_timestamp(value: datetime) -> str:
+    """`value` as a Search filter value: UTC, rounded down to the second (so `>=` loses nothing)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime(SEARCH_TIMESTAMP_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -166,7 +178,7 @@ class FeatureStoreGateway(Gateway):
                 {
                     "Name": "LastModifiedTime",
                     "Operator": "GreaterThanOrEqualTo",
-                    "Value": modified_since.isoformat(),
+                    "Value": search_timestamp(modified_since),
                 }
             ]
         for page in self._search_pages("FeatureMetadata", filters):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -441,10 +441,13 @@ def _merge_props(old: dict, new: dict) -> dict:
 
 
 class _LineageSync:
-    def __init__(self, *, account: AwsAccount, region: str, gateway: LineageGateway) -> None:
+    def __init__(
+        self, *, account: AwsAccount, region: str, gateway: LineageGateway, progress: Callable[[], None]
+    ) -> None:
         self.account = account
         self.region = region
         self.gateway = gateway
+        self.progress = progress
         self.scope = f"{account.account_id}/{region}"
         self.groups_by_arn = {
             g.arn.lower(): g
@@ -468,6 +471,7 @@ class _LineageSync:
                 starts,
             )
             for start, result in zip(starts, results, strict=True):
+                self.progress()
                 vertices.update({v.arn: v for v in result.vertices})
                 edges.update({(e.source_arn, e.destination_arn): e for e in result.edges})
                 vertices.setdefault(start, LineageVertex(start, "FeatureGroup", "Context"))
@@ -482,6 +486,7 @@ class _LineageSync:
             }
         )
         for job in producers:
+            self.progress()
             for assoc in self.gateway.list_associations(source_arn=job, association_type="AssociatedWith"):
                 edges[(assoc.source_arn, assoc.destination_arn)] = assoc
                 vertices.setdefault(
@@ -513,6 +518,7 @@ class _LineageSync:
         for arn in wanted:
             if arn in details:
                 continue
+            self.progress()
             if vertices[arn].lineage_type == "Artifact":
                 details[arn] = self.gateway.describe_artifact(arn)
             else:
@@ -637,7 +643,9 @@ class _LineageSync:
         }
 
 
-def lineage_sync(*, account: AwsAccount, region: str, session: SessionLike) -> dict[str, int]:
+def lineage_sync(
+    *, account: AwsAccount, region: str, session: SessionLike, progress: Callable[[], None] | None = None
+) -> dict[str, int]:
     """Mirror the SageMaker lineage around the account's feature groups in one region.
 
     Calls: ⌈FeatureGroup contexts/100⌉ ListContexts, one QueryLineage per group
@@ -645,10 +653,11 @@ def lineage_sync(*, account: AwsAccount, region: str, session: SessionLike) -> d
     group, and one DescribeArtifact per artifact never seen before. Nothing is
     written until every read succeeded; an AWS error leaves the stored lineage
     as it was. Running it twice gives the same rows (edges get a fresh
-    `last_seen_at`).
+    `last_seen_at`). `progress` is called (on this thread) after each call
+    completes: the catalog sync's heartbeat.
     """
     gateway = LineageGateway(session)
-    syncer = _LineageSync(account=account, region=region, gateway=gateway)
+    syncer = _LineageSync(account=account, region=region, gateway=gateway, progress=progress or (lambda: None))
     vertices, edges, details = syncer.read()
     counts = syncer.write(vertices, edges, details)
     logger.info("lineage sync %s/%s: %s", account.account_id, region, counts)

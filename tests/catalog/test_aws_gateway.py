@@ -100,7 +100,9 @@ def test_search_pages_until_no_next_token(gateway):
     assert records[0].tags == {"team": "crm"}
 
 
-def test_search_feature_metadata_asks_only_for_changes_since_the_watermark(gateway):
+def test_search_feature_metadata_sends_the_watermark_in_the_documented_timestamp_form(gateway):
+    # Filter.Value for timestamps is "YYYY-mm-dd'T'HH:MM:SS": UTC, whole seconds, no offset.
+    watermark = NOW.replace(microsecond=987654).astimezone(dt.timezone(dt.timedelta(hours=2)))
     gateway.stubber.add_response(
         "search",
         {"Results": []},
@@ -109,11 +111,13 @@ def test_search_feature_metadata_asks_only_for_changes_since_the_watermark(gatew
             "MaxResults": 100,
             **ORDER,
             "SearchExpression": {
-                "Filters": [{"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": NOW.isoformat()}]
+                "Filters": [
+                    {"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": "2026-11-01T12:00:00"}
+                ]
             },
         },
     )
-    assert list(gateway.feature_metadata_pages(modified_since=NOW)) == [[]]
+    assert list(gateway.feature_metadata_pages(modified_since=watermark)) == [[]]
 
 
 @pytest.mark.parametrize(
