@@ -73,3 +73,27 @@ def test_a_wrong_external_id_is_access_denied_on_assume_role(aws_sandbox):
 
     assert info.value.operation == "AssumeRole"
     assert info.value.code == "AccessDenied"
+
+
+@pytest.mark.django_db
+def test_a_session_aws_rejects_as_expired_is_renewed_and_a_refused_renewal_is_access_denied(aws_sandbox):
+    from catalog.gateways.featurestore import FeatureStoreGateway
+    from sandbox import control, seed
+
+    account = sandbox_owner_account(aws_sandbox.url, account_id=ACCOUNT, name="central")
+    role = aws.AccountRole(account_id=ACCOUNT, role_arn=account.role_arn, external_id=account.external_id)
+    counter = aws.CallCounter()
+    gateway = FeatureStoreGateway(aws.account_session(role, "eu-west-1", counter=counter))
+
+    control.expire_sessions(aws_sandbox.url, role_arn=role.role_arn)
+    assert list(gateway.feature_group_pages()) == [[]]  # renewed, the call retried once
+    assert counter.as_dict() == {"AssumeRole": 2, "Search": 1}
+
+    # The account withdrew its trust in Pantry: the next renewal is refused.
+    seed.admin_client(aws_sandbox.url, "iam", ACCOUNT).update_assume_role_policy(
+        RoleName="PantryCatalogReader", PolicyDocument=seed.trust_policy("another-external-id")
+    )
+    control.expire_sessions(aws_sandbox.url, role_arn=role.role_arn)
+    with pytest.raises(aws.AwsAccessDenied) as info:
+        list(gateway.feature_group_pages())
+    assert info.value.operation == "AssumeRole"
