@@ -4,7 +4,8 @@ moto accepts any access key. The sandbox checks the keys that have AWS's shape
 (20 characters, ``AKIA…`` for an IAM user's key, ``ASIA…`` for a temporary one):
 
 * an ``ASIA`` key must belong to a session the sandbox's STS issued, signed with that session's
-  token; an expired session (its ``Expiration`` passed, or expired on demand through
+  token; an expired session (its duration passed on the sandbox clock — moving the clock forward
+  expires sessions issued before the move — or expired on demand through
   ``POST /_sandbox/sessions/expire``) fails with the service's expired-token error;
 * an ``AKIA`` key must be an access key an IAM user of the sandbox holds.
 
@@ -27,15 +28,21 @@ rest-xml (S3)  403 InvalidAccessKeyId          400 ExpiredToken
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
+import threading
 from typing import Any
 from urllib.parse import parse_qs
 
-from moto.core.utils import utcnow
+from . import clock
 
-from . import state
-
+_lock = threading.Lock()
+_expired: set[str] = set()  # access keys of sessions expired on demand
+# The sandbox clock's offset when each session was issued. moto stamps Expiration in real time;
+# a session lasts its duration on the clock that was current when it was issued, so moving the
+# clock forward expires old sessions but not the ones assumed afterwards.
+_issued_offset: dict[str, dt.timedelta] = {}
 _AWS_KEY_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 _INVALID_MESSAGE = "The security token included in the request is invalid."
 _EXPIRED_MESSAGE = "The security token included in the request is expired"
@@ -111,9 +118,38 @@ def check(environ: dict[str, Any]) -> str | None:
     assumed = _assumed_role(access_key)
     if assumed is None or token != assumed.session_token:
         return "invalid"
-    if state.is_expired(access_key) or assumed.expiration <= utcnow():
+    with _lock:
+        offset = _issued_offset.get(access_key, dt.timedelta(0))
+    # moto's Expiration is naive real-time UTC; compare on the sandbox clock.
+    if _is_expired(access_key) or assumed.expiration + offset <= clock.now().replace(tzinfo=None):
         return "expired"
     return None
+
+
+def note_issued() -> None:
+    """Record the clock offset for sessions STS just issued (called after every AssumeRole)."""
+    offset = clock.offset()
+    keys = sessions_of_role(None)
+    with _lock:
+        for key in keys:
+            _issued_offset.setdefault(key, offset)
+
+
+def expire(access_keys: list[str]) -> None:
+    """Expire these sessions now (``POST /_sandbox/sessions/expire``)."""
+    with _lock:
+        _expired.update(access_keys)
+
+
+def _is_expired(access_key: str) -> bool:
+    with _lock:
+        return access_key in _expired
+
+
+def reset() -> None:
+    with _lock:
+        _expired.clear()
+        _issued_offset.clear()
 
 
 def sessions_of_role(role_arn: str | None) -> list[str]:

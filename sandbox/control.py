@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.request
 from collections.abc import Iterable
@@ -71,7 +72,11 @@ def clear_faults(endpoint_url: str) -> None:
 
 
 def set_discoverable(endpoint_url: str, owner_account: str, region: str, consumer_accounts: Iterable[str]) -> dict:
-    """Replace which consumer accounts can discover ``owner_account``'s catalogue in ``region``."""
+    """Replace which consumer accounts can discover ``owner_account``'s catalogue in ``region``.
+
+    The sandbox makes (or updates) a RAM share of the catalog on the owner's behalf and accepts
+    the consumers' invitations, so the access is real RAM state.
+    """
     return _call(
         endpoint_url,
         "POST",
@@ -81,17 +86,51 @@ def set_discoverable(endpoint_url: str, owner_account: str, region: str, consume
 
 
 def get_state(endpoint_url: str) -> dict:
+    """Cross-account grants in effect now, derived from RAM: ``discoverable`` and ``feature_group_access``."""
     return _call(endpoint_url, "GET", "discoverable")
 
 
 def set_feature_group_access(endpoint_url: str, arn: str, consumer_account: str, permission: str | None) -> dict:
-    """Grant ``ReadOnly`` / ``ReadWrite`` / ``Admin`` on one feature group (``None`` revokes)."""
+    """Grant ``ReadOnly`` / ``ReadWrite`` / ``Admin`` on one feature group (``None`` revokes).
+
+    Done as a RAM share made on the owner's behalf, with the invitation accepted for the consumer.
+    """
     return _call(
         endpoint_url,
         "POST",
         "feature-group-access",
         {"arn": arn, "consumer_account": consumer_account, "permission": permission},
     )
+
+
+def get_clock(endpoint_url: str) -> dict:
+    """``{"now": ISO 8601, "offset_seconds": float}``: the time RAM invitation expiry uses."""
+    return _call(endpoint_url, "GET", "clock")
+
+
+def move_clock(
+    endpoint_url: str,
+    *,
+    advance: float | dt.timedelta | None = None,
+    offset: float | dt.timedelta | None = None,
+    now: dt.datetime | str | None = None,
+) -> dict:
+    """Move the sandbox clock: ``advance`` it by some time, set its ``offset`` from real time, or
+    make it read ``now``. Exactly one of them. The clock keeps ticking afterwards."""
+    given = {k: v for k, v in {"advance": advance, "offset": offset, "now": now}.items() if v is not None}
+    if len(given) != 1:
+        raise ValueError("give exactly one of advance, offset or now")
+    ((key, value),) = given.items()
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, dt.datetime):
+        value = value.isoformat()
+    field = {"advance": "advance_seconds", "offset": "offset_seconds", "now": "now"}[key]
+    return _call(endpoint_url, "POST", "clock", {field: value})
+
+
+def reset_clock(endpoint_url: str) -> dict:
+    return _call(endpoint_url, "DELETE", "clock")
 
 
 def add_latency(

@@ -10,7 +10,7 @@ import threading
 from moto.sagemaker import models as sm_models
 from moto.sagemaker.responses import SageMakerResponse
 
-from . import sts_ext
+from . import organizations_ext, ram, sts_ext
 from .featurestore import FeatureStoreBackendMixin, FeatureStoreResponseMixin
 from .lineage import LineageBackendMixin, LineageResponseMixin
 
@@ -49,4 +49,6 @@ def apply() -> None:
             account_backends.clear()
         _patch_responses()
         sts_ext.apply()
+        organizations_ext.apply()
+        ram.apply()
         _applied = True

@@ -7,6 +7,7 @@ interrupt. Both may be combined (a slow error).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -15,8 +16,6 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 from xml.sax.saxutils import escape
-
-from .state import ControlError
 
 _lock = threading.Lock()
 _ids = itertools.count(1)
@@ -39,12 +38,12 @@ def add(spec: dict[str, Any]) -> dict[str, Any]:
     count (-1 = forever)."""
     delay = spec.get("delay_seconds") or 0
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 60:
-        raise ControlError("delay_seconds must be a number of seconds between 0 and 60")
+        raise ValueError("delay_seconds must be a number of seconds between 0 and 60")
     if not spec.get("error_code") and delay <= 0:
-        raise ControlError("error_code or delay_seconds is required")
+        raise ValueError("error_code or delay_seconds is required")
     for field in ("count", "status"):
         if spec.get(field) is not None and (isinstance(spec[field], bool) or not isinstance(spec[field], int)):
-            raise ControlError(f"{field} must be an integer")
+            raise ValueError(f"{field} must be an integer")
     fault = {
         "id": next(_ids),
         "service": spec.get("service"),
@@ -95,6 +94,34 @@ def take(service: str | None, operation: str | None, account_id: str | None, reg
                 fault["count"] -= 1
             fault["hits"] += 1
             return dict(fault)
+    return None
+
+
+# REST-JSON services whose operation a fault can name: SigV4 signing name -> botocore models.
+_REST_JSON_MODELS = {"ram": ("ram",), "sagemaker": ("sagemaker-featurestore-runtime",)}
+
+
+@functools.lru_cache(maxsize=8)
+def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    import botocore.session
+
+    session = botocore.session.get_session()
+    routes = []
+    for model_name in _REST_JSON_MODELS.get(service, ()):
+        model = session.get_service_model(model_name)
+        for name in model.operation_names:
+            http = model.operation_model(name).http
+            uri = http["requestUri"].split("?")[0].rstrip("/")
+            pattern = re.sub(r"\{[^}]+\}", "[^/]+", re.sub(r"\{[^}]+\+\}", ".+", uri))
+            routes.append((http["method"], re.compile(f"^{pattern}/?$"), name))
+    return tuple(routes)
+
+
+def rest_json_operation(service: str | None, method: str, path: str) -> str | None:
+    """The API name of a REST-JSON request (``CreateResourceShare``, ``PutRecord``), if known."""
+    for route_method, pattern, name in _rest_routes(service or ""):
+        if route_method == method and pattern.match(path):
+            return name
     return None
 
 

@@ -41,7 +41,7 @@ from moto.sagemaker.exceptions import ResourceInUseException
 from moto.sagemaker.models import FeatureGroup
 from moto.sagemaker.utils import arn_formatter
 
-from . import state
+from . import search_index, state
 from ._common import (
     AccessDeniedException,
     ResourceNotFound,
@@ -494,7 +494,7 @@ class FeatureStoreBackendMixin:
     ) -> None:
         fg = self._feature(feature_group_name, feature_name, state.ADMIN, "UpdateFeatureMetadata")
         meta = fg.feature_metadata[feature_name]
-        lag = state.search_lag()
+        lag = search_index.lag()
         if lag > 0:
             # Search keeps serving the version it indexed last until the lag passes.
             if not meta.get("searchable_at"):

@@ -8,6 +8,7 @@ Deterministic (``random.Random(SEED)``) and idempotent: existing resources are s
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import random
@@ -19,13 +20,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from . import DEFAULT_REGION, PLATFORM_ACCOUNT_ID, control, vocab
+from . import DEFAULT_REGION, PLATFORM_ACCOUNT_ID, vocab
 
 SEED = 20240611
 ROLE_NAME = "PantryCatalogReader"
 SECONDARY_REGION = "us-east-1"
 _CLIENT_LOCK = threading.Lock()
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32)
+INVITATION_LIFETIME = dt.timedelta(hours=12)
 
 
 def external_id_for(account_name: str) -> str:
@@ -381,6 +383,218 @@ def _seed_lineage(endpoint_url: str, account_id: str, region: str, groups: list[
     return out
 
 
+# --------------------------------------------------------------------------- organisation and RAM
+
+
+def ensure_organisation(endpoint_url: str, management_account: str, units: dict[str, list[str]]) -> dict:
+    """An AWS Organization (all features) whose OUs hold these existing accounts, with RAM sharing on.
+
+    Accounts join the way existing accounts join in AWS: an invitation handshake from the
+    management account, accepted by the account. Idempotent.
+    """
+    mgmt = admin_client(endpoint_url, "organizations", management_account, "us-east-1")
+    try:
+        org = mgmt.describe_organization()["Organization"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "AWSOrganizationsNotInUseException":
+            raise
+        org = mgmt.create_organization(FeatureSet="ALL")["Organization"]
+    root = mgmt.list_roots()["Roots"][0]["Id"]
+    existing = {
+        ou["Name"]: ou for ou in mgmt.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]
+    }
+    members = {a["Id"] for a in mgmt.list_accounts()["Accounts"]}
+    out_units = []
+    for name, accounts in units.items():
+        ou = existing.get(name) or mgmt.create_organizational_unit(ParentId=root, Name=name)["OrganizationalUnit"]
+        for account in accounts:
+            if account not in members:
+                handshake = mgmt.invite_account_to_organization(
+                    Target={"Id": account, "Type": "ACCOUNT"}, Notes="Join the Pantry demo organisation."
+                )["Handshake"]
+                admin_client(endpoint_url, "organizations", account, "us-east-1").accept_handshake(
+                    HandshakeId=handshake["Id"]
+                )
+            parent = mgmt.list_parents(ChildId=account)["Parents"][0]["Id"]
+            if parent != ou["Id"]:
+                mgmt.move_account(AccountId=account, SourceParentId=parent, DestinationParentId=ou["Id"])
+        out_units.append({"id": ou["Id"], "arn": ou["Arn"], "name": name, "accounts": sorted(accounts)})
+    # Organisation-wide: members get shares without invitations from now on.
+    admin_client(endpoint_url, "ram", management_account).enable_sharing_with_aws_organization()
+    return {
+        "id": org["Id"],
+        "arn": org["Arn"],
+        "management_account_id": management_account,
+        "feature_set": org["FeatureSet"],
+        "sharing_with_aws_organization": True,
+        "member_accounts": sorted({a["Id"] for a in mgmt.list_accounts()["Accounts"]}),
+        "organizational_units": out_units,
+    }
+
+
+LEVEL_SLUGS = {"ReadOnly": "read-only", "ReadWrite": "read-write", "Admin": "admin", "Discover": "discover"}
+
+
+@functools.lru_cache(maxsize=16)
+def managed_permissions(endpoint_url: str, account_id: str, region: str) -> dict[str, dict]:
+    """Level -> RAM managed permission, resolved with ListPermissions as a client must.
+
+    AWS's documentation spells the names with different case (SageMaker / Sagemaker), so match
+    on the resource type and the name's ending, case-insensitively.
+    """
+    ram = admin_client(endpoint_url, "ram", account_id, region)
+    found: dict[str, dict] = {}
+    for resource_type, endings in (
+        ("sagemaker:FeatureGroup", {"ReadOnly": "readonly", "ReadWrite": "readwrite", "Admin": "admin"}),
+        ("sagemaker:SagemakerCatalog", {"Discover": "resourcesearch"}),
+    ):
+        kwargs: dict[str, Any] = {"resourceType": resource_type}
+        while True:  # botocore has no paginator for ListPermissions
+            page = ram.list_permissions(**kwargs)
+            for permission in page["permissions"]:
+                for level, ending in endings.items():
+                    if permission["name"].lower().endswith(ending):
+                        found[level] = {"arn": permission["arn"], "name": permission["name"]}
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+    return found
+
+
+def share_with_account(
+    endpoint_url: str,
+    *,
+    owner: str,
+    region: str,
+    consumer: str,
+    consumer_name: str,
+    level: str,
+    resource_arns: list[str],
+    accept: bool,
+) -> list[dict]:
+    """One RAM share per owner, Region, consumer and level (Pantry's convention). Idempotent.
+
+    Returns one manifest row per shared resource. ``accept`` answers the consumer's invitation
+    (if RAM sent one) on the consumer's behalf.
+    """
+    permission = managed_permissions(endpoint_url, owner, region)[level]
+    ram = admin_client(endpoint_url, "ram", owner, region)
+    share = ram.create_resource_share(
+        name=f"{consumer_name}-{LEVEL_SLUGS[level]}",
+        resourceArns=resource_arns,
+        principals=[consumer],
+        permissionArns=[permission["arn"]],
+        tags=[{"key": "created-by", "value": "sandbox-seed"}],
+        clientToken=f"seed-{owner}-{region}-{consumer}-{LEVEL_SLUGS[level]}",
+    )["resourceShare"]
+    consumer_ram = admin_client(endpoint_url, "ram", consumer, region)
+    invitations = consumer_ram.get_resource_share_invitations(resourceShareArns=[share["resourceShareArn"]])[
+        "resourceShareInvitations"
+    ]
+    invitation = invitations[-1] if invitations else None
+    if invitation is not None and accept and invitation["status"] == "PENDING":
+        invitation = consumer_ram.accept_resource_share_invitation(
+            resourceShareInvitationArn=invitation["resourceShareInvitationArn"],
+            clientToken="seed-accept-" + invitation["resourceShareInvitationArn"].rsplit("/", 1)[1],
+        )["resourceShareInvitation"]
+    association = ram.get_resource_share_associations(
+        associationType="PRINCIPAL", resourceShareArns=[share["resourceShareArn"]], principal=consumer
+    )["resourceShareAssociations"][0]
+    return [
+        {
+            "share_arn": share["resourceShareArn"],
+            "share_name": share["name"],
+            "owner_account": owner,
+            "region": region,
+            "consumer_account": consumer,
+            "resource_arn": arn,
+            "resource_type": "sagemaker:SagemakerCatalog" if ":sagemaker-catalog/" in arn else "sagemaker:FeatureGroup",
+            "permission_arn": permission["arn"],
+            "permission_name": permission["name"],
+            "level": level,
+            "status": invitation["status"] if invitation is not None else association["status"],
+            "association_status": association["status"],
+            "external": association["external"],
+            "invitation_arn": invitation["resourceShareInvitationArn"] if invitation is not None else None,
+        }
+        for arn in resource_arns
+    ]
+
+
+def _seed_shares(endpoint_url: str, ids: dict[str, str], feature_groups: list[dict]) -> tuple[list[dict], list[dict]]:
+    names = {acct: name for name, acct in ids.items()}
+    arn_by_name = {(fg["account_id"], fg["region"], fg["name"]): fg["arn"] for fg in feature_groups}
+    planned: dict[tuple[str, str, str, str, bool], list[str]] = {}
+    for owner_name, region, consumer_names in vocab.DISCOVERABLE:
+        owner = ids[owner_name]
+        catalog = f"arn:aws:sagemaker:{region}:{owner}:sagemaker-catalog/DefaultFeatureGroupCatalog"
+        for consumer_name in consumer_names:
+            planned.setdefault((owner, region, ids[consumer_name], "Discover", True), []).append(catalog)
+    for rows, accept in ((vocab.ACCESS, True), (vocab.PENDING, False)):
+        for owner_name, region, group, consumer_name, level in rows:
+            owner = ids[owner_name]
+            key = (owner, region, ids[consumer_name], level, accept)
+            planned.setdefault(key, []).append(arn_by_name[(owner, region, group)])
+    shares: list[dict] = []
+    for (owner, region, consumer, level, accept), arns in planned.items():
+        shares += share_with_account(
+            endpoint_url,
+            owner=owner,
+            region=region,
+            consumer=consumer,
+            consumer_name=names[consumer],
+            level=level,
+            resource_arns=arns,
+            accept=accept,
+        )
+    invitations = []
+    for consumer in sorted({row["consumer_account"] for row in shares if row["invitation_arn"]}):
+        for region in sorted({row["region"] for row in shares}):
+            ram = admin_client(endpoint_url, "ram", consumer, region)
+            for page in ram.get_paginator("get_resource_share_invitations").paginate():
+                for invitation in page["resourceShareInvitations"]:
+                    sent = invitation["invitationTimestamp"]
+                    invitations.append(
+                        {
+                            "invitation_arn": invitation["resourceShareInvitationArn"],
+                            "share_arn": invitation["resourceShareArn"],
+                            "share_name": invitation["resourceShareName"],
+                            "sender_account": invitation["senderAccountId"],
+                            "receiver_account": invitation["receiverAccountId"],
+                            "region": region,
+                            "status": invitation["status"],
+                            "sent_at": sent.astimezone(dt.UTC).isoformat(),
+                            # RAM invitations for SageMaker resource types expire after 12 hours.
+                            "expires_at": (sent + INVITATION_LIFETIME).astimezone(dt.UTC).isoformat(),
+                        }
+                    )
+    return shares, invitations
+
+
+def _grants_in_effect(shares: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The older manifest views: catalogs discoverable and per-group access now in effect."""
+    live = [row for row in shares if row["status"] in ("ASSOCIATED", "ACCEPTED")]
+    catalogs: dict[tuple[str, str], list[str]] = {}
+    access = []
+    for row in live:
+        if row["level"] == "Discover":
+            catalogs.setdefault((row["owner_account"], row["region"]), []).append(row["consumer_account"])
+        else:
+            access.append(
+                {
+                    "arn": row["resource_arn"],
+                    "consumer_account": row["consumer_account"],
+                    "permission": row["level"],
+                    "share_arn": row["share_arn"],
+                }
+            )
+    discoverable = [
+        {"owner_account": owner, "region": region, "consumer_accounts": consumers}
+        for (owner, region), consumers in catalogs.items()
+    ]
+    return discoverable, access
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -430,25 +644,22 @@ def seed_organisation(endpoint_url: str, manifest_path: str | None = None, worke
     for (owner, region), groups in sorted(groups_by_scope.items()):
         lineage[f"{owner}/{region}"] = _seed_lineage(endpoint_url, owner, region, groups)
 
-    discoverable = []
-    for owner_name, region, consumer_names in vocab.DISCOVERABLE:
-        consumers = [ids[c] for c in consumer_names]
-        control.set_discoverable(endpoint_url, ids[owner_name], region, consumers)
-        discoverable.append({"owner_account": ids[owner_name], "region": region, "consumer_accounts": consumers})
-
-    access = []
-    arn_by_name = {(fg["account_id"], fg["region"], fg["name"]): fg["arn"] for fg in feature_groups}
-    for owner_name, region, group_name, consumer_name, permission in vocab.ACCESS:
-        arn = arn_by_name[(ids[owner_name], region, group_name)]
-        control.set_feature_group_access(endpoint_url, arn, ids[consumer_name], permission)
-        access.append({"arn": arn, "consumer_account": ids[consumer_name], "permission": permission})
-
+    organization = ensure_organisation(
+        endpoint_url,
+        vocab.MANAGEMENT_ACCOUNT[0],
+        {ou: [ids[name] for name in names] for ou, names in vocab.ORGANISATIONAL_UNITS.items()},
+    )
+    shares, invitations = _seed_shares(endpoint_url, ids, feature_groups)
+    discoverable, access = _grants_in_effect(shares)
     manifest = {
         "region": DEFAULT_REGION,
         "endpoint_url": endpoint_url,
         "platform_account_id": PLATFORM_ACCOUNT_ID,
         "accounts": accounts,
         "feature_groups": feature_groups,
+        "organization": organization,
+        "shares": shares,
+        "invitations": invitations,
         "discoverable": discoverable,
         "access": access,
         "lineage": lineage,
@@ -526,6 +737,10 @@ def seed_synthetic(
         "platform_account_id": PLATFORM_ACCOUNT_ID,
         "accounts": acct_entries,
         "feature_groups": fgs,
+        "organization": None,
+        "shares": [],
+        "invitations": [],
         "discoverable": [],
+        "access": [],
         "lineage": {},
     }

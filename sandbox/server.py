@@ -13,8 +13,16 @@
 * ``POST /_sandbox/search-lag``            -> ``{"seconds"}``: feature metadata edited from now on
   stays searchable in its previous version for that long (Search's indexing lag); 0 turns it off
 * ``POST /_sandbox/search-lag/flush``      -> make every pending edit searchable now
+* ``GET|POST|DELETE /_sandbox/clock``      -> read / move (``{"advance_seconds"}``, ``{"offset_seconds"}``
+  or ``{"now": ISO 8601}``) / reset the sandbox clock that RAM invitation expiry and STS session
+  expiry read
 
 Control errors are JSON ``{"error": "..."}`` with a plain message (no Python reprs).
+
+``discoverable`` and ``feature-group-access`` make real RAM shares on the owner's behalf and
+accept the consumer's invitation (see :mod:`sandbox.state`). SageMaker Feature Store runtime
+requests (``/FeatureGroup/...``, ``/BatchGetRecord``) go to :mod:`sandbox.featurestore_runtime`;
+everything else to moto.
 """
 
 from __future__ import annotations
@@ -35,7 +43,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from . import auth, extensions, faults, state
+from . import auth, clock, extensions, faults, featurestore_runtime, organizations_ext, search_index, state
+from .ram import RamError
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -46,17 +55,10 @@ def reset_all() -> None:
     moto_api_backend.reset()
     faults.clear()
     state.reset()
-
-
-def flush_search_index() -> None:
-    """Make every feature-metadata edit that waits out the search lag searchable now."""
-    from moto.sagemaker.models import sagemaker_backends
-
-    for account in list(sagemaker_backends.values()):
-        for backend in list(account.values()):
-            for group in list(getattr(backend, "feature_groups", {}).values()):
-                if hasattr(group, "flush_search_index"):
-                    group.flush_search_index()
+    organizations_ext.reset()
+    clock.reset()
+    auth.reset()
+    search_index.reset()
 
 
 def _json(start_response: Callable, status: int, payload: Any) -> list[bytes]:
@@ -88,10 +90,14 @@ class SandboxApp:
                 status, headers, body = hit
                 start_response(status, headers)
                 return [body]
+        if featurestore_runtime.matches(environ):
+            return featurestore_runtime.handle(environ, start_response)
         return self.inner(environ, start_response)
 
     def _protocol(self, environ: dict[str, Any], service: str | None) -> str:
         """The service's protocol from botocore's model, else guessed from the request's shape."""
+        if featurestore_runtime.matches(environ):
+            return "rest-json"  # signed as "sagemaker", but its own REST-JSON API
         known = auth.protocol_of(service) if service else None
         if known:
             return known
@@ -130,8 +136,13 @@ class SandboxApp:
         content_type = environ.get("CONTENT_TYPE", "")
         operation = None
         protocol = self._protocol(environ, ident["service"])
+        rest_operation = faults.rest_json_operation(
+            ident["service"], environ.get("REQUEST_METHOD", "GET"), featurestore_runtime.raw_path(environ)
+        )
         if target:
             operation = target.split(".")[-1]
+        elif rest_operation is not None:  # RAM, Feature Store runtime
+            operation = rest_operation
         elif "x-www-form-urlencoded" in content_type or environ.get("QUERY_STRING", "").find("Action=") >= 0:
             params = parse_qs(environ.get("QUERY_STRING", ""))
             if "x-www-form-urlencoded" in content_type:
@@ -181,30 +192,56 @@ class SandboxApp:
             if route == "feature-group-access" and method == "POST":
                 state.set_feature_group_access(payload["arn"], payload["consumer_account"], payload.get("permission"))
                 return _json(start_response, 200, state.snapshot())
+            if route == "clock":
+                if method == "POST":
+                    self.move_clock(payload)
+                elif method == "DELETE":
+                    clock.reset()
+                return _json(start_response, 200, clock.snapshot())
             if route == "sessions/expire" and method == "POST":
                 if payload.get("access_key_id"):
                     keys = [str(payload["access_key_id"])]
                 else:
                     keys = auth.sessions_of_role(payload.get("role_arn"))
-                state.expire_access_keys(keys)
+                auth.expire(keys)
                 return _json(start_response, 200, {"expired": len(keys)})
             if route == "search-lag" and method == "POST":
                 seconds = payload["seconds"]
                 if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                    raise state.ControlError("seconds must be a number")
-                state.set_search_lag(seconds)
-                return _json(start_response, 200, {"seconds": state.search_lag()})
+                    raise ValueError("seconds must be a number")
+                search_index.set_lag(seconds)
+                return _json(start_response, 200, {"seconds": search_index.lag()})
             if route == "search-lag/flush" and method == "POST":
-                flush_search_index()
+                search_index.flush()
                 return _json(start_response, 200, {"status": "ok"})
         except KeyError as exc:
             return _json(start_response, 400, {"error": f"bad request: the field {exc.args[0]} is required"})
-        except state.ControlError as exc:
+        except RamError as exc:
+            return _json(start_response, 400, {"error": f"{exc.error_type}: {exc.message}"})
+        except (ValueError, OverflowError) as exc:
+            # The control plane's own checks raise ValueError with a plain message.
             return _json(start_response, 400, {"error": f"bad request: {exc}"})
-        except (ValueError, TypeError, AttributeError):
+        except (TypeError, AttributeError):
             # Python's own messages quote values as reprs; say what is wrong instead.
-            return _json(start_response, 400, {"error": "bad request: a field has the wrong type or value"})
+            return _json(start_response, 400, {"error": "bad request: a field has the wrong type"})
         return _json(start_response, 404, {"error": f"unknown control route {method} /_sandbox/{route}"})
+
+    @staticmethod
+    def move_clock(payload: dict[str, Any]) -> None:
+        given = [k for k in ("advance_seconds", "offset_seconds", "now") if payload.get(k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of advance_seconds, offset_seconds or now")
+        key, value = given[0], payload[given[0]]
+        if key == "now":
+            try:
+                clock.set_now(clock.parse(value))
+            except (ValueError, TypeError, OverflowError):
+                raise ValueError("now must be an ISO 8601 time such as 2031-05-01T09:30:00Z") from None
+            return
+        # Within a century either way: enough for any expiry, and no datetime overflow.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) < 3.2e9:
+            raise ValueError(f"{key} must be a number of seconds")
+        (clock.advance if key == "advance_seconds" else clock.set_offset)(value)
 
 
 class SandboxServer(ThreadedMotoServer):

@@ -1,118 +1,160 @@
-"""Sandbox-only shared state that is not owned by any moto backend.
+"""Cross-account access questions the SageMaker extension asks, answered from AWS RAM state.
 
-* ``discoverable_catalogs[(owner_account, region)] = {consumer_account, ...}`` -- which
-  consumer accounts may find the owner's feature groups through
-  ``Search(CrossAccountFilterOption="CrossAccount")``. A later RAM extension fills it; tests
-  and the seed fill it through :func:`set_discoverable` (or ``POST /_sandbox/discoverable``).
-* ``feature_group_access[feature_group_arn] = {consumer_account: permission}`` -- which other
-  accounts may call DescribeFeatureGroup / DescribeFeatureMetadata (read) or
-  UpdateFeatureMetadata / UpdateFeatureGroup (admin) with the group's ARN.
+:mod:`sandbox.featurestore` calls :func:`has_access` before it lets another account use a
+feature group ARN and :func:`discoverable_owners` for ``Search`` with
+``CrossAccountFilterOption=CrossAccount``; both read the shares, permissions and invitations in
+:mod:`sandbox.ram`, so access follows exactly what RAM says is in effect (an accepted
+invitation, or membership of the owner's organisation with sharing enabled).
 
-* ``search_lag_seconds`` -- Search's indexing lag: feature metadata edited while it is above
-  zero stays searchable in its previous version for that long (``POST /_sandbox/search-lag``).
-* ``expired_access_keys`` -- STS sessions expired on demand (``POST /_sandbox/sessions/expire``).
-
-Everything here is cleared by :func:`reset` (called by ``POST /_sandbox/reset``).
+:func:`set_discoverable` and :func:`set_feature_group_access` back the control routes
+``POST /_sandbox/discoverable`` and ``POST /_sandbox/feature-group-access``: they make real RAM
+shares on the owner's behalf (named ``sandbox-...``, tagged ``sandbox-control=true``) and accept
+any invitation on the consumer's behalf, so a test can grant access in one call and still see it
+in ``GetResourceShares``.
 """
 
 from __future__ import annotations
 
-import threading
+from typing import Any
 
-_lock = threading.RLock()
+from . import ram
 
-
-class ControlError(ValueError):
-    """A control-plane request the sandbox cannot carry out; the message is shown as is."""
-
-
-discoverable_catalogs: dict[tuple[str, str], set[str]] = {}
-feature_group_access: dict[str, dict[str, str]] = {}
-_search_lag_seconds = 0.0
-expired_access_keys: set[str] = set()
-
-READ_ONLY = "ReadOnly"
-READ_WRITE = "ReadWrite"
-ADMIN = "Admin"
-_LEVELS = {READ_ONLY: 1, READ_WRITE: 2, ADMIN: 3}
+READ_ONLY = ram.READ_ONLY
+READ_WRITE = ram.READ_WRITE
+ADMIN = ram.ADMIN
+_LEVELS = ram.LEVELS
+# The action that stands for each level the SageMaker extension checks: the managed
+# permissions are nested, so holding it means holding the level.
+_LEVEL_ACTION = {
+    READ_ONLY: "sagemaker:DescribeFeatureGroup",
+    READ_WRITE: "sagemaker:PutRecord",
+    ADMIN: "sagemaker:UpdateFeatureGroup",
+}
+CONTROL_TAG = {"key": "sandbox-control", "value": "true"}
 
 
-def set_discoverable(owner_account: str, region: str, consumer_accounts) -> None:
-    """Replace the consumer set of ``(owner_account, region)``'s catalog."""
-    with _lock:
-        consumers = {str(a) for a in consumer_accounts}
-        if consumers:
-            discoverable_catalogs[(str(owner_account), region)] = consumers
-        else:
-            discoverable_catalogs.pop((str(owner_account), region), None)
+def has_access(arn: str, consumer_account: str, needed: str = READ_ONLY) -> bool:
+    """Whether ``consumer_account`` holds (at least) ``needed`` on feature group ``arn`` via RAM."""
+    return _LEVEL_ACTION[needed] in ram.feature_group_actions(arn, str(consumer_account))
+
+
+def allows(arn: str, consumer_account: str, action: str) -> bool:
+    """Whether a RAM share in effect lets ``consumer_account`` call ``action`` (``sagemaker:PutRecord``)."""
+    return action in ram.feature_group_actions(arn, str(consumer_account))
 
 
 def discoverable_owners(consumer_account: str, region: str) -> list[str]:
     """Owner accounts whose catalog in ``region`` is discoverable by ``consumer_account``."""
-    with _lock:
-        return sorted(
-            owner
-            for (owner, reg), consumers in discoverable_catalogs.items()
-            if reg == region and consumer_account in consumers and owner != consumer_account
+    return ram.catalog_owners(str(consumer_account), region)
+
+
+# --------------------------------------------------------------------------- control routes
+
+
+def _backend(account_id: str, region: str) -> ram.RamBackend:
+    from moto.ram.models import ram_backends
+
+    return ram_backends[str(account_id)][region]  # type: ignore[return-value]
+
+
+def _control_share(owner: str, region: str, name: str) -> ram.ResourceShare | None:
+    with ram.WORLD.lock:
+        for share in ram.WORLD.shares.values():
+            if (share.owner, share.region, share.name, share.status) == (owner, region, name, "ACTIVE"):
+                if CONTROL_TAG in share.tags:
+                    return share
+    return None
+
+
+def _accept_for(consumer: str, share: ram.ResourceShare) -> None:
+    invitation = share.pending_invitation(consumer)
+    if invitation is not None:
+        _backend(consumer, share.region).accept_resource_share_invitation(
+            {"resourceShareInvitationArn": invitation.arn}
         )
 
 
+def _ensure_share(
+    owner: str, region: str, name: str, resource: str, permission: ram.ManagedPermission, consumers: list[str]
+) -> ram.ResourceShare:
+    backend = _backend(owner, region)
+    share = _control_share(owner, region, name)
+    if share is None:
+        arn = backend.create_resource_share(
+            {
+                "name": name,
+                "resourceArns": [resource],
+                "principals": consumers,
+                "permissionArns": [permission.arn],
+                "tags": [CONTROL_TAG],
+            }
+        )["resourceShare"]["resourceShareArn"]
+        return ram.WORLD.shares[arn]
+    wanted = [c for c in consumers if c not in share.principals or share.principals[c].status == "DISASSOCIATED"]
+    params: dict[str, Any] = {"resourceShareArn": share.arn}
+    if resource not in {a.entity for a in share.live_resources()}:
+        params["resourceArns"] = [resource]
+    if wanted:
+        params["principals"] = wanted
+    if len(params) > 1:
+        backend.associate_resource_share(params)
+    return share
+
+
+def set_discoverable(owner_account: str, region: str, consumer_accounts: Any) -> None:
+    """Make ``owner_account``'s catalog in ``region`` discoverable by exactly these consumers.
+
+    Only the control share changes; shares made through the RAM API keep their own principals.
+    """
+    owner = str(owner_account)
+    consumers = sorted({str(a) for a in consumer_accounts} - {owner})
+    name = "sandbox-catalog-discovery"
+    catalog = f"arn:aws:sagemaker:{region}:{owner}:sagemaker-catalog/{ram.CATALOG_NAME}"
+    share = _control_share(owner, region, name)
+    if share is not None:
+        gone = [p for p, a in share.principals.items() if a.status != "DISASSOCIATED" and p not in consumers]
+        if gone:
+            _backend(owner, region).disassociate_resource_share({"resourceShareArn": share.arn, "principals": gone})
+    if not consumers:
+        return
+    share = _ensure_share(owner, region, name, catalog, ram.catalog_permission(), consumers)
+    for consumer in consumers:
+        _accept_for(consumer, share)
+
+
 def set_feature_group_access(arn: str, consumer_account: str, permission: str | None) -> None:
-    """Grant (or with ``permission=None`` revoke) cross-account access to one feature group."""
-    with _lock:
-        grants = feature_group_access.setdefault(arn, {})
-        if permission is None:
-            grants.pop(str(consumer_account), None)
-        else:
-            if permission not in _LEVELS:
-                raise ControlError(f"permission must be one of {', '.join(sorted(_LEVELS))} (or null to revoke)")
-            grants[str(consumer_account)] = permission
+    """Grant ``ReadOnly`` / ``ReadWrite`` / ``Admin`` on one feature group (``None`` revokes).
 
-
-def has_access(arn: str, consumer_account: str, needed: str = READ_ONLY) -> bool:
-    with _lock:
-        granted = feature_group_access.get(arn, {}).get(str(consumer_account))
-    return granted is not None and _LEVELS[granted] >= _LEVELS[needed]
-
-
-def set_search_lag(seconds: float) -> None:
-    global _search_lag_seconds
-    if seconds < 0:
-        raise ControlError("seconds must be zero or more")
-    with _lock:
-        _search_lag_seconds = float(seconds)
-
-
-def search_lag() -> float:
-    with _lock:
-        return _search_lag_seconds
-
-
-def expire_access_keys(keys) -> None:
-    with _lock:
-        expired_access_keys.update(keys)
-
-
-def is_expired(access_key: str) -> bool:
-    with _lock:
-        return access_key in expired_access_keys
+    Each level lives in its own control share per owner, Region and consumer, so changing the
+    level moves the group from one share to the other.
+    """
+    if permission is not None and permission not in _LEVELS:
+        raise ValueError(f"permission must be one of {', '.join(sorted(_LEVELS))}")
+    match = ram._FG_ARN_RE.match(arn or "")
+    if not match:
+        raise ram.MalformedArnException(f"The specified resource ARN {arn} is not a feature group ARN.")
+    region, owner = match.group(1), match.group(2)
+    arn = f"arn:aws:sagemaker:{region}:{owner}:feature-group/{match.group(3).lower()}"
+    consumer = str(consumer_account)
+    for level in _LEVELS:
+        share = _control_share(owner, region, f"sandbox-access-{level}-{consumer}")
+        if share is not None and level != permission and share.resources.get(arn, None) is not None:
+            if share.resources[arn].status == "ASSOCIATED":
+                _backend(owner, region).disassociate_resource_share(
+                    {"resourceShareArn": share.arn, "resourceArns": [arn]}
+                )
+    if permission is None:
+        return
+    share = _ensure_share(
+        owner, region, f"sandbox-access-{permission}-{consumer}", arn, ram.permission_for_level(permission), [consumer]
+    )
+    _accept_for(consumer, share)
 
 
 def snapshot() -> dict:
-    with _lock:
-        return {
-            "discoverable": [
-                {"owner_account": o, "region": r, "consumer_accounts": sorted(c)}
-                for (o, r), c in sorted(discoverable_catalogs.items())
-            ],
-            "feature_group_access": {a: dict(g) for a, g in feature_group_access.items()},
-        }
+    """What is in effect now: discoverable catalogs and per-group access, from every share."""
+    return ram.effective_grants()
 
 
 def reset() -> None:
-    global _search_lag_seconds
-    with _lock:
-        discoverable_catalogs.clear()
-        feature_group_access.clear()
-        expired_access_keys.clear()
-        _search_lag_seconds = 0.0
+    ram.reset_world()

@@ -916,7 +916,18 @@ DOWNSTREAM = [
     ("product-recommender-training", "product-two-tower", "next-best-offer", ["product_catalogue"]),
 ]
 
-# Which consumer accounts can discover which owners' catalogues (per region).
+# The AWS Organization: a dedicated management account, two OUs, and every account of ACCOUNTS
+# except fraud-research, a research partner's account outside the organisation -- so shares with
+# it go through RAM invitations that its admin accepts, while the others take effect at once.
+MANAGEMENT_ACCOUNT = ("100000000000", "org-management")
+ORGANISATIONAL_UNITS = {
+    "feature-platform": ["central-feature-store", "payments-ml", "growth-analytics"],
+    "analytics": ["marketing-science", "credit-decisioning"],
+}
+OUTSIDE_ORGANISATION = ["fraud-research"]
+
+# Which consumer accounts can discover which owners' catalogues (per region). Seeded as RAM
+# shares of the owner's feature group catalog (AWSRAMPermissionSageMakerCatalogResourceSearch).
 DISCOVERABLE = [
     (
         "central-feature-store",
@@ -928,8 +939,9 @@ DISCOVERABLE = [
     ("growth-analytics", "eu-west-1", ["marketing-science"]),
 ]
 
-# Per-feature-group access shared with consumer accounts: (owner, region, group, consumer, permission).
-# Permissions are the sandbox's names for the RAM managed permissions.
+# Per-feature-group access shared with consumer accounts: (owner, region, group, consumer, level).
+# Levels name the RAM managed permissions (ReadOnly, ReadWrite, Admin); the seed makes one share per
+# owner, Region, consumer and level, as Pantry does.
 ACCESS = [
     ("payments-ml", "eu-west-1", "card_fraud_signals_realtime", "fraud-research", "ReadOnly"),
     ("payments-ml", "eu-west-1", "device_risk_features", "fraud-research", "ReadOnly"),
@@ -939,4 +951,10 @@ ACCESS = [
     ("central-feature-store", "eu-west-1", "credit_bureau_attributes", "credit-decisioning", "Admin"),
     ("growth-analytics", "eu-west-1", "marketing_email_engagement", "marketing-science", "ReadOnly"),
     ("growth-analytics", "eu-west-1", "campaign_response_features", "marketing-science", "ReadWrite"),
+]
+
+# Shares the seed leaves with their invitation PENDING, for the consumer's admin to accept in the
+# demo: (owner, region, group, consumer, level). The consumer must be outside the organisation.
+PENDING = [
+    ("central-feature-store", "eu-west-1", "customer_digital_engagement", "fraud-research", "ReadWrite"),
 ]

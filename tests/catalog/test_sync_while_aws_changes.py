@@ -214,3 +214,16 @@ def test_account_health_names_the_credential_problem(aws_sandbox, client, operat
         assert shown in page
         for other in {"credentials expired", "invalid credentials", "access denied"} - {shown}:
             assert other not in page
+
+
+def test_a_sync_a_day_later_renews_the_session_this_process_cached(aws_sandbox, central):
+    import datetime as dt
+
+    _groups(aws_sandbox.url, 2)
+    assert run_sync(central).api_calls["AssumeRole"] == 1
+    control.move_clock(aws_sandbox.url, advance=dt.timedelta(days=1))
+
+    run = run_sync(central)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert run.api_calls["AssumeRole"] == 1  # the cached session was rejected as expired and renewed

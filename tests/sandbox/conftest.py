@@ -9,6 +9,7 @@ import pytest
 from botocore.config import Config
 
 from sandbox import control
+from sandbox.seed import ensure_organisation
 from sandbox.server import start
 
 REGION = "eu-west-1"
@@ -48,3 +49,16 @@ def make_client(url: str, service: str = "sagemaker", region: str = REGION, cred
 @pytest.fixture
 def sm(clean_sandbox):
     return make_client(clean_sandbox.url)
+
+
+@pytest.fixture
+def org(clean_sandbox):
+    """OWNER and MEMBER in one organisation with RAM sharing on; OUTSIDER and STRANGER outside it."""
+    from .ram_helpers import MEMBER, MGMT, OWNER, create_group  # ram_helpers imports this module
+
+    url = clean_sandbox.url
+    organization = ensure_organisation(url, MGMT, {"owners": [OWNER], "consumers": [MEMBER]})
+    for name in ("orders_features", "payments_features"):
+        create_group(url, name)
+    create_group(url, "us_only_features", region="us-east-1")
+    return {"url": url, "organization": organization}

@@ -134,3 +134,16 @@ def test_control_plane_errors_are_plain_messages_never_python_reprs(clean_sandbo
         assert error == message
     for python in ("Error(", "Exception(", "<class", "object is not", "'int'", "Traceback"):
         assert python not in error
+
+
+def test_moving_the_sandbox_clock_past_a_sessions_hour_expires_it_but_not_later_sessions(owner):
+    import datetime as dt
+
+    before = make_client(owner, creds=_assume(owner))
+    before.list_feature_groups()
+
+    control.move_clock(owner, advance=dt.timedelta(hours=1, minutes=1))
+
+    assert _error(before.list_feature_groups)[1] == "ExpiredTokenException"
+    after = make_client(owner, creds=_assume(owner))
+    after.list_feature_groups()

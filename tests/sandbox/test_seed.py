@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
 
 from sandbox import seed
 
@@ -62,6 +63,61 @@ def test_seed_organisation_is_realistic_and_repeatable(clean_sandbox, tmp_path):
 
     again = seed.seed_organisation(url)
     assert [fg["arn"] for fg in again["feature_groups"]] == [fg["arn"] for fg in fgs]
+    # Seeding again reuses the shares (clientToken) instead of making new ones.
+    assert [r["share_arn"] for r in again["shares"]] == [r["share_arn"] for r in manifest["shares"]]
+
+
+def test_seed_shares_are_real_ram_state_with_one_invitation_left_to_accept(clean_sandbox):
+    url = clean_sandbox.url
+    manifest = seed.seed_organisation(url)
+    names = {a["account_id"]: a["name"] for a in manifest["accounts"]}
+    org = manifest["organization"]
+    fraud = next(a for a, n in names.items() if n == "fraud-research")
+    assert org["sharing_with_aws_organization"] and org["management_account_id"] not in names
+    assert fraud not in org["member_accounts"]
+    assert set(names) - {fraud} <= set(org["member_accounts"])
+
+    rows = manifest["shares"]
+    # Inside the organisation access is in effect at once; fraud-research accepted invitations,
+    # except the one left pending for its admin.
+    assert {r["status"] for r in rows if r["consumer_account"] != fraud} == {"ASSOCIATED"}
+    pending = [r for r in rows if r["status"] == "PENDING"]
+    assert [(names[r["owner_account"]], names[r["consumer_account"]], r["level"]) for r in pending] == [
+        ("central-feature-store", "fraud-research", "ReadWrite")
+    ]
+    assert {r["status"] for r in rows if r["consumer_account"] == fraud} == {"ACCEPTED", "PENDING"}
+    [open_invitation] = [i for i in manifest["invitations"] if i["status"] == "PENDING"]
+    assert open_invitation["invitation_arn"] == pending[0]["invitation_arn"]
+    assert open_invitation["receiver_account"] == fraud
+    sent = dt.datetime.fromisoformat(open_invitation["sent_at"])
+    assert dt.datetime.fromisoformat(open_invitation["expires_at"]) - sent == dt.timedelta(hours=12)
+
+    # The manifest matches what RAM says, seen from the consumer's side.
+    ram = seed.admin_client(url, "ram", fraud)
+    live = ram.get_resource_share_invitations()["resourceShareInvitations"]
+    assert {i["resourceShareInvitationArn"]: i["status"] for i in live} == {
+        i["invitation_arn"]: i["status"] for i in manifest["invitations"] if i["region"] == "eu-west-1"
+    }
+    readable = {
+        r["arn"]
+        for p in ram.get_paginator("list_resources").paginate(
+            resourceOwner="OTHER-ACCOUNTS", resourceType="sagemaker:FeatureGroup"
+        )
+        for r in p["resources"]
+    }
+    assert readable == {
+        r["resource_arn"]
+        for r in rows
+        if r["consumer_account"] == fraud and r["status"] == "ACCEPTED" and r["level"] != "Discover"
+    }
+    assert pending[0]["resource_arn"] not in readable
+    assert {(a["arn"], a["consumer_account"]) for a in manifest["access"]} == {
+        (r["resource_arn"], r["consumer_account"])
+        for r in rows
+        if r["level"] != "Discover" and r["status"] != "PENDING"
+    }
+    for row in rows:
+        assert row["permission_arn"] == "arn:aws:ram::aws:permission/" + row["permission_name"]
 
 
 def test_seed_synthetic(clean_sandbox):

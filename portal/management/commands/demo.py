@@ -178,7 +178,7 @@ class Command(BaseCommand):
 
     def _seed_sandbox(self, endpoint: str, env: dict) -> None:
         manifest_path = self.data_dir / "sandbox-manifest.json"
-        self.stdout.write("• seeding the sandbox organisation (feature groups, roles, lineage)…")
+        self.stdout.write("• seeding the sandbox organisation (feature groups, roles, lineage, RAM shares)…")
         result = subprocess.run(
             [sys.executable, "-m", "sandbox", "seed", "--endpoint", endpoint, "--manifest", str(manifest_path)],
             cwd=BASE_DIR,
