@@ -96,6 +96,7 @@ def _run(args) -> int:
             return calls, rows, time.perf_counter() - started
 
         aws.clear_session_cache()
+        load = os.getloadavg()[0]  # other work on the machine slows every figure below
         full_calls, full_rows, full_time = sync_all("full sync")
         assert FeatureGroup.objects.count() == args.groups
         assert Feature.objects.count() == args.groups * args.features
@@ -131,7 +132,8 @@ def _run(args) -> int:
         reread_target = resync_target - args.accounts + args.accounts * math.ceil(per_account_features / 100)
         lines = [
             f"Organisation: {args.groups} groups × {args.features} features across {args.accounts} accounts, one region "
-            f"(sandbox over HTTP on loopback, PostgreSQL {_pg_version()}).",
+            f"(sandbox over HTTP on loopback, PostgreSQL {_pg_version()}; the sandbox serves in the same process; "
+            f"load average {load:.1f} on {os.cpu_count()} cores when the runs began).",
             "",
             "| run | catalog AWS calls | catalog calls by operation | lineage calls | wall time | rows written | rows/s |",
             "|---|---:|---|---|---:|---:|---:|",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
 import json
 import re
@@ -105,7 +106,7 @@ def _as_tuple(value: Any) -> Any:
 
 
 def paginate_after(
-    items: list, key: Callable[[Any], tuple], max_results: int, next_token: str | None, scope: str, *, descending: bool
+    items: list, keys: list[tuple], max_results: int, next_token: str | None, scope: str, *, descending: bool
 ):
     """Paging over a live, sorted list, the way Search's NextToken behaves.
 
@@ -113,7 +114,8 @@ def paginate_after(
     page starts after that key in the list *as it is now*. So an item whose
     key changes between pages moves: one edited to sort before the cursor is
     never returned, one edited to sort after it may come twice, and nothing
-    is frozen at the first call. Returns ``(page, next_token_or_None)``.
+    is frozen at the first call. ``keys[i]`` is ``items[i]``'s sort key, and
+    both are sorted (descending when ``descending``). Returns ``(page, next_token_or_None)``.
     """
     start = 0
     if next_token:
@@ -124,12 +126,14 @@ def paginate_after(
             cursor = _as_tuple(data["k"])
         except Exception:  # noqa: BLE001 -- any garbage token is a validation error in AWS
             raise validation("Invalid pagination token because of the provided NextToken value.") from None
-        after = (lambda k: k < cursor) if descending else (lambda k: k > cursor)
-        start = next((i for i, item in enumerate(items) if after(key(item))), len(items))
+        if descending:  # first key below the cursor: count the keys at or above it
+            start = len(keys) - bisect.bisect_left(keys[::-1], cursor)
+        else:
+            start = bisect.bisect_right(keys, cursor)
     page = items[start : start + max_results]
     if start + max_results >= len(items):
         return page, None
-    raw = json.dumps({"k": key(page[-1]), "s": scope}).encode()
+    raw = json.dumps({"k": keys[start + len(page) - 1], "s": scope}).encode()
     return page, base64.urlsafe_b64encode(raw).decode()
 
 

@@ -590,10 +590,11 @@ class FeatureStoreBackendMixin:
         def key(doc: dict) -> tuple:
             return (by_value(doc), doc["FeatureGroupArn"], doc.get("FeatureName", ""))
 
-        docs.sort(key=key, reverse=descending)
+        keyed = sorted(((key(d), d) for d in docs), key=lambda pair: pair[0], reverse=descending)
+        docs, keys = [d for _, d in keyed], [k for k, _ in keyed]
         expression = json.dumps(search_expression or {}, sort_keys=True, default=str)
         scope = f"search:{resource}:{sort_name}:{descending}:{cross_account_filter_option}:{expression}"
-        page, token = paginate_after(docs, key, max_results, next_token, scope, descending=descending)
+        page, token = paginate_after(docs, keys, max_results, next_token, scope, descending=descending)
         out: dict[str, Any] = {
             "Results": [{resource: d} for d in page],
             "TotalHits": {"Value": len(docs), "Relation": "EqualTo"},
