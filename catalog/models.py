@@ -74,8 +74,12 @@ class AwsAccount(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("catalog:account_detail", args=[self.uuid])
 
+    # Said wherever a sync of a consumer-only account is asked for or would be shown.
+    NOT_SYNCED_REASON = "Consumer accounts hold no feature groups of their own, so Pantry does not sync them."
+
     @property
     def is_owner(self) -> bool:
+        """Holds feature groups, so Pantry syncs it (consumer-only accounts are never synced)."""
         return self.kind in (self.Kind.OWNER, self.Kind.BOTH)
 
 

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import views
+from portal import errors, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,3 +16,9 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("", include("catalog.urls")),
 ]
+
+# Error pages in the site's layout (portal/errors.py).
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

@@ -14,7 +14,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from catalog.models import GOVERNANCE_GROUP, AwsAccount, Membership
-from tests.factories import AwsAccountFactory, MembershipFactory, UserFactory
+from sharing.models import Grant
+from tests.factories import AwsAccountFactory, GrantFactory, MembershipFactory, UserFactory
 
 
 @dataclass
@@ -73,3 +74,15 @@ def outsider(org):
     user = UserFactory(username="eve", first_name="Eve", last_name="Outsider")
     MembershipFactory(user=user, account=org.unrelated, role=Membership.Role.OWNER)
     return user
+
+
+@pytest.fixture
+def reader_grant(org, group):
+    """The consumer account (the data scientist's) may read `group` (each test module defines it)."""
+    return GrantFactory(
+        owner_account=org.central,
+        consumer_account=org.consumer,
+        resource_type=Grant.ResourceType.FEATURE_GROUP,
+        feature_group=group,
+        permission=Grant.Permission.READ_ONLY,
+    )

@@ -21,11 +21,14 @@ class AwsAccountSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     external_id = serializers.CharField(write_only=True, required=False, max_length=1224)
     regions = serializers.ListField(child=serializers.CharField(max_length=32), allow_empty=False)
+    synced = serializers.BooleanField(
+        source="is_owner", read_only=True, help_text="False for consumer-only accounts: they hold no feature groups."
+    )
 
     class Meta:
         model = AwsAccount
         # The form's fields (one source of the account's editable shape), plus identity and time.
-        fields = ["id", *AwsAccountForm.Meta.fields, "created_at"]
+        fields = ["id", *AwsAccountForm.Meta.fields, "synced", "created_at"]
         read_only_fields = ["created_at"]
         # Every rule lives in AwsAccountForm (called from validate), so one
         # bad request reports all of its bad fields at once.
@@ -50,6 +53,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     account = serializers.UUIDField(source="account.uuid", read_only=True)
     account_id = serializers.CharField(source="account.account_id", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
     duration_seconds = serializers.SerializerMethodField()
 
     class Meta:
@@ -58,6 +62,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
             "id",
             "account",
             "account_id",
+            "account_name",
             "region",
             "status",
             "trigger",
@@ -122,6 +127,8 @@ class AwsAccountViewSet(
         account = self.get_object()
         if not catalog_permissions.can_trigger_sync(request.user, account):
             raise PermissionDenied("Only operators and this account's owners and admins can sync it.")
+        if not account.is_owner:
+            raise ValidationError({"detail": AwsAccount.NOT_SYNCED_REASON})
         region = request.data.get("region") or None
         if region and region not in account.regions:
             raise ValidationError({"region": ["This account is not synced in that region."]})

@@ -25,16 +25,6 @@ from catalog.selectors import access
 from catalog.selectors import groups as selectors
 from catalog.services import descriptions as services
 
-ACCESS_LEVEL_NAMES = {
-    access.NONE: "none",
-    access.DISCOVERABLE: "discoverable",
-    access.READ_ONLY: "read_only",
-    access.READ_WRITE: "read_write",
-    access.ADMIN: "admin",
-    access.MINE: "mine",
-}
-
-
 # ---------------------------------------------------------------------------
 # Filters
 # ---------------------------------------------------------------------------
@@ -151,12 +141,12 @@ class FeatureGroupSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=list(ACCESS_LEVEL_NAMES.values())))
+    @extend_schema_field(serializers.ChoiceField(choices=list(access.ACCESS_SLUGS)))
     def get_access_level(self, group: FeatureGroup) -> str:
-        return ACCESS_LEVEL_NAMES.get(getattr(group, "access_level", access.NONE), "none")
+        return access.access_slug(getattr(group, "access_level", access.NONE))
 
     def get_access_label(self, group: FeatureGroup) -> str:
-        return access.ACCESS_LABELS.get(getattr(group, "access_level", access.NONE), "")
+        return access.access_label(getattr(group, "access_level", access.NONE))
 
 
 class FeatureGroupDetailSerializer(FeatureGroupSerializer):

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.selectors.access import ACCESS_FACETS, ACCESS_LABELS
+from catalog.selectors.access import ACCESS_SLUGS, access_label, access_slug
 from catalog.selectors.search import (
     FACETS,
     KINDS,
@@ -46,11 +46,11 @@ class SearchGroupSerializer(serializers.Serializer):
     offline_store_enabled = serializers.BooleanField()
     popularity = serializers.FloatField()
     aws_modified_at = serializers.DateTimeField(allow_null=True)
-    access = serializers.SerializerMethodField()
+    access_level = serializers.ChoiceField(
+        choices=list(ACCESS_SLUGS), help_text="Your access: one of the `access` facet's values."
+    )
+    access_label = serializers.CharField(help_text="Your access in words, as the facet and the pages say it.")
     url = serializers.SerializerMethodField()
-
-    def get_access(self, group) -> str:
-        return ACCESS_LABELS.get(getattr(group, "access_level", 0), "")
 
     def get_url(self, group) -> str:
         return self.context["base_url"] + group.get_absolute_url()
@@ -74,7 +74,8 @@ class SearchGroupSerializer(serializers.Serializer):
             "offline_store_enabled": group.offline_store_enabled,
             "popularity": float(group.popularity),
             "aws_modified_at": _DATETIME.to_representation(group.aws_modified_at) if group.aws_modified_at else None,
-            "access": self.get_access(group),
+            "access_level": access_slug(group.access_level),
+            "access_label": access_label(group.access_level),
             "url": self.get_url(group),
         }
 
@@ -137,6 +138,11 @@ class SearchResponseSerializer(serializers.Serializer):
     fuzzy = serializers.BooleanField(help_text="Misspelt words were corrected; see corrected_query.")
     corrected_query = serializers.CharField(help_text="The query actually searched when fuzzy is true.")
     ignored_query = serializers.BooleanField(help_text="The query had no searchable words and was ignored.")
+    sort = serializers.ChoiceField(choices=list(SORTS), help_text="The sort applied (unknown values mean relevance).")
+    usage_data = serializers.BooleanField(
+        help_text="Usage has been recorded for some group you can see. While false, every popularity is 0 "
+        "and sort=popular orders by name."
+    )
     facets = SearchFacetsSerializer()
     groups = SearchGroupSerializer(many=True, required=False, help_text="Present when kind=groups.")
     features = SearchFeatureSerializer(many=True, required=False, help_text="Present when kind=features.")
@@ -164,7 +170,7 @@ class SearchView(APIView):
             _many("feature_type", "Feature type (features only).", enum=["String", "Integral", "Fractional"]),
             _many("store", "Store kind.", enum=list(STORES)),
             _many("status", "Feature group status."),
-            _many("access", "My access.", enum=list(ACCESS_FACETS)),
+            _many("access", "My access (see `access_level` of each group).", enum=list(ACCESS_SLUGS)),
             OpenApiParameter("sort", OpenApiTypes.STR, enum=list(SORTS)),
             OpenApiParameter("page", OpenApiTypes.INT),
         ],
@@ -189,6 +195,8 @@ def search_results_payload(results: SearchResults, *, request) -> dict:
         "fuzzy": results.fuzzy,
         "corrected_query": results.corrected_query,
         "ignored_query": results.ignored_query,
+        "sort": results.params.sort,
+        "usage_data": results.usage_data,
         # Plain dicts: FacetValueSerializer documents the shape in the schema;
         # running it over every facet value cost more than the rest of the payload.
         "facets": {

@@ -1,39 +1,69 @@
-"""What a user may do with each feature group: the "my access" level.
+"""What a user may do with each feature group: the "my access" level, and its one vocabulary.
 
 Levels are small integers so SQL can facet and sort on them:
 `annotate_access_level` adds an `access_level` column computed in the
-database (no per-row Python), and `ACCESS_LABELS` names each level.
+database (no per-row Python). `ACCESS_LEVELS` names each level once, with a
+slug (URLs, the search facet's values, the API's `access_level`) and a label
+(badges, the "My access" facet, the group page, the API's `access_label`),
+so every place says the same thing in the same words, for every persona.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from catalog.models import FeatureGroup
 from catalog.visibility import VisibilityScope, visibility_scope
 
-NONE = 0  # visible only because the user is an operator or in governance
+NONE = 0  # visible only because the user oversees the catalog (operator or governance)
 DISCOVERABLE = 1
 READ_ONLY = 2
 READ_WRITE = 3
 ADMIN = 4
 MINE = 5
 
-ACCESS_LABELS = {
-    NONE: "Visible to governance",
-    DISCOVERABLE: "Discoverable only",
-    READ_ONLY: "Can read",
-    READ_WRITE: "Can read and write",
-    ADMIN: "Admin",
-    MINE: "Mine",
-}
-# The "my access" facet groups levels the way a data scientist thinks of them.
-ACCESS_FACETS = {
-    "mine": (MINE,),
-    "can_read": (READ_ONLY, READ_WRITE, ADMIN),
-    "discoverable": (DISCOVERABLE, NONE),
-}
-ACCESS_FACET_LABELS = {"mine": "Mine", "can_read": "Can read", "discoverable": "Discoverable only"}
+
+@dataclass(frozen=True)
+class AccessLevel:
+    level: int
+    slug: str
+    label: str
+
+
+# Most access first: the order the facet lists them in when counts tie.
+ACCESS_LEVELS = (
+    AccessLevel(MINE, "mine", "Mine"),
+    AccessLevel(ADMIN, "admin", "Admin"),
+    AccessLevel(READ_WRITE, "read_write", "Can read and write"),
+    AccessLevel(READ_ONLY, "read_only", "Can read"),
+    AccessLevel(DISCOVERABLE, "discoverable", "Discoverable only"),
+    # Operators and governance see every group; for one not shared with any of
+    # their accounts this says so, in words that fit both roles.
+    AccessLevel(NONE, "none", "Not shared with you"),
+)
+_BY_LEVEL = {a.level: a for a in ACCESS_LEVELS}
+_BY_SLUG = {a.slug: a for a in ACCESS_LEVELS}
+ACCESS_SLUGS = tuple(_BY_SLUG)
+# Links made before each level had its own facet value said `access=can_read`.
+ACCESS_SLUG_ALIASES = {"can_read": ("read_only", "read_write", "admin")}
+
+
+def access_slug(level: int) -> str:
+    return _BY_LEVEL.get(level, _BY_LEVEL[NONE]).slug
+
+
+def access_label(level: int) -> str:
+    return _BY_LEVEL.get(level, _BY_LEVEL[NONE]).label
+
+
+def access_label_for_slug(slug: str) -> str:
+    return _BY_SLUG[slug].label if slug in _BY_SLUG else slug
+
+
+def access_level_for_slug(slug: str) -> int:
+    return _BY_SLUG[slug].level
 
 
 def annotate_access_level(queryset: QuerySet[FeatureGroup], user, *, scope: VisibilityScope | None = None):
@@ -54,12 +84,3 @@ def annotate_access_level(queryset: QuerySet[FeatureGroup], user, *, scope: Visi
     if scope.catalogs:
         whens.append(When(scope.catalog_q(), then=Value(DISCOVERABLE)))
     return queryset.annotate(access_level=Case(*whens, default=Value(NONE), output_field=IntegerField()))
-
-
-def access_level_for(user, group: FeatureGroup) -> int:
-    return (
-        annotate_access_level(FeatureGroup.objects.filter(pk=group.pk), user)
-        .values_list("access_level", flat=True)
-        .first()
-        or NONE
-    )

@@ -59,10 +59,6 @@ class AccountHealth:
     regions: list[RegionHealth]
     group_count: int
 
-    @property
-    def healthy(self) -> bool:
-        return all(r.healthy for r in self.regions)
-
 
 def account_health_list(*, accounts: QuerySet[AwsAccount]) -> list[AccountHealth]:
     """Sync health per account and region, in a fixed number of queries."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from catalog.models import DescriptionEdit, Feature, FeatureGroup, Membership
@@ -43,16 +43,6 @@ def home_summary(*, user) -> dict:
         "memberships": memberships,
         "recent_groups": groups.select_related("account").order_by("-aws_modified_at")[:8],
     }
-
-
-def feature_groups_for_catalog(*, user) -> QuerySet[FeatureGroup]:
-    return (
-        FeatureGroup.objects.visible_to(user)
-        .live()
-        .select_related("account")
-        .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("position", "name")))
-        .order_by("account__name", "region", "name")
-    )
 
 
 # ---------------------------------------------------------------------------

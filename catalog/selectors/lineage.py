@@ -71,10 +71,6 @@ class LineageGraph:
     def nodes_by_id(self) -> dict[str, GraphNode]:
         return {n.id: n for n in self.nodes}
 
-    @property
-    def manual_edges(self) -> list[GraphEdge]:
-        return [e for e in self.edges if e.manual_edge]
-
 
 def clamp_depth(value: int | None, default: int = DEFAULT_DEPTH) -> int:
     if value is None:

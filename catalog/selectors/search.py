@@ -34,7 +34,14 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Ln
 
 from catalog.models import AwsAccount, Feature, FeatureGroup
-from catalog.selectors.access import ACCESS_FACET_LABELS, ACCESS_FACETS, annotate_access_level
+from catalog.selectors.access import (
+    ACCESS_LEVELS,
+    ACCESS_SLUG_ALIASES,
+    ACCESS_SLUGS,
+    access_label_for_slug,
+    access_level_for_slug,
+    annotate_access_level,
+)
 from catalog.visibility import VisibilityScope, visibility_scope
 
 MAX_QUERY_LENGTH = 200
@@ -110,6 +117,9 @@ class SearchResults:
     fuzzy: bool  # misspelt words were corrected against the words of real names
     corrected_query: str  # the query actually searched when fuzzy
     ignored_query: bool  # the query had no searchable words (punctuation, stop words)
+    # Some group the user can see has usage (popularity > 0). Until then "Most
+    # used" orders by name, and the page says so instead of offering it.
+    usage_data: bool = False
 
     @property
     def has_previous(self) -> bool:
@@ -133,7 +143,7 @@ def search_params_parse(*, data: Mapping) -> SearchParams:
     facets: dict[str, tuple[str, ...]] = {}
     for name in FACETS:
         values = []
-        for raw in getlist(name):
+        for raw in _expand_aliases(name, getlist(name)):
             value = str(raw).strip()
             if value and value not in values and _facet_value_valid(name, value):
                 values.append(value)
@@ -184,6 +194,12 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def _expand_aliases(name: str, raw_values: list) -> list:
+    if name != "access":
+        return raw_values
+    return [slug for raw in raw_values for slug in ACCESS_SLUG_ALIASES.get(str(raw).strip(), (raw,))]
+
+
 def _facet_value_valid(name: str, value: str) -> bool:
     if len(value) > 200:
         return False
@@ -198,7 +214,7 @@ def _facet_value_valid(name: str, value: str) -> bool:
     if name == "store":
         return value in STORES
     if name == "access":
-        return value in ACCESS_FACETS
+        return value in ACCESS_SLUGS
     return True  # status: free text, matched exactly
 
 
@@ -237,7 +253,7 @@ def _group_facet_filter(facets: Mapping[str, tuple[str, ...]], *, prefix: str = 
 
 
 def _access_levels(values: tuple[str, ...]) -> list[int]:
-    return [level for value in values for level in ACCESS_FACETS[value]]
+    return [access_level_for_slug(value) for value in values]
 
 
 def _visible_groups(user, facets: Mapping[str, tuple[str, ...]], scope: VisibilityScope) -> QuerySet[FeatureGroup]:
@@ -300,6 +316,11 @@ def _search(*, user, params: SearchParams) -> SearchResults:
     sort = params.sort if (has_words or params.sort != "relevance") else "popular"
     # The user's accounts and grants, read once for every statement below.
     scope = visibility_scope(user)
+    if not (scope.everything or scope.member_accounts or scope.catalogs or scope.granted_groups):
+        # Someone in no account yet (a first sign-in) sees nothing; there is no
+        # SQL to run, since every statement below would filter on empty lists.
+        outcome = {"total": 0, "facets": {}, "page_ids": [], "usage_data": False}
+        return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=None)
     outcome = _run(user=user, scope=scope, params=params, search_query=search_query, text=query, sort=sort)
     corrected = None
     if has_words and outcome["total"] < FUZZY_BELOW and not OPERATOR_RE.search(query):
@@ -320,6 +341,12 @@ def _search(*, user, params: SearchParams) -> SearchResults:
                 outcome = retry
             else:
                 corrected = None
+    return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=corrected)
+
+
+def _results(
+    *, params: SearchParams, query: str, has_words: bool, outcome: dict, corrected: str | None
+) -> SearchResults:
     cap = GROUP_CANDIDATES if params.kind == "groups" else FEATURE_CANDIDATES
     total = min(outcome["total"], cap)
     num_pages = max(1, ceil(total / PAGE_SIZE))
@@ -334,6 +361,7 @@ def _search(*, user, params: SearchParams) -> SearchResults:
         fuzzy=corrected is not None,
         corrected_query=corrected or "",
         ignored_query=bool(query) and not has_words,
+        usage_data=outcome["usage_data"],
     )
 
 
@@ -374,6 +402,18 @@ def _run(
     )
     groups_sql, groups_params = group_columns.order_by().query.sql_with_params()
     join = "cg.id = c.id" if params.kind == "groups" else "cg.id = c.feature_group_id"
+    # Is there usage data at all among the groups the user may see (facets
+    # aside)? One row at most, found through the fg_popularity index.
+    usage_sql, usage_params = (
+        FeatureGroup.objects.visible_to(user, scope=scope)
+        .live()
+        .filter(popularity__gt=0)
+        .values("id")
+        .order_by()[:1]
+        .query.sql_with_params()
+    )
+    # Each level counts under its own slug, the vocabulary of catalog.selectors.access.
+    access_slugs_sql = " ".join(f"WHEN {a.level} THEN '{a.slug}'" for a in ACCESS_LEVELS)
     type_facet = (
         "UNION ALL SELECT 'feature_type', type, type, count(*) FROM c GROUP BY type"
         if params.kind == "features"
@@ -394,10 +434,9 @@ def _run(
         UNION ALL SELECT 'store', 'online', 'online', count(*) FROM j WHERE online_store_enabled
         UNION ALL SELECT 'store', 'offline', 'offline', count(*) FROM j WHERE offline_store_enabled
         UNION ALL SELECT 'status', status, status, count(*) FROM j WHERE status <> '' GROUP BY status
-        UNION ALL SELECT 'access', CASE WHEN access_level >= {max(ACCESS_FACETS["mine"])} THEN 'mine'
-                  WHEN access_level >= {min(ACCESS_FACETS["can_read"])} THEN 'can_read' ELSE 'discoverable' END,
-                  '', count(*) FROM j GROUP BY 2
+        UNION ALL SELECT 'access', CASE access_level {access_slugs_sql} END, '', count(*) FROM j GROUP BY 2
         {type_facet}
+        UNION ALL SELECT 'usage', '', '', count(*) FROM ({usage_sql}) u
         UNION ALL (SELECT 'page', c.id::text, cg.access_level::text, 0 FROM c JOIN cg ON {join}
                    ORDER BY {ORDERINGS[sort]}
                    LIMIT {PAGE_SIZE}
@@ -413,21 +452,24 @@ def _run(
         # page 1 and page 2; from the start of the table it is the same each time.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL synchronize_seqscans = off")
-        cursor.execute(sql, [*candidates_params, *groups_params, offset])
+        cursor.execute(sql, [*candidates_params, *groups_params, *usage_params, offset])
         rows = cursor.fetchall()
     total = 0
+    usage_data = False
     facets: dict[str, dict[str, tuple[str, int]]] = {}
     page_ids: list[tuple[int, int]] = []  # (id, access level of its group)
     for dimension, value, label, count in rows:
         if dimension == "total":
             total = count
+        elif dimension == "usage":
+            usage_data = count > 0
         elif dimension == "page":
             page_ids.append((int(value), int(label)))
         elif count:
             bucket = facets.setdefault(dimension, {})
             previous = bucket.get(value, ("", 0))[1]
             bucket[value] = (label, previous + count)
-    return {"total": total, "facets": facets, "page_ids": page_ids}
+    return {"total": total, "facets": facets, "page_ids": page_ids, "usage_data": usage_data}
 
 
 def _facet_values(
@@ -442,7 +484,7 @@ def _facet_values(
         items = []
         for value, (label, count) in values.items():
             if name == "access":
-                label = ACCESS_FACET_LABELS[value]
+                label = access_label_for_slug(value)
             elif name == "store":
                 label = STORES[value]
             items.append(FacetValue(value=value, label=label, count=count, selected=value in chosen))
@@ -456,7 +498,7 @@ def _facet_values(
 
 def _facet_label(name: str, value: str) -> str:
     if name == "access":
-        return ACCESS_FACET_LABELS.get(value, value)
+        return access_label_for_slug(value)
     if name == "store":
         return STORES.get(value, value)
     if name == "account":

@@ -147,7 +147,6 @@ def _edges_upsert(
 
 UPSTREAM = "upstream"
 DOWNSTREAM = "downstream"
-MANUAL_KINDS = [k for k in Kind.values if k != Kind.FEATURE_GROUP]
 
 
 def _manual_node_spec(*, user, group: FeatureGroup, kind: str, identifier: str, name: str) -> NodeSpec | LineageNode:

@@ -43,7 +43,7 @@ def account_detail(request: HttpRequest, account_uuid) -> HttpResponse:
             "account": account,
             "health": health,
             "runs": runs,
-            "can_sync": permissions.can_trigger_sync(request.user, account),
+            "can_sync": account.is_owner and permissions.can_trigger_sync(request.user, account),
             "can_manage": permissions.can_manage_accounts(request.user),
         },
     )
@@ -85,6 +85,9 @@ def account_sync(request: HttpRequest, account_uuid) -> HttpResponse:
     account = selectors.get_account_for_user(user=request.user, account_uuid=account_uuid)
     if not permissions.can_trigger_sync(request.user, account):
         raise PermissionDenied
+    if not account.is_owner:
+        messages.error(request, AwsAccount.NOT_SYNCED_REASON)
+        return redirect(account)
     form = SyncRequestForm(request.POST, account=account)
     if not form.is_valid():
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))

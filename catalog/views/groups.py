@@ -62,7 +62,7 @@ def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
     mine = group.access_level == access.MINE
     context = {
         **_schema_context(request, group),
-        "access_label": access.ACCESS_LABELS.get(group.access_level, ""),
+        "access_label": access.access_label(group.access_level),
         "can_read_records": group.access_level >= access.READ_ONLY,
         "discoverable_only": group.access_level == access.DISCOVERABLE,
         # Inside its own account a group is addressed by name; from any other
@@ -97,7 +97,7 @@ def feature_detail(request: HttpRequest, group_uuid, feature_name: str) -> HttpR
         "parameters": sorted((feature.parameters or {}).items()),
         "edits": selectors.description_edits_for_feature(feature=feature),
         "can_edit": _may_edit(request.user, group),
-        "access_label": access.ACCESS_LABELS.get(group.access_level, ""),
+        "access_label": access.access_label(group.access_level),
     }
     return render(request, "catalog/feature_detail.html", context)
 

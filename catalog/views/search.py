@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
-from catalog.selectors.access import ACCESS_LABELS
+from catalog.selectors.access import access_label
 from catalog.selectors.search import FACET_TITLES, KINDS, MAX_QUERY_LENGTH, SORTS, search_params_parse, search_run
 
 
@@ -20,19 +20,31 @@ def catalog_list(request: HttpRequest) -> HttpResponse:
     params = search_params_parse(data=request.GET)
     results = search_run(user=request.user, params=params)
     for group in results.results if params.kind == "groups" else ():
-        group.access_label = ACCESS_LABELS.get(group.access_level, "")
+        group.access_label = access_label(group.access_level)
     context = {
         "params": params,
         "results": results,
         "facets": [(name, FACET_TITLES[name], values) for name, values in results.facets.items() if values],
         "kinds": [(kind, kind.capitalize()) for kind in KINDS],
-        "sorts": SORTS.items(),
+        "sorts": _sort_choices(params.sort, usage_data=results.usage_data),
         "max_query_length": MAX_QUERY_LENGTH,
     }
     # A live update swaps only the facets and results; the search box keeps focus.
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         return render(request, "catalog/catalog_list.html#search-body", context)
     return render(request, "catalog/catalog_list.html", context)
+
+
+def _sort_choices(current: str, *, usage_data: bool) -> list[tuple[str, str]]:
+    """Sort options; "Most used" only once usage exists, or labelled as empty when a link asks for it."""
+    choices = []
+    for value, label in SORTS.items():
+        if value == "popular" and not usage_data:
+            if current != value:
+                continue
+            label = f"{label} (no usage data yet)"
+        choices.append((value, label))
+    return choices
 
 
 urlpatterns = [

@@ -5,6 +5,14 @@
   "use strict";
 
   const ORIGIN_STYLE = { sagemaker: "solid", openlineage: "dashed", manual: "dotted" };
+  // Bidi control characters (overrides, embeddings, isolates, marks) in names from the API are
+  // shown as [U+XXXX], as the server does for every page (portal/bidi.py), so none can reorder text.
+  const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+  function visible(text) {
+    if (text === undefined || text === null) return text;
+    return String(text).replace(BIDI_CONTROLS, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}]`);
+  }
 
   function kindColours(panel) {
     const colours = {};
@@ -16,7 +24,7 @@
 
   function el(tag, text, className) {
     const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null) node.textContent = visible(text);
     if (className) node.className = className;
     return node;
   }
@@ -84,7 +92,7 @@
       });
       const elements = data.nodes.map((n) => ({
         group: "nodes",
-        data: { id: n.id, label: n.name, kind: n.kind, colour: colours[n.kind] || colours.other || "#adb5bd", root: n.side === "root" ? 1 : 0 },
+        data: { id: n.id, label: visible(n.name), kind: n.kind, colour: colours[n.kind] || colours.other || "#adb5bd", root: n.side === "root" ? 1 : 0 },
       }));
       data.edges.forEach((e) => {
         const single = e.origins.length === 1 ? e.origins[0] : "";
@@ -94,10 +102,21 @@
         });
       });
       if (cy) cy.destroy();
+      const labelBackground = getComputedStyle(graphEl).backgroundColor || "#fff";
       cy = window.cytoscape({
         container: graphEl,
         elements: elements,
-        layout: { name: "dagre", rankDir: "LR", nodeSep: 25, rankSep: 90, fit: true, padding: 20 },
+        // Dagre places nodes by their size *with* their labels (nodeDimensionsIncludeLabels), so
+        // long names wrap under their node and push neighbours apart instead of drawing over them.
+        layout: {
+          name: "dagre",
+          rankDir: "LR",
+          nodeDimensionsIncludeLabels: true,
+          nodeSep: 18,
+          rankSep: 60,
+          fit: true,
+          padding: 20,
+        },
         minZoom: 0.2,
         maxZoom: 2.5,
         style: [
@@ -109,8 +128,14 @@
               "font-size": 11,
               "text-valign": "bottom",
               "text-margin-y": 4,
-              "text-wrap": "ellipsis",
-              "text-max-width": 140,
+              // Whole names, wrapped at word breaks and (for ARNs, URIs) anywhere past 150 px.
+              "text-wrap": "wrap",
+              "text-max-width": 150,
+              "text-overflow-wrap": "anywhere",
+              // Edges pass behind labels, not through them.
+              "text-background-color": labelBackground,
+              "text-background-opacity": 0.9,
+              "text-background-padding": 1,
               width: 22,
               height: 22,
             },
@@ -131,6 +156,8 @@
         ],
       });
       cy.on("tap", "node", (evt) => activate(nodesById[evt.target.id()]));
+      // The instance, for tests and the browser console: a property of the element, no global.
+      graphEl.pantryCy = cy;
       graphEl.dataset.nodeIds = data.nodes.map((n) => n.id).join(" ");
       graphEl.dataset.state = data.edges.length ? "ready" : "empty";
       const hidden = data.truncated ? " Only part of the lineage is shown." : "";

@@ -16,4 +16,12 @@ document.addEventListener("DOMContentLoaded", () => {
       if (status) status.textContent = `${shown} feature${shown === 1 ? "" : "s"} shown`;
     });
   });
+
+  // Error pages: "Back to the previous page" when the browser has one (no javascript: links, strict CSP).
+  document.querySelectorAll("[data-history-back]").forEach((button) => {
+    if (window.history.length < 2) return;
+    const item = button.closest("[data-history-back-item]");
+    if (item) item.hidden = false;
+    button.addEventListener("click", () => window.history.back());
+  });
 });

@@ -11,9 +11,9 @@ from catalog.gateways.featurestore import FeatureStoreGateway
 from catalog.models import DescriptionEdit, Feature, FeatureGroup, Membership
 from catalog.services import descriptions as services
 from portal import aws
-from sharing.models import Grant
 from tests.aws_stubs import StubSession
-from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory, MembershipFactory, UserFactory
+from tests.csp import assert_csp_clean
+from tests.factories import FeatureFactory, FeatureGroupFactory, MembershipFactory, UserFactory
 
 GATEWAY_FACTORY = "catalog.services.descriptions.feature_store_gateway_for"
 
@@ -36,17 +36,6 @@ def group(org):
 @pytest.fixture
 def feature(group):
     return group.features.get(name="age_days")
-
-
-@pytest.fixture
-def reader_grant(org, group):
-    return GrantFactory(
-        owner_account=org.central,
-        consumer_account=org.consumer,
-        resource_type=Grant.ResourceType.FEATURE_GROUP,
-        feature_group=group,
-        permission=Grant.Permission.READ_ONLY,
-    )
 
 
 @pytest.fixture
@@ -424,8 +413,7 @@ def test_edit_form_uses_htmx_preview_without_inline_scripts(client, owner, group
     client.force_login(owner)
     html = client.get(_edit_url(group, feature)).content.decode()
     assert 'hx-post="' + reverse("catalog:description_preview", args=[group.uuid]) in html
-    assert "<script>" not in html
-    assert " style=" not in html
+    assert_csp_clean(html)
 
 
 # ---------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +18,8 @@ from catalog.selectors.search import (
     search_run,
 )
 from sharing.models import Grant
-from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory
+from tests.csp import assert_csp_clean
+from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +176,7 @@ def test_outsider_sees_none_of_the_others_groups_nor_their_counts(outsider, corp
 def test_deleted_groups_never_appear(governance, corpus):
     assert "customer_age_old" not in names(feature_groups_search(user=governance, query="customer age"))
     features = features_search(user=governance, query="customer age")
+    assert features.results  # the live groups' features are found; the deleted group's are not
     assert all(f.feature_group.deleted_at is None for f in features.results)
 
 
@@ -198,7 +202,7 @@ def test_every_facet_count_equals_the_results_it_leads_to(data_scientist, corpus
 
 def test_access_facet_separates_mine_readable_and_discoverable(data_scientist, owner, corpus):
     facets = {f.value: f.count for f in feature_groups_search(user=data_scientist, query="").facets["access"]}
-    assert facets == {"can_read": 1, "discoverable": 2}
+    assert facets == {"read_only": 1, "discoverable": 2}
     owner_facets = {f.value: f.count for f in feature_groups_search(user=owner, query="").facets["access"]}
     assert owner_facets == {"mine": 3}  # the deleted group is not counted
 
@@ -325,17 +329,22 @@ def test_htmx_request_gets_only_the_results_fragment(client, data_scientist, cor
 
 def test_page_has_no_inline_scripts_or_styles(client, data_scientist, corpus):
     client.force_login(data_scientist)
-    body = client.get(reverse("catalog:catalog_list"), {"q": "customer"}).content.decode()
-    assert "<script>" not in body
-    assert "style=" not in body
+    response = client.get(reverse("catalog:catalog_list"), {"q": "customer"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="results-summary"' in body
+    assert_csp_clean(body)
 
 
 def test_outsider_search_page_shows_nothing_of_others(client, outsider, corpus):
     client.force_login(outsider)
     body = client.get(reverse("catalog:catalog_list"), {"q": "customer"}).content.decode()
-    assert "sandbox_customer_age" in body
-    for hidden in ('customer_age"', "orders_daily", "merchant_secret_customer", "central-feature-store"):
-        assert hidden not in body
+    assert f'<a href="{corpus["unrelated"].get_absolute_url()}">sandbox_customer_age</a>' in body
+    for key in ("customer_age", "orders", "team_secret"):
+        # Neither a link to it nor its name as text ("customer_age" alone is part of the visible name).
+        assert corpus[key].get_absolute_url() not in body
+        assert f">{corpus[key].name}<" not in body
+    assert "central-feature-store" not in body
 
 
 def test_anonymous_user_is_sent_to_login(client, corpus):
@@ -356,6 +365,25 @@ def test_search_page_runs_a_fixed_number_of_queries(
     # tsquery check, savepoint, two SET LOCALs, the search statement, release, the
     # page's rows: 12, however many results.
     with django_assert_max_num_queries(12):
-        assert client.get(url, {"q": "customer", "kind": kind, "region": "eu-west-1"}).status_code == 200
+        first = client.get(url, {"q": "customer", "kind": kind, "region": "eu-west-1"})
+    assert first.status_code == 200
+    # A full page of results was rendered within the budget, not an empty one.
+    assert first.content.decode().count('<li class="card mb-2">') == 20
     with django_assert_max_num_queries(12):
-        assert client.get(url, {"kind": kind, "page": "2"}).status_code == 200
+        second = client.get(url, {"kind": kind, "page": "2"})
+    assert second.status_code == 200
+    assert "· page 2 of" in second.content.decode()
+    assert second.content.decode().count('<li class="card mb-2">') > 0
+
+
+def test_someone_in_no_account_yet_gets_an_empty_search_not_an_error(client, corpus):
+    newcomer = UserFactory(username="newcomer")
+    client.force_login(newcomer)
+    response = client.get(reverse("catalog:catalog_list"), {"q": "customer", "kind": "features", "sort": "popular"})
+    assert response.status_code == 200
+    summary = re.search(r'id="results-summary">(.*?)</p>', response.content.decode(), re.S).group(1)
+    assert " ".join(summary.split()).startswith("0 features for “customer”")
+    api = client.get("/api/v1/search/", {"q": "customer", "access": "mine"})
+    assert api.status_code == 200
+    assert api.json()["count"] == 0
+    assert api.json()["facets"]["access"] == [{"value": "mine", "label": "Mine", "count": 0, "selected": True}]

@@ -1,6 +1,8 @@
 import pytest
 from django.test import override_settings
 
+from tests.csp import assert_csp_clean
+
 
 @pytest.mark.django_db
 def test_healthz_reports_database_and_broker_ok(client):
@@ -28,5 +30,5 @@ def test_login_page_renders_without_inline_scripts(client, db):
     response = client.get("/accounts/login/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<script>" not in html
+    assert_csp_clean(html)
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
