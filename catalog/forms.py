@@ -4,8 +4,8 @@ import re
 
 from django import forms
 
-from catalog import aws
 from catalog.models import AwsAccount
+from portal import aws
 
 
 class AwsAccountForm(forms.ModelForm):
@@ -54,7 +54,7 @@ class AwsAccountForm(forms.ModelForm):
         raw = [r.strip().lower() for r in re.split(r"[,\s]+", self.cleaned_data["regions"]) if r.strip()]
         if not raw:
             raise forms.ValidationError("Enter at least one region.")
-        known = aws.known_regions()
+        known = aws.service_regions("sagemaker")
         unknown = [r for r in raw if r not in known]
         if unknown:
             raise forms.ValidationError(

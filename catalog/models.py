@@ -287,9 +287,6 @@ class SyncRun(models.Model):
         MANUAL = "manual"
         API = "api"
 
-    # A run with no heartbeat for this long is taken as dead, so its lock frees.
-    STALE_AFTER = timedelta(minutes=10)
-
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, related_name="sync_runs")
     region = models.CharField(max_length=32)

@@ -13,3 +13,8 @@ def sync_run_execute(run_uuid: str) -> None:
 @shared_task(name="catalog.tasks.sync_due_accounts")
 def sync_due_accounts() -> None:
     services.sync_due_accounts_request()
+
+
+@shared_task(name="catalog.tasks.sync_runs_sweep")
+def sync_runs_sweep() -> None:
+    services.sync_runs_sweep()

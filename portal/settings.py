@@ -303,6 +303,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.sync_due_accounts",
         "schedule": env_int("PANTRY_SYNC_TICK_SECONDS", 60),
     },
+    # Abandons syncs whose worker died (no heartbeat for PANTRY_SYNC_STALE_SECONDS), freeing their lock.
+    "catalog-sync-sweep-stale-runs": {
+        "task": "catalog.tasks.sync_runs_sweep",
+        "schedule": 60,
+    },
 }
 
 # --- AWS --------------------------------------------------------------------
@@ -314,6 +319,15 @@ PANTRY_SYNC_INTERVAL_MINUTES = env_int("PANTRY_SYNC_INTERVAL_MINUTES", 60)
 PANTRY_LINEAGE_REFRESH_MINUTES = env_int("PANTRY_LINEAGE_REFRESH_MINUTES", 360)
 PANTRY_LINEAGE_CONCURRENCY = env_int("PANTRY_LINEAGE_CONCURRENCY", 4)
 PANTRY_AWS_MAX_ATTEMPTS = env_int("PANTRY_AWS_MAX_ATTEMPTS", 5)
+# Feature metadata edited within this many seconds before a sync started is read again by the
+# next sync: Search indexes edits after a delay (docs/sync.md).
+PANTRY_SYNC_METADATA_OVERLAP_SECONDS = env_int("PANTRY_SYNC_METADATA_OVERLAP_SECONDS", 300)
+# A running sync heartbeats on every page; with none for this long its worker is taken as dead
+# and the run is abandoned. Must exceed one AWS call's worst case (205 s with the defaults;
+# `manage.py check` warns otherwise).
+PANTRY_SYNC_STALE_SECONDS = env_int("PANTRY_SYNC_STALE_SECONDS", 300)
+# A queued sync no worker started within this long is abandoned (its task was lost).
+PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS = env_int("PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS", 3600)
 PANTRY_ROLE_SESSION_NAME = env_str("PANTRY_ROLE_SESSION_NAME", "pantry-catalog")
 
 # --- Logging ----------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,19 +43,25 @@ def to_naive_utc(value: Any) -> Any:
     return value
 
 
-def parse_time(value: Any) -> dt.datetime | None:
-    """Parse a search-filter value into a datetime (ISO 8601 or epoch seconds)."""
-    if isinstance(value, (dt.datetime, int, float)):
-        return to_naive_utc(value)
-    text = str(value).strip()
-    try:
-        return to_naive_utc(float(text))
-    except ValueError:
-        pass
-    try:
-        return to_naive_utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        return None
+# Search filter values for timestamp properties: "an ISO 8601 date-time string
+# of the following format: YYYY-mm-dd'T'HH:MM:SS" (Filter.Value in
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Filter.html).
+# No fraction, no offset: anything else is a ValidationException.
+_SEARCH_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+
+
+def parse_search_timestamp(value: Any, name: str) -> dt.datetime:
+    """A Search filter value for a timestamp property, or AWS's ValidationException."""
+    text = str(value)
+    if _SEARCH_TIMESTAMP_RE.match(text):
+        try:
+            return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            pass  # 2024-02-30T…: the right shape, not a date
+    raise validation(
+        f"Invalid value '{text}' for the timestamp property {name}. "
+        "Timestamp values must be in the format yyyy-MM-dd'T'HH:mm:ss."
+    )
 
 
 # --------------------------------------------------------------------------- paging
@@ -93,6 +101,42 @@ def decode_token(token: str | None, scope: str) -> int:
         raise validation("Invalid pagination token because of the provided NextToken value.") from None
 
 
+def _as_tuple(value: Any) -> Any:
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, list) else value
+
+
+def paginate_after(
+    items: list, keys: list[tuple], max_results: int, next_token: str | None, scope: str, *, descending: bool
+):
+    """Paging over a live, sorted list, the way Search's NextToken behaves.
+
+    The token holds the sort key of the last result returned, and the next
+    page starts after that key in the list *as it is now*. So an item whose
+    key changes between pages moves: one edited to sort before the cursor is
+    never returned, one edited to sort after it may come twice, and nothing
+    is frozen at the first call. ``keys[i]`` is ``items[i]``'s sort key, and
+    both are sorted (descending when ``descending``). Returns ``(page, next_token_or_None)``.
+    """
+    start = 0
+    if next_token:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(next_token.encode()))
+            if data["s"] != scope:
+                raise ValueError("scope")
+            cursor = _as_tuple(data["k"])
+        except Exception:  # noqa: BLE001 -- any garbage token is a validation error in AWS
+            raise validation("Invalid pagination token because of the provided NextToken value.") from None
+        if descending:  # first key below the cursor: count the keys at or above it
+            start = len(keys) - bisect.bisect_left(keys[::-1], cursor)
+        else:
+            start = bisect.bisect_right(keys, cursor)
+    page = items[start : start + max_results]
+    if start + max_results >= len(items):
+        return page, None
+    raw = json.dumps({"k": keys[start + len(page) - 1], "s": scope}).encode()
+    return page, base64.urlsafe_b64encode(raw).decode()
+
+
 def paginate(items: list, max_results: int, next_token: str | None, scope: str):
     """Offset paging over an already sorted list. Returns ``(page, next_token_or_None)``."""
     start = decode_token(next_token, scope)
@@ -126,9 +170,9 @@ def resolve(doc: dict, name: str) -> Any:
     return _MISSING
 
 
-def _coerce_pair(actual: Any, expected: str) -> tuple[Any, Any]:
+def _coerce_pair(actual: Any, expected: str, name: str) -> tuple[Any, Any]:
     if isinstance(actual, dt.datetime):
-        return actual, parse_time(expected)
+        return actual, parse_search_timestamp(expected, name)
     if isinstance(actual, bool):
         return str(actual).lower(), str(expected).lower()
     if isinstance(actual, (int, float)):
@@ -139,7 +183,7 @@ def _coerce_pair(actual: Any, expected: str) -> tuple[Any, Any]:
     return str(actual), str(expected)
 
 
-def compare(actual: Any, operator: str, expected: Any) -> bool:
+def compare(actual: Any, operator: str, expected: Any, name: str = "") -> bool:
     if operator == "Exists":
         return actual is not _MISSING and actual is not None
     if operator == "NotExists":
@@ -149,15 +193,13 @@ def compare(actual: Any, operator: str, expected: Any) -> bool:
     if expected is None:
         raise validation(f"Value is required for operator {operator}")
     if isinstance(actual, list):  # e.g. a list-valued property: any element matches
-        return any(compare(a, operator, expected) for a in actual)
+        return any(compare(a, operator, expected, name) for a in actual)
     if operator == "In":
         options = [v.strip() for v in str(expected).split(",")]
-        return any(compare(actual, "Equals", opt) for opt in options)
+        return any(compare(actual, "Equals", opt, name) for opt in options)
     if operator == "Contains":
         return str(expected).lower() in str(actual).lower()
-    a, e = _coerce_pair(actual, expected)
-    if e is None:
-        raise validation(f"Invalid value '{expected}' for a timestamp property")
+    a, e = _coerce_pair(actual, expected, name)
     try:
         return {
             "Equals": lambda: a == e,
@@ -173,8 +215,15 @@ def compare(actual: Any, operator: str, expected: Any) -> bool:
         return False
 
 
+TIMESTAMP_PROPERTIES = {"CreationTime", "LastModifiedTime"}
+
+
 def make_matcher(expression: dict | None, known_names: Iterable[str]) -> Callable[[dict], bool]:
-    """Compile a SearchExpression into a predicate over search documents."""
+    """Compile a SearchExpression into a predicate over search documents.
+
+    Timestamp filter values are checked here, before any document is looked
+    at, so a badly formed one fails even when nothing would match.
+    """
     known = set(known_names)
 
     def check_name(name: str) -> None:
@@ -189,7 +238,10 @@ def make_matcher(expression: dict | None, known_names: Iterable[str]) -> Callabl
             check_name(name)
         operator = f.get("Operator", "Equals")
         value = f.get("Value")
-        return lambda doc: compare(resolve(doc, name), operator, value)
+        if name.split(".")[-1] in TIMESTAMP_PROPERTIES and operator not in ("Exists", "NotExists"):
+            for part in str(value).split(",") if operator == "In" else [value]:
+                parse_search_timestamp(part.strip() if operator == "In" else part, f["Name"])
+        return lambda doc: compare(resolve(doc, name), operator, value, f["Name"])
 
     def nested_fn(n: dict) -> Callable[[dict], bool]:
         prop = n["NestedPropertyName"]

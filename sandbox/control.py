@@ -233,3 +233,49 @@ def cloudtrail_bad_file(
 def cloudtrail_synth(endpoint_url: str, params: dict, *, processes: int = 2, timeout: float = 3600) -> dict:
     """Write synthetic CloudTrail files inside the sandbox (see ``python -m sandbox cloudtrail-synth``)."""
     return _call(endpoint_url, "POST", "cloudtrail/synth", {"params": params, "processes": processes}, timeout=timeout)
+
+
+def add_latency(
+    endpoint_url: str,
+    seconds: float,
+    service: str | None = "sagemaker",
+    operation: str | None = None,
+    account_id: str | None = None,
+    region: str | None = None,
+    count: int = -1,
+) -> dict:
+    """Make the next ``count`` matching requests wait ``seconds`` (≤ 60) before AWS answers them."""
+    return _call(
+        endpoint_url,
+        "POST",
+        "faults",
+        {
+            "delay_seconds": seconds,
+            "service": service,
+            "operation": operation,
+            "account_id": account_id,
+            "region": region,
+            "count": count,
+        },
+    )
+
+
+def expire_sessions(endpoint_url: str, *, role_arn: str | None = None, access_key_id: str | None = None) -> int:
+    """Expire STS sessions now: one by access key, every session of a role, or (neither) all.
+
+    Requests signed with them fail as AWS fails an expired session (``ExpiredToken`` on STS/IAM,
+    ``ExpiredTokenException`` on SageMaker, …); a new AssumeRole gets a working session.
+    Returns how many sessions were expired.
+    """
+    payload = {"access_key_id": access_key_id} if access_key_id else {"role_arn": role_arn}
+    return _call(endpoint_url, "POST", "sessions/expire", payload)["expired"]
+
+
+def set_search_lag(endpoint_url: str, seconds: float) -> None:
+    """Feature metadata edited from now on stays searchable in its old version for ``seconds``."""
+    _call(endpoint_url, "POST", "search-lag", {"seconds": seconds})
+
+
+def flush_search_index(endpoint_url: str) -> None:
+    """Make every edit still waiting out the search lag searchable now."""
+    _call(endpoint_url, "POST", "search-lag/flush", {})

@@ -1,4 +1,9 @@
-"""Fault injection: make matching AWS requests fail with a realistic, wire-format error."""
+"""Fault injection: make matching AWS requests fail with a realistic, wire-format error, or slow.
+
+A fault with an ``error_code`` answers with that error; one with only ``delay_seconds`` waits that
+long and then lets the request through (latency), which is how tests make a sync slow enough to
+interrupt. Both may be combined (a slow error).
+"""
 
 from __future__ import annotations
 
@@ -29,18 +34,26 @@ _CRED_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request
 
 def add(spec: dict[str, Any]) -> dict[str, Any]:
     """Register a fault. Keys: service, operation (None = any), account_id (None = any),
-    region (None = any), error_code, status (default 400), message, count (-1 = forever)."""
-    if not spec.get("error_code"):
-        raise ValueError("error_code is required")
+    region (None = any), error_code and/or delay_seconds, status (default 400), message,
+    count (-1 = forever)."""
+    delay = spec.get("delay_seconds") or 0
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 60:
+        raise ValueError("delay_seconds must be a number of seconds between 0 and 60")
+    if not spec.get("error_code") and delay <= 0:
+        raise ValueError("error_code or delay_seconds is required")
+    for field in ("count", "status"):
+        if spec.get(field) is not None and (isinstance(spec[field], bool) or not isinstance(spec[field], int)):
+            raise ValueError(f"{field} must be an integer")
     fault = {
         "id": next(_ids),
         "service": spec.get("service"),
         "operation": spec.get("operation"),
         "account_id": str(spec["account_id"]) if spec.get("account_id") else None,
         "region": spec.get("region"),
-        "error_code": spec["error_code"],
+        "error_code": spec.get("error_code") or None,
+        "delay_seconds": delay,
         "status": int(spec.get("status") or 400),
-        "message": spec.get("message") or DEFAULT_MESSAGES.get(spec["error_code"], spec["error_code"]),
+        "message": spec.get("message") or DEFAULT_MESSAGES.get(spec.get("error_code") or "", spec.get("error_code")),
         "count": int(spec.get("count", 1)),
         "hits": 0,
     }
@@ -122,6 +135,7 @@ def request_identity(environ: dict[str, Any]) -> dict[str, str | None]:
 
 
 def error_response(fault: dict, protocol: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """An AWS error document in the protocol's wire format (json, rest-json, query or rest-xml)."""
     code, message, status = fault["error_code"], fault["message"], fault["status"]
     request_id = str(uuid.uuid4())
     try:
@@ -129,10 +143,10 @@ def error_response(fault: dict, protocol: str) -> tuple[str, list[tuple[str, str
     except ValueError:
         phrase = "Error"
     status_line = f"{status} {phrase}"
-    if protocol == "json":
+    if protocol in ("json", "rest-json"):
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = [
-            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Content-Type", "application/x-amz-json-1.1" if protocol == "json" else "application/json"),
             ("x-amzn-ErrorType", code),
             ("x-amzn-RequestId", request_id),
         ]

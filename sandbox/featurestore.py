@@ -12,8 +12,17 @@ Sandbox choices (documented differences from AWS):
 * ``AddTags`` / ``DeleteTags`` on a feature group bump its ``LastModifiedTime`` (AWS does not);
   Pantry's incremental sync relies on ``LastModifiedTime``.
 * ``UpdateFeatureMetadata`` bumps only the feature's ``LastModifiedTime`` (as AWS).
-* ``Search`` / ``ListFeatureGroups`` default to ``MaxResults=10`` and sort by ``CreationTime``
-  descending, ties broken by ARN (and feature name) so paging is stable.
+* ``Search`` defaults to ``MaxResults=10`` and, as AWS documents, to ``SortBy=LastModifiedTime``,
+  ``SortOrder=Descending``; ties are broken by ARN (and feature name). Its ``NextToken`` holds
+  the sort key of the last result and the next page continues after that key in the live
+  listing, so an item edited between pages moves (and can be skipped), as on AWS.
+* ``Search`` with ``CrossAccountFilterOption=CrossAccount`` returns only other accounts' groups
+  made discoverable to the caller; their tags are neither searchable nor returned (AWS's table of
+  searchable metadata: https://docs.aws.amazon.com/sagemaker/latest/dg/feature-store-search-feature-group-metadata.html).
+* Timestamp filter values must be ``YYYY-mm-dd'T'HH:MM:SS`` (``ValidationException`` otherwise).
+* Search indexing lag (``POST /_sandbox/search-lag``): feature metadata edited while a lag is set
+  stays searchable in its previous version until the lag passes or the index is flushed.
+* ``ListFeatureGroups`` defaults to ``MaxResults=10`` and ``CreationTime`` descending.
 * A feature group ARN of another account resolves only when :mod:`sandbox.state` grants the
   caller access (``AccessDeniedException`` otherwise).
 """
@@ -21,6 +30,8 @@ Sandbox choices (documented differences from AWS):
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -30,13 +41,14 @@ from moto.sagemaker.exceptions import ResourceInUseException
 from moto.sagemaker.models import FeatureGroup
 from moto.sagemaker.utils import arn_formatter
 
-from . import state
+from . import search_index, state
 from ._common import (
     AccessDeniedException,
     ResourceNotFound,
     check_max_results,
     make_matcher,
     paginate,
+    paginate_after,
     sort_key_for,
     to_naive_utc,
     validation,
@@ -184,11 +196,12 @@ class PantryFeatureGroup(FeatureGroup):
         out["NextToken"] = token or ""
         return out
 
-    def gen_response_object(self) -> dict[str, Any]:
-        """The ``SearchRecord.FeatureGroup`` shape."""
+    def gen_response_object(self, *, with_tags: bool = True) -> dict[str, Any]:
+        """The ``SearchRecord.FeatureGroup`` shape (no ``Tags`` for a group found cross-account)."""
         out = self._common()
         out["FeatureDefinitions"] = copy.deepcopy(self.feature_definitions)
-        out["Tags"] = [dict(t) for t in self.tags or []]
+        if with_tags:
+            out["Tags"] = [dict(t) for t in self.tags or []]
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -223,8 +236,24 @@ class PantryFeatureGroup(FeatureGroup):
             out["Description"] = meta["Description"]
         return out
 
-    def metadata_views(self) -> list[dict[str, Any]]:
-        return [self.metadata_view(d["FeatureName"], d["FeatureType"]) for d in self.feature_definitions]
+    def searchable_metadata_views(self) -> list[dict[str, Any]]:
+        """What Search has indexed: an edit made under a search lag shows its previous version until then."""
+        now = utcnow()
+        views = []
+        for d in self.feature_definitions:
+            meta = self.feature_metadata[d["FeatureName"]]
+            if meta.get("searchable_at") and now < meta["searchable_at"]:
+                views.append(copy.deepcopy(meta["indexed_view"]))
+            else:
+                meta.pop("searchable_at", None)
+                meta.pop("indexed_view", None)
+                views.append(self.metadata_view(d["FeatureName"], d["FeatureType"]))
+        return views
+
+    def flush_search_index(self) -> None:
+        for meta in self.feature_metadata.values():
+            meta.pop("searchable_at", None)
+            meta.pop("indexed_view", None)
 
 
 def _validate_definitions(definitions: list[dict[str, Any]], online: dict[str, Any] | None) -> None:
@@ -465,6 +494,12 @@ class FeatureStoreBackendMixin:
     ) -> None:
         fg = self._feature(feature_group_name, feature_name, state.ADMIN, "UpdateFeatureMetadata")
         meta = fg.feature_metadata[feature_name]
+        lag = search_index.lag()
+        if lag > 0:
+            # Search keeps serving the version it indexed last until the lag passes.
+            if not meta.get("searchable_at"):
+                meta["indexed_view"] = fg.metadata_view(feature_name)
+            meta["searchable_at"] = utcnow() + dt.timedelta(seconds=lag)
         if description is not None:
             meta["Description"] = description
         for p in parameter_additions or []:
@@ -503,12 +538,14 @@ class FeatureStoreBackendMixin:
 
     # ------------------------------------------------------------------ search
     def _search_feature_groups(self, cross_account: bool) -> list[PantryFeatureGroup]:
-        groups = list(self.feature_groups.values())
-        if cross_account:
-            from moto.sagemaker.models import sagemaker_backends
+        """The caller's own groups, or (CrossAccount) only those other accounts made discoverable to it."""
+        if not cross_account:
+            return list(self.feature_groups.values())
+        from moto.sagemaker.models import sagemaker_backends
 
-            for owner in state.discoverable_owners(self.account_id, self.region_name):
-                groups.extend(sagemaker_backends[owner][self.region_name].feature_groups.values())
+        groups: list[PantryFeatureGroup] = []
+        for owner in state.discoverable_owners(self.account_id, self.region_name):
+            groups.extend(sagemaker_backends[owner][self.region_name].feature_groups.values())
         return groups
 
     def search_feature_store(
@@ -528,27 +565,36 @@ class FeatureStoreBackendMixin:
                 "'crossAccountFilterOption' failed to satisfy constraint: Member must satisfy "
                 "enum value set: [SameAccount, CrossAccount]"
             )
-        groups = self._search_feature_groups(cross_account_filter_option == "CrossAccount")
+        cross_account = cross_account_filter_option == "CrossAccount"
+        groups = self._search_feature_groups(cross_account)
         if resource == "FeatureGroup":
-            docs = [fg.gen_response_object() for fg in groups]
+            docs = [fg.gen_response_object(with_tags=not cross_account) for fg in groups]
             fields, name_field = FEATURE_GROUP_SEARCH_FIELDS, "FeatureGroupName"
         else:
-            docs = [m for fg in groups for m in fg.metadata_views()]
+            docs = [m for fg in groups for m in fg.searchable_metadata_views()]
             fields, name_field = FEATURE_METADATA_SEARCH_FIELDS, "FeatureName"
         matcher = make_matcher(search_expression, fields)
         docs = [d for d in docs if matcher(d)]
-        sort_name = sort_by or "CreationTime"
+        # AWS's defaults: "The default is LastModifiedTime" and "The default is Descending".
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Search.html
+        sort_name = sort_by or "LastModifiedTime"
         if sort_name == "Name":
             sort_name = name_field
         if sort_name.split(".")[0] not in fields:
             raise validation(f"Unknown property name for SortBy: {sort_by}")
         if sort_order not in (None, "Ascending", "Descending"):
             raise validation(f"Invalid SortOrder: {sort_order}")
-        reverse = (sort_order or "Descending") == "Descending"
-        docs.sort(key=lambda d: (d["FeatureGroupArn"], d.get("FeatureName", "")), reverse=reverse)
-        docs.sort(key=sort_key_for(sort_name), reverse=reverse)
-        scope = f"search:{resource}:{sort_name}:{sort_order}:{cross_account_filter_option}"
-        page, token = paginate(docs, max_results, next_token, scope)
+        descending = (sort_order or "Descending") == "Descending"
+        by_value = sort_key_for(sort_name)
+
+        def key(doc: dict) -> tuple:
+            return (by_value(doc), doc["FeatureGroupArn"], doc.get("FeatureName", ""))
+
+        keyed = sorted(((key(d), d) for d in docs), key=lambda pair: pair[0], reverse=descending)
+        docs, keys = [d for _, d in keyed], [k for k, _ in keyed]
+        expression = json.dumps(search_expression or {}, sort_keys=True, default=str)
+        scope = f"search:{resource}:{sort_name}:{descending}:{cross_account_filter_option}:{expression}"
+        page, token = paginate_after(docs, keys, max_results, next_token, scope, descending=descending)
         out: dict[str, Any] = {
             "Results": [{resource: d} for d in page],
             "TotalHits": {"Value": len(docs), "Relation": "EqualTo"},

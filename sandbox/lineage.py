@@ -9,9 +9,11 @@ Context of type ``FeatureGroup`` named ``<feature-group-name>-<epoch>-feature-gr
 ``ListContexts(SourceUri=<feature group arn>, ContextType="FeatureGroup")``.
 
 Sandbox choices: associations must join entities of the caller's account and region (contexts,
-artifacts, actions, or moto trial components); ``QueryLineage`` returns the whole result in
-one page (no ``NextToken``), includes the start entities as vertices, and ``Direction=Both``
-is the union of the ascendant and descendant traversals.
+artifacts, actions, or moto trial components); ``QueryLineage`` takes one start ARN,
+``MaxDepth`` ≤ 10 and ``MaxResults`` ≤ 50 (default 10) as AWS does (``ValidationException``
+beyond), pages vertices with ``NextToken`` (each edge arrives with the page of its later-listed
+end), includes the start entity as a vertex, and ``Direction=Both`` is the union of the ascendant
+and descendant traversals.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ from moto.sagemaker.utils import arn_formatter
 from ._common import (
     ResourceNotFound,
     check_max_results,
+    decode_token,
     paginate,
     to_naive_utc,
     validation,
 )
 
+QUERY_LINEAGE_MAX_START_ARNS = 1
+QUERY_LINEAGE_MAX_DEPTH = 10
+QUERY_LINEAGE_MAX_RESULTS = 50
 ASSOCIATION_TYPES = ("ContributedTo", "AssociatedWith", "DerivedFrom", "Produced", "SameAs")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$")
 _counter = itertools.count()
@@ -426,13 +432,34 @@ class LineageBackendMixin:
         include_edges: bool | None,
         filters: dict | None,
         max_depth: int | None,
+        max_results: int | None = None,
+        next_token: str | None = None,
     ) -> dict:
+        # The model's limits, which botocore does not check client-side: one
+        # start ARN, MaxDepth ≤ 10, MaxResults ≤ 50.
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_QueryLineage.html
+        if len(start_arns) > QUERY_LINEAGE_MAX_START_ARNS:
+            raise validation(
+                f"1 validation error detected: Value '[{', '.join(start_arns)}]' at 'startArns' failed to satisfy "
+                f"constraint: Member must have length less than or equal to {QUERY_LINEAGE_MAX_START_ARNS}"
+            )
         if not start_arns:
             raise validation("StartArns must contain at least one ARN.")
+        if max_depth is not None and int(max_depth) > QUERY_LINEAGE_MAX_DEPTH:
+            raise validation(
+                f"1 validation error detected: Value '{max_depth}' at 'maxDepth' failed to satisfy constraint: "
+                f"Member must have value less than or equal to {QUERY_LINEAGE_MAX_DEPTH}"
+            )
+        if max_results is not None and int(max_results) > QUERY_LINEAGE_MAX_RESULTS:
+            raise validation(
+                f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy constraint: "
+                f"Member must have value less than or equal to {QUERY_LINEAGE_MAX_RESULTS}"
+            )
+        max_results = check_max_results(max_results)
         direction = direction or "Both"
         if direction not in ("Ascendants", "Descendants", "Both"):
             raise validation(f"Invalid Direction: {direction}")
-        max_depth = 10 if max_depth is None else int(max_depth)
+        max_depth = QUERY_LINEAGE_MAX_DEPTH if max_depth is None else int(max_depth)
         outgoing: dict[str, list[Association]] = {}
         incoming: dict[str, list[Association]] = {}
         for a in self.associations.values():
@@ -483,9 +510,22 @@ class LineageBackendMixin:
                 return True
 
             out_vertices = [v for v in out_vertices if keep(v) or v["Arn"] in start_arns]
-        result: dict[str, Any] = {"Vertices": out_vertices}
+        # Vertices are paged; each edge comes with the page of whichever of its
+        # two ends is listed last, so every page's edges join vertices seen so far.
+        scope = f"ql:{start_arns[0]}:{direction}:{max_depth}:{include_edges}"
+        page, token = paginate(out_vertices, max_results, next_token, scope)
+        result: dict[str, Any] = {"Vertices": page}
         if include_edges is None or include_edges:
-            result["Edges"] = [a.edge() for a in edges.values()]
+            position = {v["Arn"]: i for i, v in enumerate(out_vertices)}
+            first = decode_token(next_token, scope)
+            last = first + len(page)
+            result["Edges"] = [
+                a.edge()
+                for a in edges.values()
+                if first <= max(position.get(a.source.arn, -1), position.get(a.destination.arn, -1)) < last
+            ]
+        if token:
+            result["NextToken"] = token
         return result
 
     # ------------------------------------------------------------------ feature store hooks
@@ -628,5 +668,7 @@ class LineageResponseMixin:
                 include_edges=self._get_param("IncludeEdges"),
                 filters=self._get_param("Filters"),
                 max_depth=self._get_param("MaxDepth"),
+                max_results=self._get_param("MaxResults"),
+                next_token=self._get_param("NextToken"),
             )
         )

@@ -8,9 +8,17 @@
 * ``GET|POST|DELETE /_sandbox/faults``     -> list / add (JSON body, see :mod:`sandbox.faults`) / clear
 * ``GET|POST /_sandbox/discoverable``      -> ``{"owner_account", "region", "consumer_accounts"}``
 * ``POST /_sandbox/feature-group-access``  -> ``{"arn", "consumer_account", "permission"|null}``
+* ``POST /_sandbox/sessions/expire``       -> ``{"access_key_id"}`` or ``{"role_arn"}`` (neither: every
+  session): those STS sessions fail with the service's expired-token error from now on
+* ``POST /_sandbox/search-lag``            -> ``{"seconds"}``: feature metadata edited from now on
+  stays searchable in its previous version for that long (Search's indexing lag); 0 turns it off
+* ``POST /_sandbox/search-lag/flush``      -> make every pending edit searchable now
 * ``GET|POST|DELETE /_sandbox/clock``      -> read / move (``{"advance_seconds"}``, ``{"offset_seconds"}``
-  or ``{"now": ISO 8601}``) / reset the sandbox clock that RAM invitation expiry reads
+  or ``{"now": ISO 8601}``) / reset the sandbox clock that RAM invitation expiry and STS session
+  expiry read
 * ``/_sandbox/cloudtrail…``                  -> see :mod:`sandbox.cloudtrail.control`
+
+Control errors are JSON ``{"error": "..."}`` with a plain message (no Python reprs).
 
 ``discoverable`` and ``feature-group-access`` make real RAM shares on the owner's behalf and
 accept the consumer's invitation (see :mod:`sandbox.state`). SageMaker Feature Store runtime
@@ -27,6 +35,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,7 +48,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from . import clock, extensions, faults, featurestore_runtime, organizations_ext, state
+from . import auth, clock, extensions, faults, featurestore_runtime, organizations_ext, search_index, state
 from .cloudtrail import control as cloudtrail_control
 from .cloudtrail import recorder as cloudtrail_recorder
 from .cloudtrail.service import SERVICE as CLOUDTRAIL
@@ -57,6 +66,8 @@ def reset_all() -> None:
     organizations_ext.reset()
     clock.reset()
     CLOUDTRAIL.reset()
+    auth.reset()
+    search_index.reset()
 
 
 def _json(start_response: Callable, status: int, payload: Any) -> list[bytes]:
@@ -99,6 +110,9 @@ class SandboxApp:
         return [body]
 
     def aws(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        rejected = auth.check(environ)
+        if rejected is not None:
+            return self.reject_credentials(environ, start_response, rejected)
         if faults.active():
             hit = self.match_fault(environ)
             if hit is not None:
@@ -108,6 +122,29 @@ class SandboxApp:
         if featurestore_runtime.matches(environ):
             return featurestore_runtime.handle(environ, start_response)
         return self.inner(environ, start_response)
+
+    def _protocol(self, environ: dict[str, Any], service: str | None) -> str:
+        """The service's protocol from botocore's model, else guessed from the request's shape."""
+        if featurestore_runtime.matches(environ):
+            return "rest-json"  # signed as "sagemaker", but its own REST-JSON API
+        known = auth.protocol_of(service) if service else None
+        if known:
+            return known
+        if environ.get("HTTP_X_AMZ_TARGET"):
+            return "json"
+        if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "") or "Action=" in environ.get("QUERY_STRING", ""):
+            return "query"
+        return "rest-xml"
+
+    def reject_credentials(self, environ: dict[str, Any], start_response: Callable, rejected: str) -> list[bytes]:
+        protocol = self._protocol(environ, faults.request_identity(environ)["service"])
+        invalid, expired = auth.ERRORS.get(protocol, auth.ERRORS["rest-xml"])
+        status, code, message = expired if rejected == "expired" else invalid
+        status_line, headers, body = faults.error_response(
+            {"error_code": code, "message": message, "status": status}, protocol
+        )
+        start_response(status_line, headers)
+        return [body]
 
     # ------------------------------------------------------------------ faults
     @staticmethod
@@ -127,27 +164,29 @@ class SandboxApp:
         target = environ.get("HTTP_X_AMZ_TARGET")
         content_type = environ.get("CONTENT_TYPE", "")
         operation = None
+        protocol = self._protocol(environ, ident["service"])
         rest_operation = faults.rest_json_operation(
             ident["service"], environ.get("REQUEST_METHOD", "GET"), featurestore_runtime.raw_path(environ)
         )
         if target:
-            protocol, operation = "json", target.split(".")[-1]
-        elif rest_operation is not None:  # RAM, Feature Store runtime: JSON error documents too
-            protocol, operation = "json", rest_operation
+            operation = target.split(".")[-1]
+        elif rest_operation is not None:  # RAM, Feature Store runtime
+            operation = rest_operation
         elif "x-www-form-urlencoded" in content_type or environ.get("QUERY_STRING", "").find("Action=") >= 0:
-            protocol = "query"
             params = parse_qs(environ.get("QUERY_STRING", ""))
             if "x-www-form-urlencoded" in content_type:
                 params.update(parse_qs(self._read_body(environ).decode("utf-8", "replace")))
             operation = (params.get("Action") or [None])[0]
-        else:
-            protocol = "rest-xml"
         account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or (
             get_account_id_from(ident["access_key"]) if ident["access_key"] else None
         )
         fault = faults.take(ident["service"], operation, account, ident["region"])
         if fault is None:
             return None
+        if fault["delay_seconds"]:
+            time.sleep(fault["delay_seconds"])
+        if not fault["error_code"]:
+            return None  # latency only: the request goes on to moto
         return faults.error_response(fault, protocol)
 
     # ------------------------------------------------------------------ control plane
@@ -158,6 +197,8 @@ class SandboxApp:
             payload = json.loads(raw) if raw.strip() else {}
         except ValueError:
             return _json(start_response, 400, {"error": "body must be JSON"})
+        if not isinstance(payload, dict):
+            return _json(start_response, 400, {"error": "body must be a JSON object"})
         try:
             if route == "health":
                 return _json(start_response, 200, {"status": "ok"})
@@ -189,13 +230,33 @@ class SandboxApp:
                 elif method == "DELETE":
                     clock.reset()
                 return _json(start_response, 200, clock.snapshot())
+            if route == "sessions/expire" and method == "POST":
+                if payload.get("access_key_id"):
+                    keys = [str(payload["access_key_id"])]
+                else:
+                    keys = auth.sessions_of_role(payload.get("role_arn"))
+                auth.expire(keys)
+                return _json(start_response, 200, {"expired": len(keys)})
+            if route == "search-lag" and method == "POST":
+                seconds = payload["seconds"]
+                if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                    raise ValueError("seconds must be a number")
+                search_index.set_lag(seconds)
+                return _json(start_response, 200, {"seconds": search_index.lag()})
+            if route == "search-lag/flush" and method == "POST":
+                search_index.flush()
+                return _json(start_response, 200, {"status": "ok"})
         except KeyError as exc:
             return _json(start_response, 400, {"error": f"bad request: the field {exc.args[0]} is required"})
         except RamError as exc:
             return _json(start_response, 400, {"error": f"{exc.error_type}: {exc.message}"})
-        except (ValueError, TypeError, OverflowError) as exc:
+        except (ValueError, OverflowError) as exc:
+            # The control plane's own checks raise ValueError with a plain message.
             return _json(start_response, 400, {"error": f"bad request: {exc}"})
-        return _json(start_response, 404, {"error": f"unknown control route {method} {route}"})
+        except (TypeError, AttributeError):
+            # Python's own messages quote values as reprs; say what is wrong instead.
+            return _json(start_response, 400, {"error": "bad request: a field has the wrong type"})
+        return _json(start_response, 404, {"error": f"unknown control route {method} /_sandbox/{route}"})
 
     @staticmethod
     def move_clock(payload: dict[str, Any]) -> None:

@@ -106,7 +106,11 @@ def assume_role(self: TokenResponse) -> Any:
         return _access_denied(caller_arn, role_arn)
     if not trust_allows(role.assume_role_policy_document, caller_account, external_id):
         return _access_denied(caller_arn, role_arn)
-    return _original_assume_role(self)
+    response = _original_assume_role(self)
+    from . import auth
+
+    auth.note_issued()
+    return response
 
 
 def apply() -> None:

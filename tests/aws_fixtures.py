@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -34,7 +35,7 @@ def _sandbox_server():
 
 @pytest.fixture
 def aws_sandbox(_sandbox_server, monkeypatch):
-    from catalog import aws
+    from portal import aws
     from sandbox import control
 
     control.reset(_sandbox_server.url)
@@ -42,14 +43,20 @@ def aws_sandbox(_sandbox_server, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "pantry-test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "pantry-test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    aws.clear_credentials_cache()
+    aws.clear_session_cache()
     yield _sandbox_server
     control.clear_faults(_sandbox_server.url)
-    aws.clear_credentials_cache()
+    aws.clear_session_cache()
 
 
 @pytest.fixture
-def celery_worker_process(aws_sandbox, django_db_blocker, settings):
+def celery_worker_env() -> dict[str, str]:
+    """Extra environment for `celery_worker_process` (a test module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(aws_sandbox, django_db_blocker, settings, celery_worker_env):
     """A real Celery worker subprocess for this test (needs transactional db)."""
     from django.db import connection
 
@@ -67,6 +74,7 @@ def celery_worker_process(aws_sandbox, django_db_blocker, settings):
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "PANTRY_ENV": "development",
         "DEBUG": "false",
+        **celery_worker_env,
     }
     proc = subprocess.Popen(
         [
@@ -106,6 +114,12 @@ def celery_worker_process(aws_sandbox, django_db_blocker, settings):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def worker_children(proc: subprocess.Popen) -> list[int]:
+    """Process ids of a prefork worker's pool processes (Linux /proc)."""
+    path = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    return [int(pid) for pid in path.read_text().split()]
 
 
 def _wait_for_worker(proc: subprocess.Popen, queue: str, timeout: float = 60) -> None:
@@ -206,3 +220,65 @@ def sandbox_feature_group(
     for feature, text in (feature_descriptions or {}).items():
         sm.update_feature_metadata(FeatureGroupName=name, FeatureName=feature, Description=text)
     return arn
+
+
+class AwsCallHooks:
+    """Runs test code between the AWS calls the code under test makes, as AWS changes under a
+    client in real life: `hooks.after("Search", edit, nth=1, Resource="FeatureGroup")` runs
+    `edit()` once, right after the first Search call whose parameters include Resource=FeatureGroup.
+
+    It wraps botocore's client call, so it works whatever Pantry's own code looks like.
+    """
+
+    def __init__(self) -> None:
+        self._hooks: list[dict] = []
+        self._lock = threading.Lock()
+
+    def before(self, operation: str, action, *, nth: int = 1, **params) -> None:
+        self._hooks.append({"when": "before", "operation": operation, "action": action, "nth": nth, "params": params})
+
+    def after(self, operation: str, action, *, nth: int = 1, **params) -> None:
+        self._hooks.append({"when": "after", "operation": operation, "action": action, "nth": nth, "params": params})
+
+    def rewrite(self, operation: str, change, **params) -> None:
+        """Pass every matching call's response through `change(response) -> response`."""
+        self._hooks.append({"when": "rewrite", "operation": operation, "action": change, "nth": 0, "params": params})
+
+    def _rewrite(self, operation: str, params: dict, response: dict) -> dict:
+        for hook in self._hooks:
+            if hook["when"] == "rewrite" and hook["operation"] == operation:
+                if all(params.get(k) == v for k, v in hook["params"].items()):
+                    response = hook["action"](response)
+        return response
+
+    def _run(self, when: str, operation: str, params: dict) -> None:
+        due = []
+        with self._lock:
+            for hook in self._hooks:
+                if hook["when"] != when or hook["operation"] != operation:
+                    continue
+                if any(params.get(k) != v for k, v in hook["params"].items()):
+                    continue
+                hook["seen"] = hook.get("seen", 0) + 1
+                if hook["seen"] == hook["nth"]:
+                    due.append(hook["action"])
+        for action in due:
+            action()
+
+
+@pytest.fixture
+def aws_call_hooks(monkeypatch) -> AwsCallHooks:
+    import botocore.client
+
+    hooks = AwsCallHooks()
+    original = botocore.client.BaseClient._make_api_call
+
+    def make_api_call(self, operation_name, api_params):
+        hooks._run("before", operation_name, api_params)
+        try:
+            return hooks._rewrite(operation_name, api_params, original(self, operation_name, api_params))
+        finally:
+            hooks._run("after", operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    return hooks

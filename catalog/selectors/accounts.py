@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 
 from catalog.models import AwsAccount, FeatureGroup, SyncRun, SyncState, user_sees_everything
 from catalog.visibility import VisibilityScope
+from portal.aws import error_summary
 
 
 def accounts_visible_to(*, user) -> QuerySet[AwsAccount]:
@@ -68,6 +69,15 @@ class RegionHealth:
         if self.last_success_at is None:
             return False
         return self.last_failure_at is None or self.last_success_at >= self.last_failure_at
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, in a few words ("credentials expired", "access denied"), when not healthy."""
+        if self.healthy or self.last_run is None:
+            return ""
+        if self.last_run.status == SyncRun.Status.ABANDONED:
+            return "worker stopped"
+        return error_summary(self.last_run.error_code)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from itertools import zip_longest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from catalog import aws
+from catalog.gateways.featurestore import FeatureStoreGateway
 from catalog.models import DescriptionEdit, Feature, FeatureGroup
 from catalog.services.sync import account_role, feature_words_refresh
+from portal import aws
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +130,9 @@ class _WriteBack:
     aws_description: str | None  # the description AWS now holds, when this call set it
 
 
-def feature_store_gateway_for(*, group: FeatureGroup) -> aws.FeatureStoreGateway:
+def feature_store_gateway_for(*, group: FeatureGroup) -> FeatureStoreGateway:
     """A gateway into the group's account and region (tests replace this)."""
-    session = aws.assume_role_session(account_role(group.account), group.region)
-    return aws.FeatureStoreGateway(session)
+    return FeatureStoreGateway(aws.account_session(account_role(group.account), group.region))
 
 
 def feature_description_update(

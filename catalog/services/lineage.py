@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +21,17 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from catalog import aws
 from catalog import openlineage as ol
+from catalog.gateways.lineage import (
+    LineageAssociation,
+    LineageEntity,
+    LineageGateway,
+    LineageVertex,
+    lineage_type_of_arn,
+)
 from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent
 from catalog.permissions import can_edit_group, can_record_producing, is_account_member
+from portal.aws import SessionLike
 
 logger = logging.getLogger(__name__)
 
@@ -553,10 +560,13 @@ def _merge_props(old: dict, new: dict) -> dict:
 
 
 class _LineageSync:
-    def __init__(self, *, account: AwsAccount, region: str, gateway: aws.LineageGateway) -> None:
+    def __init__(
+        self, *, account: AwsAccount, region: str, gateway: LineageGateway, progress: Callable[[], None]
+    ) -> None:
         self.account = account
         self.region = region
         self.gateway = gateway
+        self.progress = progress
         self.scope = f"{account.account_id}/{region}"
         self.groups_by_arn = {
             g.arn.lower(): g
@@ -565,12 +575,12 @@ class _LineageSync:
 
     # -- reading AWS (no writes until everything is read) -------------------
 
-    def read(self) -> tuple[dict[str, aws.LineageVertex], dict[tuple[str, str], aws.LineageAssociation], dict]:
+    def read(self) -> tuple[dict[str, LineageVertex], dict[tuple[str, str], LineageAssociation], dict]:
         contexts = {c.arn: c for c in self.gateway.feature_group_contexts()}
         self.fg_contexts = contexts
         starts = [c.arn for c in contexts.values() if c.source_uri.lower() in self.groups_by_arn]
-        vertices: dict[str, aws.LineageVertex] = {}
-        edges: dict[tuple[str, str], aws.LineageAssociation] = {}
+        vertices: dict[str, LineageVertex] = {}
+        edges: dict[tuple[str, str], LineageAssociation] = {}
         # QueryLineage takes one start ARN, so this is a call per group: run a
         # few at once (boto3 clients are thread-safe); adaptive retry mode
         # slows them down together if AWS throttles. Results merge in order.
@@ -580,9 +590,10 @@ class _LineageSync:
                 starts,
             )
             for start, result in zip(starts, results, strict=True):
+                self.progress()
                 vertices.update({v.arn: v for v in result.vertices})
                 edges.update({(e.source_arn, e.destination_arn): e for e in result.edges})
-                vertices.setdefault(start, aws.LineageVertex(start, "FeatureGroup", "Context"))
+                vertices.setdefault(start, LineageVertex(start, "FeatureGroup", "Context"))
         # Pipelines are *associated with* the jobs that produce a group rather
         # than upstream of it, so QueryLineage from the group never reaches
         # them: ask each producing job for its AssociatedWith links.
@@ -590,24 +601,25 @@ class _LineageSync:
             {
                 e.source_arn
                 for e in edges.values()
-                if e.destination_arn in starts and aws.lineage_type_of_arn(e.source_arn) in ("Action", "TrialComponent")
+                if e.destination_arn in starts and lineage_type_of_arn(e.source_arn) in ("Action", "TrialComponent")
             }
         )
         for job in producers:
+            self.progress()
             for assoc in self.gateway.list_associations(source_arn=job, association_type="AssociatedWith"):
                 edges[(assoc.source_arn, assoc.destination_arn)] = assoc
                 vertices.setdefault(
                     assoc.destination_arn,
-                    aws.LineageVertex(
-                        assoc.destination_arn, assoc.destination_type, aws.lineage_type_of_arn(assoc.destination_arn)
+                    LineageVertex(
+                        assoc.destination_arn, assoc.destination_type, lineage_type_of_arn(assoc.destination_arn)
                     ),
                 )
         details = self._details(vertices)
         return vertices, edges, details
 
-    def _details(self, vertices: dict[str, aws.LineageVertex]) -> dict[str, aws.LineageEntity]:
+    def _details(self, vertices: dict[str, LineageVertex]) -> dict[str, LineageEntity]:
         """Name and source URI of every vertex that needs them, described once and then remembered."""
-        details: dict[str, aws.LineageEntity] = dict(self.fg_contexts)
+        details: dict[str, LineageEntity] = dict(self.fg_contexts)
         wanted = [
             v.arn
             for v in vertices.values()
@@ -621,10 +633,11 @@ class _LineageSync:
                 entity = node.properties.get("sagemaker_entities", {})
                 for arn in wanted:
                     if arn in entity:
-                        details[arn] = aws.LineageEntity(**entity[arn])
+                        details[arn] = LineageEntity(**entity[arn])
         for arn in wanted:
             if arn in details:
                 continue
+            self.progress()
             if vertices[arn].lineage_type == "Artifact":
                 details[arn] = self.gateway.describe_artifact(arn)
             else:
@@ -633,7 +646,7 @@ class _LineageSync:
 
     # -- mapping -------------------------------------------------------------
 
-    def spec(self, vertex: aws.LineageVertex, details: dict[str, aws.LineageEntity]) -> NodeSpec:
+    def spec(self, vertex: LineageVertex, details: dict[str, LineageEntity]) -> NodeSpec:
         entity = details.get(vertex.arn)
         vtype = (entity.type if entity else vertex.type) or ""
         uri = entity.source_uri if entity else ""
@@ -767,7 +780,9 @@ class _LineageSync:
         }
 
 
-def lineage_sync(*, account: AwsAccount, region: str, session, counter: aws.CallCounter) -> dict[str, int]:
+def lineage_sync(
+    *, account: AwsAccount, region: str, session: SessionLike, progress: Callable[[], None] | None = None
+) -> dict[str, int]:
     """Mirror the SageMaker lineage around the account's feature groups in one region.
 
     Calls: ⌈FeatureGroup contexts/100⌉ ListContexts, one QueryLineage per group
@@ -775,10 +790,11 @@ def lineage_sync(*, account: AwsAccount, region: str, session, counter: aws.Call
     group, and one DescribeArtifact per artifact never seen before. Nothing is
     written until every read succeeded; an AWS error leaves the stored lineage
     as it was. Running it twice gives the same rows (edges get a fresh
-    `last_seen_at`).
+    `last_seen_at`). `progress` is called (on this thread) after each call
+    completes: the catalog sync's heartbeat.
     """
-    gateway = aws.LineageGateway(session, counter=counter)
-    syncer = _LineageSync(account=account, region=region, gateway=gateway)
+    gateway = LineageGateway(session)
+    syncer = _LineageSync(account=account, region=region, gateway=gateway, progress=progress or (lambda: None))
     vertices, edges, details = syncer.read()
     counts = syncer.write(vertices, edges, details)
     logger.info("lineage sync %s/%s: %s", account.account_id, region, counts)

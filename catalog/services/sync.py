@@ -1,13 +1,16 @@
-"""Catalog writes: registering accounts, requesting and running syncs.
+"""Catalog writes: requesting, running and sweeping syncs.
 
 The sync is incremental and idempotent. A full listing costs
 ⌈groups/100⌉ Search calls plus ⌈features/100⌉ FeatureMetadata Search calls;
 a re-sync with nothing changed costs ⌈groups/100⌉ + 1 calls and writes no
-catalog rows. A group missing from a *complete* listing is marked deleted;
-a partial or failed listing never deletes anything. Each run holds the
-per-account-and-region lock (a partial unique index on running SyncRuns), so
-two syncs of the same account never interleave, and one account's failure
-touches only its own rows.
+catalog rows. Groups are listed in a stable order (CreationTime ascending),
+and a group missing from a complete listing is marked deleted only when
+DescribeFeatureGroup answers ResourceNotFound; a partial or failed listing
+never deletes anything. Each run holds the per-account-and-region lock (a
+partial unique index on running SyncRuns) and proves it is alive with a
+heartbeat on every page; a run whose heartbeat is older than
+PANTRY_SYNC_STALE_SECONDS is abandoned (by the next request, or by the beat
+sweep) and its lock freed. One account's failure touches only its own rows.
 """
 
 from __future__ import annotations
@@ -15,18 +18,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
 
+from celery import signature
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from catalog import aws
+from catalog.gateways.featurestore import (
+    FeatureDefinition,
+    FeatureGroupRecord,
+    FeatureMetadataRecord,
+    FeatureStoreGateway,
+)
 from catalog.models import AwsAccount, Feature, FeatureGroup, SyncRun, SyncState
+from catalog.services import lineage as lineage_services
+from portal import aws
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +94,12 @@ def sync_request(
     the existing run is returned instead, so a double-clicked button or a
     beat tick during a long sync does not pile up work.
     """
-    from catalog import tasks  # tasks import this module; keep the cycle lazy
-
     regions = [region] if region else list(account.regions)
     runs: list[SyncRun] = []
     with transaction.atomic():
         # Lock the account row so two requests for it serialise here.
         AwsAccount.objects.select_for_update().get(pk=account.pk)
-        _abandon_stale_runs(account=account)
+        _stale_runs_abandon(runs=SyncRun.objects.filter(account=account))
         for reg in regions:
             active = SyncRun.objects.filter(
                 account=account, region=reg, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
@@ -100,8 +109,20 @@ def sync_request(
                 continue
             run = SyncRun.objects.create(account=account, region=reg, trigger=trigger, requested_by=requested_by)
             runs.append(run)
-            transaction.on_commit(lambda run_uuid=str(run.uuid): tasks.sync_run_execute.delay(run_uuid))
+            transaction.on_commit(lambda run_uuid=str(run.uuid): _enqueue(SYNC_RUN_TASK, run_uuid))
     return runs
+
+
+# The task that runs a queued sync, by its registered name. Services name the
+# task instead of importing catalog.tasks, so imports go one way only (tasks →
+# services): the broker message is addressed by this name anyway.
+SYNC_RUN_TASK = "catalog.tasks.sync_run_execute"
+
+
+def _enqueue(task_name: str, *args: str) -> None:
+    # A signature runs through the registered task when this process has it
+    # (so CELERY_TASK_ALWAYS_EAGER still applies) and send_task otherwise.
+    signature(task_name, args=args).delay()
 
 
 def sync_due_accounts_request(*, now: datetime | None = None) -> list[SyncRun]:
@@ -117,24 +138,59 @@ def sync_due_accounts_request(*, now: datetime | None = None) -> list[SyncRun]:
     return queued
 
 
-def _abandon_stale_runs(*, account: AwsAccount) -> None:
-    cutoff = timezone.now() - SyncRun.STALE_AFTER
-    SyncRun.objects.filter(account=account, status=SyncRun.Status.RUNNING).filter(
+def sync_runs_sweep(*, now: datetime | None = None) -> int:
+    """Abandon every run whose worker is gone (beat calls this every minute); returns how many.
+
+    A worker killed mid-sync (SIGKILL, OOM, a lost machine) leaves its run
+    `running` and the account locked: Celery acknowledges a task whose worker
+    died, so nothing would re-run or finish it.
+    """
+    return _stale_runs_abandon(runs=SyncRun.objects.all(), now=now)
+
+
+def sync_stale_after() -> timedelta:
+    """How long a running sync may go without a heartbeat before it counts as dead."""
+    return timedelta(seconds=settings.PANTRY_SYNC_STALE_SECONDS)
+
+
+def _stale_runs_abandon(*, runs: QuerySet[SyncRun], now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    cutoff = now - sync_stale_after()
+    queued_cutoff = now - timedelta(seconds=settings.PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS)
+    stale_running = Q(status=SyncRun.Status.RUNNING) & (
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-    ).update(
-        status=SyncRun.Status.ABANDONED,
-        finished_at=timezone.now(),
-        error_message="The worker stopped sending heartbeats; the run was abandoned and its lock released.",
     )
+    lost_queued = Q(status=SyncRun.Status.QUEUED, queued_at__lt=queued_cutoff)
+    swept = 0
+    with transaction.atomic():
+        # SKIP LOCKED: a run being started or finished right now is not stale.
+        for run in (
+            runs.filter(stale_running | lost_queued).select_for_update(skip_locked=True).select_related("account")
+        ):
+            if run.status == SyncRun.Status.RUNNING:
+                message = (
+                    f"No heartbeat for over {settings.PANTRY_SYNC_STALE_SECONDS} s: the worker running this sync "
+                    "stopped (killed, crashed or lost). The run was abandoned and its lock released."
+                )
+            else:
+                message = (
+                    f"No worker started this sync within {settings.PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS} s of it "
+                    "being queued (its task was lost, or the queue is backed up); it was abandoned."
+                )
+            SyncRun.objects.filter(pk=run.pk).update(
+                status=SyncRun.Status.ABANDONED, finished_at=now, error_code="", error_message=message
+            )
+            state, _ = SyncState.objects.get_or_create(account=run.account, region=run.region)
+            state.last_run, state.last_failure_at, state.last_error = run, now, message
+            state.save(update_fields=["last_run", "last_failure_at", "last_error"])
+            logger.warning("sync %s of %s/%s abandoned: %s", run.uuid, run.account.account_id, run.region, message)
+            swept += 1
+    return swept
 
 
 # ---------------------------------------------------------------------------
 # Running a sync
 # ---------------------------------------------------------------------------
-
-
-class SyncLockBusy(Exception):
-    pass
 
 
 def sync_run_execute(*, run_uuid: str) -> SyncRun:
@@ -145,12 +201,22 @@ def sync_run_execute(*, run_uuid: str) -> SyncRun:
     account = run.account
     counter = aws.CallCounter()
     try:
-        session = aws.assume_role_session(account_role(account), run.region, counter=counter)
-        gateway = aws.FeatureStoreGateway(session, counter=counter)
+        session = aws.account_session(account_role(account), run.region, counter=counter)
+        gateway = FeatureStoreGateway(session)
         syncer = _AccountRegionSync(account=account, region=run.region, run=run, gateway=gateway)
         syncer.run()
         if _lineage_due(syncer):
-            _lineage_refresh(run=run, account=account, session=session, counter=counter)
+            _lineage_refresh(
+                run=run, account=account, session=session, heartbeat=lambda: syncer.heartbeat(min_interval=1.0)
+            )
+    except _RunAbandoned:
+        # Swept while this worker was alive but silent for too long: another
+        # sync may hold the lock now, so stop here and leave the run as swept.
+        logger.warning(
+            "sync %s of %s/%s was abandoned while running; stopping", run.uuid, account.account_id, run.region
+        )
+        run.refresh_from_db()
+        return run
     except aws.AwsError as exc:
         logger.warning("sync %s of %s/%s failed: %s", run.uuid, account.account_id, run.region, exc)
         return _sync_run_finish(run, counter=counter, error=exc)
@@ -169,15 +235,15 @@ def _lineage_due(syncer: _AccountRegionSync) -> bool:
     return last is None or last <= timezone.now() - timedelta(minutes=settings.PANTRY_LINEAGE_REFRESH_MINUTES)
 
 
-def _lineage_refresh(*, run: SyncRun, account: AwsAccount, session, counter: aws.CallCounter) -> None:
+def _lineage_refresh(
+    *, run: SyncRun, account: AwsAccount, session: aws.AccountSession, heartbeat: Callable[[], None]
+) -> None:
     """Mirror SageMaker lineage with the run's session; an AWS error fails the run.
 
     The catalog rows written before stay (they are correct); the lineage
     service writes nothing unless every read succeeded.
     """
-    from catalog.services import lineage as lineage_services
-
-    counts = lineage_services.lineage_sync(account=account, region=run.region, session=session, counter=counter)
+    counts = lineage_services.lineage_sync(account=account, region=run.region, session=session, progress=heartbeat)
     SyncRun.objects.filter(pk=run.pk).update(lineage_refreshed=True, lineage_edges=counts.get("edges", 0))
     SyncState.objects.filter(account=account, region=run.region).update(lineage_synced_at=timezone.now())
 
@@ -186,8 +252,8 @@ def _sync_run_start(*, run_uuid: str) -> SyncRun:
     with transaction.atomic():
         run = SyncRun.objects.select_for_update().select_related("account").get(uuid=run_uuid)
         if run.status != SyncRun.Status.QUEUED:
-            return run  # already ran (a redelivered or duplicated task)
-        _abandon_stale_runs(account=run.account)
+            return run  # already ran (a redelivered or duplicated task), or was swept
+        _stale_runs_abandon(runs=SyncRun.objects.filter(account=run.account))
         now = timezone.now()
         try:
             with transaction.atomic():
@@ -228,16 +294,17 @@ def _sync_run_finish(run: SyncRun, *, counter: aws.CallCounter, error: aws.AwsEr
         run.status = SyncRun.Status.FAILED
         run.error_code = error.code[:100]
         run.error_message = str(error)
-    run.save(
-        update_fields=[
-            "finished_at",
-            "heartbeat_at",
-            "api_calls",
-            "status",
-            "error_code",
-            "error_message",
-        ]
+    finished = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
+        finished_at=run.finished_at,
+        heartbeat_at=run.heartbeat_at,
+        api_calls=run.api_calls,
+        status=run.status,
+        error_code=run.error_code,
+        error_message=run.error_message,
     )
+    if not finished:  # swept meanwhile: the sweep's verdict stands
+        run.refresh_from_db()
+        return run
     state, _ = SyncState.objects.get_or_create(account=run.account, region=run.region)
     state.last_run = run
     if error is None:
@@ -247,6 +314,10 @@ def _sync_run_finish(run: SyncRun, *, counter: aws.CallCounter, error: aws.AwsEr
         state.last_error = run.error_message
     state.save(update_fields=["last_run", "last_success_at", "last_failure_at", "last_error"])
     return run
+
+
+class _RunAbandoned(Exception):
+    """The run's row is no longer `running`: the sweep judged this worker dead."""
 
 
 @dataclass
@@ -261,15 +332,18 @@ class _Counts:
 class _AccountRegionSync:
     """The steps of one sync, kept together so each stays short."""
 
-    def __init__(self, *, account: AwsAccount, region: str, run: SyncRun, gateway: aws.FeatureStoreGateway) -> None:
+    def __init__(self, *, account: AwsAccount, region: str, run: SyncRun, gateway: FeatureStoreGateway) -> None:
         self.account = account
         self.region = region
         self.run_row = run
         self.gateway = gateway
         self.counts = _Counts()
         self.state, _ = SyncState.objects.get_or_create(account=account, region=region)
+        self._last_beat = 0.0
 
     def run(self) -> None:
+        # Taken before the first read: the metadata watermark stays below it.
+        started = timezone.now()
         existing = {
             g.arn: g
             for g in FeatureGroup.objects.filter(account=self.account, region=self.region).only(
@@ -277,33 +351,36 @@ class _AccountRegionSync:
             )
         }
         seen_arns: set[str] = set()
-        for batch in _batched(self.gateway.search_feature_groups(), BATCH_SIZE):
-            records = [self._complete(record) for record in batch]
-            seen_arns.update(r.arn for r in records)
-            self.counts.seen += len(records)
-            self._upsert_groups(records, existing)
-            self._heartbeat()
-        # The listing above finished without an error, so it is complete: what
-        # it did not return is gone from AWS.
+        pending: list[FeatureGroupRecord] = []
+        for page in self.gateway.feature_group_pages():
+            pending.extend(page)
+            seen_arns.update(r.arn for r in page)
+            self.counts.seen += len(page)
+            if len(pending) >= BATCH_SIZE:
+                self._upsert_groups([self._complete(r) for r in pending], existing)
+                pending = []
+            self.heartbeat()
+        if pending:
+            self._upsert_groups([self._complete(r) for r in pending], existing)
         SyncRun.objects.filter(pk=self.run_row.pk).update(complete_listing=True)
-        self._mark_deleted(existing, seen_arns)
-        self._apply_feature_metadata()
-        self._heartbeat()
+        self._confirm_missing(existing, seen_arns)
+        self._apply_feature_metadata(started=started)
+        self.heartbeat()
 
     # -- groups ------------------------------------------------------------
 
-    def _complete(self, record: aws.FeatureGroupRecord) -> aws.FeatureGroupRecord:
+    def _complete(self, record: FeatureGroupRecord) -> FeatureGroupRecord:
         """Fill in what the Search record lacks with Describe / ListTags calls."""
         if record.features is None or not record.record_identifier_feature:
             described = self.gateway.describe_feature_group(record.arn)
-            record = aws.FeatureGroupRecord(**{**described.__dict__, "tags": record.tags})
+            record = FeatureGroupRecord(**{**described.__dict__, "tags": record.tags})
         if record.tags is None:
-            record = aws.FeatureGroupRecord(**{**record.__dict__, "tags": self.gateway.list_tags(record.arn)})
+            record = FeatureGroupRecord(**{**record.__dict__, "tags": self.gateway.list_tags(record.arn)})
         return record
 
-    def _upsert_groups(self, records: list[aws.FeatureGroupRecord], existing: dict[str, FeatureGroup]) -> None:
+    def _upsert_groups(self, records: list[FeatureGroupRecord], existing: dict[str, FeatureGroup]) -> None:
         now = timezone.now()
-        changed: list[tuple[aws.FeatureGroupRecord, str]] = []
+        changed: list[tuple[FeatureGroupRecord, str]] = []
         for record in records:
             digest = _group_digest(record)
             current = existing.get(record.arn)
@@ -347,7 +424,7 @@ class _AccountRegionSync:
                 rows, update_conflicts=True, unique_fields=["arn"], update_fields=GROUP_FIELDS
             )
             by_arn = {g.arn: g for g in saved}
-            definitions: dict[int, list[aws.FeatureDefinition]] = {}
+            definitions: dict[int, list[FeatureDefinition]] = {}
             for record, _ in changed:
                 if record.arn in existing:
                     self.counts.updated += 1
@@ -359,7 +436,7 @@ class _AccountRegionSync:
             self._write_feature_definitions(definitions)
             self._save_counts()
 
-    def _write_feature_definitions(self, definitions: dict[int, list[aws.FeatureDefinition]]) -> None:
+    def _write_feature_definitions(self, definitions: dict[int, list[FeatureDefinition]]) -> None:
         """Make each group's features match its definitions, for a whole batch of groups at once."""
         group_ids = list(definitions)
         current = {
@@ -410,49 +487,114 @@ class _AccountRegionSync:
         if to_write or removed:
             feature_words_refresh_many(group_ids=group_ids)
 
-    def _mark_deleted(self, existing: dict[str, FeatureGroup], seen_arns: set[str]) -> None:
-        gone = [g.pk for arn, g in existing.items() if arn not in seen_arns and g.deleted_at is None]
+    def _confirm_missing(self, existing: dict[str, FeatureGroup], seen_arns: set[str]) -> None:
+        """Mark deleted only the live groups the listing missed *and* AWS no longer has.
+
+        A complete listing can still miss a live group: Search's page token
+        continues after the last result's sort key, and however AWS orders or
+        pages, an edit, deletion or index delay elsewhere can shift a group past
+        it. So absence only raises the question; DescribeFeatureGroup answers
+        it (ResourceNotFound: gone). This costs a call per missing group, none
+        when nothing is missing.
+        """
+        missing = [g for arn, g in existing.items() if arn not in seen_arns and g.deleted_at is None]
+        gone: list[int] = []
+        alive: list[FeatureGroupRecord] = []
+        for group in missing:
+            try:
+                described = self.gateway.describe_feature_group(group.arn)
+            except aws.AwsNotFound:
+                gone.append(group.pk)
+                continue
+            finally:
+                self.heartbeat()
+            logger.info("feature group %s was missing from the listing but exists; kept", group.arn)
+            alive.append(FeatureGroupRecord(**{**described.__dict__, "tags": self.gateway.list_tags(group.arn)}))
+        if alive:
+            self._upsert_groups(alive, existing)
         if gone:
-            now = timezone.now()
             # Clear the digest so a group that comes back is written again.
-            FeatureGroup.objects.filter(pk__in=gone).update(deleted_at=now, digest="")
+            FeatureGroup.objects.filter(pk__in=gone).update(deleted_at=timezone.now(), digest="")
             self.counts.deleted += len(gone)
             self._save_counts()
 
     # -- feature metadata ----------------------------------------------------
 
-    def _apply_feature_metadata(self) -> None:
+    def _apply_feature_metadata(self, *, started: datetime) -> None:
+        """Apply feature metadata changed since the watermark, and move the watermark safely.
+
+        Search indexes edits after a delay, so an edit made shortly before this
+        run may not be searchable yet; and a record skipped here (its group or
+        feature is not in the catalog yet) must come back next time. So the new
+        watermark is the run's start minus PANTRY_SYNC_METADATA_OVERLAP_SECONDS,
+        and never later than the earliest skipped record: the next sync re-reads
+        from there (re-reading costs a call per 100 records and writes nothing
+        that did not change).
+        """
         watermark = self.state.features_modified_watermark
-        newest = watermark
-        groups = {
-            g.arn: g
-            for g in FeatureGroup.objects.filter(
-                account=self.account, region=self.region, deleted_at__isnull=True
-            ).only("id", "arn")
-        }
+        next_watermark = started - timedelta(seconds=settings.PANTRY_SYNC_METADATA_OVERLAP_SECONDS)
+        groups: dict[str, FeatureGroup] = {}
+        tombstoned: set[str] = set()
+        for group in FeatureGroup.objects.filter(account=self.account, region=self.region).only(
+            "id", "arn", "deleted_at"
+        ):
+            if group.deleted_at is None:
+                groups[group.arn] = group
+            else:
+                tombstoned.add(group.arn)
         touched_groups: set[int] = set()
-        for batch in _batched(self.gateway.search_feature_metadata(modified_since=watermark), BATCH_SIZE):
-            by_group: dict[int, list[aws.FeatureMetadataRecord]] = {}
-            for record in batch:
+        skipped: list[FeatureMetadataRecord] = []
+        pending: list[FeatureMetadataRecord] = []
+
+        def apply(records: list[FeatureMetadataRecord]) -> None:
+            by_group: dict[int, list[FeatureMetadataRecord]] = {}
+            for record in records:
                 group = groups.get(record.group_arn)
-                if group is None:
-                    continue  # a group deleted (or created) between the two listings
-                by_group.setdefault(group.pk, []).append(record)
-                if record.modified_at and (newest is None or record.modified_at > newest):
-                    newest = record.modified_at
-            touched_groups |= self._write_feature_metadata(by_group)
-            self._heartbeat()
+                if group is not None:
+                    by_group.setdefault(group.pk, []).append(record)
+                elif record.group_arn not in tombstoned:
+                    skipped.append(record)  # a group created after the listing
+            touched, not_defined = self._write_feature_metadata(by_group)
+            touched_groups.update(touched)
+            skipped.extend(not_defined)
+
+        for page in self.gateway.feature_metadata_pages(modified_since=watermark):
+            pending.extend(page)
+            if len(pending) >= BATCH_SIZE:
+                apply(pending)
+                pending = []
+            self.heartbeat()
+        apply(pending)
+        if skipped:
+            times = [r.modified_at for r in skipped]
+            earliest = min(times) if all(times) else watermark
+            logger.info(
+                "sync of %s/%s skipped %d feature metadata records not in the catalog yet; the next sync re-reads "
+                "from %s",
+                self.account.account_id,
+                self.region,
+                len(skipped),
+                earliest,
+            )
+            if earliest is None:
+                next_watermark = None
+            else:
+                next_watermark = min(next_watermark, earliest)
         with transaction.atomic():
             if touched_groups:
                 feature_words_refresh_many(group_ids=sorted(touched_groups))
-            if newest != watermark:
-                self.state.features_modified_watermark = newest
+            if next_watermark != watermark:
+                self.state.features_modified_watermark = next_watermark
                 self.state.save(update_fields=["features_modified_watermark"])
             self._save_counts()
 
-    def _write_feature_metadata(self, by_group: dict[int, list[aws.FeatureMetadataRecord]]) -> set[int]:
+    def _write_feature_metadata(
+        self, by_group: dict[int, list[FeatureMetadataRecord]]
+    ) -> tuple[set[int], list[FeatureMetadataRecord]]:
+        """Write what changed; returns the groups whose words changed and the records of features
+        the catalog does not have yet (not in the group's definitions when it was listed)."""
         if not by_group:
-            return set()
+            return set(), []
         current = {
             (f.feature_group_id, f.name): f
             for f in Feature.objects.filter(feature_group_id__in=by_group.keys()).only(
@@ -461,11 +603,13 @@ class _AccountRegionSync:
         }
         changed: list[Feature] = []
         touched: set[int] = set()
+        not_defined: list[FeatureMetadataRecord] = []
         for group_id, records in by_group.items():
             for record in records:
                 feature = current.get((group_id, record.name))
                 if feature is None:
-                    continue  # not in the group's definitions (yet): next sync picks it up
+                    not_defined.append(record)  # the watermark stays below it: next sync applies it
+                    continue
                 new = (record.description, record.parameters, record.created_at, record.modified_at)
                 old = (feature.description, feature.parameters, feature.aws_created_at, feature.aws_modified_at)
                 if new == old:
@@ -478,13 +622,32 @@ class _AccountRegionSync:
         if changed:
             _features_metadata_update(changed)
             self.counts.features += len(changed)
-        return touched
+        return touched, not_defined
 
     # -- bookkeeping -----------------------------------------------------------
 
-    def _heartbeat(self) -> None:
-        SyncRun.objects.filter(pk=self.run_row.pk).update(heartbeat_at=timezone.now())
-        self._save_counts()
+    def heartbeat(self, *, min_interval: float = 0.0) -> None:
+        """Prove the run is alive (and show its progress); raise if it was swept meanwhile.
+
+        Called on every page and every single-item call, so the longest gap
+        between two heartbeats is one AWS call (with its retries) or one batch
+        write; PANTRY_SYNC_STALE_SECONDS is chosen well above both.
+        """
+        now = time.monotonic()
+        if min_interval and now - self._last_beat < min_interval:
+            return
+        self._last_beat = now
+        alive = SyncRun.objects.filter(pk=self.run_row.pk, status=SyncRun.Status.RUNNING).update(
+            heartbeat_at=timezone.now(),
+            groups_seen=self.counts.seen,
+            groups_created=self.counts.created,
+            groups_updated=self.counts.updated,
+            groups_deleted=self.counts.deleted,
+            features_written=self.counts.features,
+            api_calls=self.gateway.counter.as_dict(),
+        )
+        if not alive:
+            raise _RunAbandoned
 
     def _save_counts(self) -> None:
         SyncRun.objects.filter(pk=self.run_row.pk).update(
@@ -559,14 +722,8 @@ def feature_words_refresh_many(*, group_ids: list[int]) -> None:
         )
 
 
-def _group_digest(record: aws.FeatureGroupRecord) -> str:
+def _group_digest(record: FeatureGroupRecord) -> str:
     payload = {k: v for k, v in record.__dict__.items() if k not in ("created_at", "modified_at")}
     payload["features"] = [d.__dict__ for d in record.features or ()]
     payload["modified_at"] = record.modified_at.isoformat() if record.modified_at else None
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _batched(iterable: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(iterable)
-    while batch := list(islice(iterator, size)):
-        yield batch

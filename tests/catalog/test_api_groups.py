@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from catalog import aws
 from catalog.models import DescriptionEdit, Feature
 from catalog.services import descriptions as services
+from portal import aws
 from tests.factories import FeatureFactory, FeatureGroupFactory
 
 GATEWAY_FACTORY = "catalog.services.descriptions.feature_store_gateway_for"

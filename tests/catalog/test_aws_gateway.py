@@ -1,26 +1,27 @@
-"""Error paths and paging of the catalog's AWS gateway, checked by botocore's Stubber
+"""Error paths and paging of the catalog's Feature Store gateway, checked by botocore's Stubber
 (which validates every request and response against AWS's real API models)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from catalog import aws
+from catalog.gateways.featurestore import FeatureStoreGateway
+from portal import aws
+from tests.aws_stubs import StubSession
 
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 ARN = "arn:aws:sagemaker:eu-west-1:111111111111:feature-group/customer_profile"
+ORDER = {"SortBy": "CreationTime", "SortOrder": "Ascending"}
 
 
 @pytest.fixture
 def gateway(settings):
     settings.PANTRY_AWS_MAX_ATTEMPTS = 1
-    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
-    gw = aws.FeatureStoreGateway(session)
-    with Stubber(gw.client) as stubber:
+    session = StubSession()
+    gw = FeatureStoreGateway(session)
+    with session.stubber as stubber:
         gw.stubber = stubber
         yield gw
         stubber.assert_no_pending_responses()
@@ -86,30 +87,37 @@ def test_search_pages_until_no_next_token(gateway):
             body["NextToken"] = token
         return body
 
-    gateway.stubber.add_response("search", page(["a", "b"], "n1"), {"Resource": "FeatureGroup", "MaxResults": 100})
     gateway.stubber.add_response(
-        "search", page(["c"]), {"Resource": "FeatureGroup", "MaxResults": 100, "NextToken": "n1"}
+        "search", page(["a", "b"], "n1"), {"Resource": "FeatureGroup", "MaxResults": 100, **ORDER}
+    )
+    gateway.stubber.add_response(
+        "search", page(["c"]), {"Resource": "FeatureGroup", "MaxResults": 100, "NextToken": "n1", **ORDER}
     )
 
-    records = list(gateway.search_feature_groups())
+    records = [r for page in gateway.feature_group_pages() for r in page]
 
     assert [r.name for r in records] == ["a", "b", "c"]
     assert records[0].tags == {"team": "crm"}
 
 
-def test_search_feature_metadata_asks_only_for_changes_since_the_watermark(gateway):
+def test_search_feature_metadata_sends_the_watermark_in_the_documented_timestamp_form(gateway):
+    # Filter.Value for timestamps is "YYYY-mm-dd'T'HH:MM:SS": UTC, whole seconds, no offset.
+    watermark = NOW.replace(microsecond=987654).astimezone(dt.timezone(dt.timedelta(hours=2)))
     gateway.stubber.add_response(
         "search",
         {"Results": []},
         {
             "Resource": "FeatureMetadata",
             "MaxResults": 100,
+            **ORDER,
             "SearchExpression": {
-                "Filters": [{"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": NOW.isoformat()}]
+                "Filters": [
+                    {"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": "2026-11-01T12:00:00"}
+                ]
             },
         },
     )
-    assert list(gateway.search_feature_metadata(modified_since=NOW)) == []
+    assert list(gateway.feature_metadata_pages(modified_since=watermark)) == [[]]
 
 
 @pytest.mark.parametrize(
@@ -120,6 +128,8 @@ def test_search_feature_metadata_asks_only_for_changes_since_the_watermark(gatew
         ("ResourceNotFound", aws.AwsNotFound),
         ("ValidationException", aws.AwsInvalidRequest),
         ("InternalFailure", aws.AwsError),
+        ("ExpiredTokenException", aws.AwsCredentialsExpired),
+        ("UnrecognizedClientException", aws.AwsCredentialsInvalid),
     ],
 )
 def test_botocore_errors_become_pantry_errors(gateway, code, expected):
@@ -152,53 +162,3 @@ def test_update_feature_metadata_sends_additions_and_removals(gateway):
         parameter_additions={"unit": "years"},
         parameter_removals=["legacy"],
     )
-
-
-def test_assume_role_denied_is_access_denied(settings, monkeypatch):
-    settings.PANTRY_AWS_MAX_ATTEMPTS = 1
-    aws.clear_credentials_cache()
-    sts = boto3.client("sts", aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
-    stubber = Stubber(sts)
-    stubber.add_client_error(
-        "assume_role", service_error_code="AccessDenied", http_status_code=403, service_message="not authorized"
-    )
-    monkeypatch.setattr(aws, "_base_session", lambda: type("S", (), {"client": lambda self, *a, **k: sts})())
-    role = aws.AccountRole(account_id="111111111111", role_arn="arn:aws:iam::111111111111:role/R", external_id="ext-id")
-
-    with stubber, pytest.raises(aws.AwsAccessDenied) as info:
-        aws.assume_role_session(role, "eu-west-1")
-
-    assert info.value.operation == "AssumeRole"
-
-
-def test_assumed_credentials_are_cached_until_shortly_before_expiry(settings, monkeypatch):
-    aws.clear_credentials_cache()
-    sts = boto3.client("sts", aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1")
-    stubber = Stubber(sts)
-    role = aws.AccountRole(account_id="111111111111", role_arn="arn:aws:iam::111111111111:role/R", external_id="ext-id")
-    expected = {"RoleArn": role.role_arn, "RoleSessionName": settings.PANTRY_ROLE_SESSION_NAME, "ExternalId": "ext-id"}
-
-    def creds(expiry):
-        return {
-            "Credentials": {
-                "AccessKeyId": "ASIAEXAMPLEEXAMPLE",
-                "SecretAccessKey": "secret",
-                "SessionToken": "token",
-                "Expiration": expiry,
-            }
-        }
-
-    now = dt.datetime.now(dt.UTC)
-    stubber.add_response("assume_role", creds(now + dt.timedelta(hours=1)), expected)
-    stubber.add_response("assume_role", creds(now + dt.timedelta(hours=1)), expected)
-    monkeypatch.setattr(aws, "_base_session", lambda: type("S", (), {"client": lambda self, *a, **k: sts})())
-
-    with stubber:
-        aws.assume_role_session(role, "eu-west-1")
-        aws.assume_role_session(role, "eu-west-1")  # cached: no second call
-        assert len(stubber._queue) == 1
-        # Credentials within the refresh margin are renewed.
-        aws._credentials_cache[(role.role_arn, role.external_id)].expiration = now + dt.timedelta(minutes=2)
-        aws.assume_role_session(role, "eu-west-1")
-        stubber.assert_no_pending_responses()
-    aws.clear_credentials_cache()

@@ -2,16 +2,16 @@
 
 from unittest import mock
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import aws
+from catalog.gateways.featurestore import FeatureStoreGateway
 from catalog.models import DescriptionEdit, Feature, FeatureGroup, Membership
 from catalog.services import descriptions as services
+from portal import aws
+from tests.aws_stubs import StubSession
 from tests.csp import assert_csp_clean
 from tests.factories import FeatureFactory, FeatureGroupFactory, MembershipFactory, UserFactory
 
@@ -48,9 +48,9 @@ def write_allowed(org):
 @pytest.fixture
 def stubbed_gateway(settings):
     """A real FeatureStoreGateway whose boto3 client is stubbed: no network, exact parameters checked."""
-    session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="eu-west-1")
-    gateway = aws.FeatureStoreGateway(session)
-    with Stubber(gateway.client) as stubber, mock.patch(GATEWAY_FACTORY, return_value=gateway):
+    session = StubSession()
+    gateway = FeatureStoreGateway(session)
+    with session.stubber as stubber, mock.patch(GATEWAY_FACTORY, return_value=gateway):
         yield stubber
         stubber.assert_no_pending_responses()
 

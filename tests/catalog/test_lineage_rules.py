@@ -376,8 +376,7 @@ def test_owner_hides_and_unhides_from_the_lineage_page(client, owner, central_gr
 def test_an_accounts_sagemaker_lineage_cannot_produce_another_accounts_group(org, central_group):
     """payments-ml's lineage holds a FeatureGroup context whose source is central's group (anyone can
     create one with any SourceUri): its sync must not draw payments' job into central's group."""
-    from catalog import aws
-    from tests.catalog.test_lineage_sync import FakeSession, assoc, context_summary, stubbed_client, vertex
+    from tests.catalog.test_lineage_sync import assoc, context_summary, stubbed_client, vertex
 
     team_group = FeatureGroupFactory(account=org.team, name="merchant_risk")
     prefix = f"arn:aws:sagemaker:eu-west-1:{org.team.account_id}"
@@ -406,9 +405,7 @@ def test_an_accounts_sagemaker_lineage_cannot_produce_another_accounts_group(org
         {"StartArns": [own_ctx], "Direction": "Both", "IncludeEdges": True, "MaxDepth": 5, "MaxResults": 50},
     )
     with stub:
-        counts = services.lineage_sync(
-            account=org.team, region="eu-west-1", session=FakeSession(client), counter=aws.CallCounter()
-        )
+        counts = services.lineage_sync(account=org.team, region="eu-west-1", session=client)
     assert counts["edges_refused"] == 1
     assert not LineageEdge.objects.filter(target__feature_group=central_group).exists()
     assert LineageEdge.objects.filter(source__feature_group=team_group, target__key=job).exists()

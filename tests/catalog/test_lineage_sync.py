@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
-from catalog import aws
+from catalog.gateways.lineage import LineageEntity, LineageGateway
 from catalog.models import LineageEdge, LineageNode
 from catalog.services import lineage as services
+from portal import aws
+from tests.aws_stubs import StubSession
 from tests.factories import FeatureGroupFactory
 
 REGION = "eu-west-1"
@@ -32,28 +33,8 @@ ENDPOINT = f"{PREFIX}:context/churn-endpoint"
 
 
 def stubbed_client():
-    client = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    ).client("sagemaker", config=aws.client_config())
-    return client, Stubber(client)
-
-
-class FirstCallCounter(aws.CallCounter):
-    """Counts calls ahead of the Stubber, whose before-call handler answers (and so ends the event) first."""
-
-    def attach(self, client):
-        client.meta.events.register_first("before-call.*.*", self._on_call)
-        return client
-
-
-class FakeSession:
-    """Hands lineage_sync the stubbed client instead of a new one."""
-
-    def __init__(self, client) -> None:
-        self._client = client
-
-    def client(self, *args, **kwargs):
-        return self._client
+    session = StubSession()
+    return session, session.stubber
 
 
 def context_summary(arn: str, uri: str, ctype: str = "FeatureGroup") -> dict:
@@ -95,19 +76,18 @@ def test_gateway_pages_through_every_context():
         {"ContextSummaries": [context_summary(other, f"{PREFIX}:feature-group/orders")]},
         {"ContextType": "FeatureGroup", "MaxResults": 100, "NextToken": "page-2"},
     )
-    counter = FirstCallCounter()
     with stub:
-        contexts = list(aws.LineageGateway(FakeSession(client), counter=counter).feature_group_contexts())
+        contexts = list(LineageGateway(client).feature_group_contexts())
     stub.assert_no_pending_responses()
     assert [c.source_uri for c in contexts] == [FG_ARN, f"{PREFIX}:feature-group/orders"]
-    assert contexts[0] == aws.LineageEntity(
+    assert contexts[0] == LineageEntity(
         arn=FG_CTX,
         lineage_type="Context",
         type="FeatureGroup",
         name="customer-profile-1700000000-feature-group",
         source_uri=FG_ARN,
     )
-    assert counter.as_dict() == {"ListContexts": 2}
+    assert client.counter.as_dict() == {"ListContexts": 2}
 
 
 def test_gateway_query_lineage_follows_next_token_and_merges_pages():
@@ -128,7 +108,7 @@ def test_gateway_query_lineage_follows_next_token_and_merges_pages():
         {**params, "NextToken": "more"},
     )
     with stub:
-        result = aws.LineageGateway(FakeSession(client)).query_lineage(start_arn=FG_CTX)
+        result = LineageGateway(client).query_lineage(start_arn=FG_CTX)
     assert {v.arn for v in result.vertices} == {FG_CTX, JOB, RAW}
     assert {(e.source_arn, e.destination_arn, e.association_type) for e in result.edges} == {
         (JOB, FG_CTX, "Produced"),
@@ -144,7 +124,7 @@ def test_gateway_caps_max_depth_at_the_api_limit():
         {"StartArns": [FG_CTX], "Direction": "Ascendants", "IncludeEdges": True, "MaxDepth": 10, "MaxResults": 50},
     )
     with stub:
-        aws.LineageGateway(FakeSession(client)).query_lineage(start_arn=FG_CTX, direction="Ascendants", max_depth=99)
+        LineageGateway(client).query_lineage(start_arn=FG_CTX, direction="Ascendants", max_depth=99)
     stub.assert_no_pending_responses()
 
 
@@ -163,9 +143,7 @@ def test_gateway_pages_associations():
     stub.add_response("list_associations", {"AssociationSummaries": [summary], "NextToken": "t"}, base)
     stub.add_response("list_associations", {"AssociationSummaries": []}, {**base, "NextToken": "t"})
     with stub:
-        found = list(
-            aws.LineageGateway(FakeSession(client)).list_associations(source_arn=JOB, association_type="AssociatedWith")
-        )
+        found = list(LineageGateway(client).list_associations(source_arn=JOB, association_type="AssociatedWith"))
     assert [(a.destination_arn, a.destination_type) for a in found] == [(PIPELINE, "SageMakerPipeline")]
 
 
@@ -173,7 +151,7 @@ def test_gateway_maps_access_denied_and_missing_resources():
     client, stub = stubbed_client()
     stub.add_client_error("list_contexts", service_error_code="AccessDeniedException", http_status_code=400)
     stub.add_client_error("describe_artifact", service_error_code="ResourceNotFound", http_status_code=400)
-    gateway = aws.LineageGateway(FakeSession(client))
+    gateway = LineageGateway(client)
     with stub:
         with pytest.raises(aws.AwsAccessDenied) as denied:
             list(gateway.feature_group_contexts())
@@ -246,13 +224,12 @@ def stub_sync(stub: Stubber, *, with_model: bool = True, describe: bool = True) 
 
 
 def sync(stub_config, account, **kwargs) -> tuple[dict, aws.CallCounter]:
-    client, stub = stubbed_client()
+    session, stub = stubbed_client()
     stub_config(stub, **kwargs)
-    counter = FirstCallCounter()
     with stub:
-        counts = services.lineage_sync(account=account, region=REGION, session=FakeSession(client), counter=counter)
+        counts = services.lineage_sync(account=account, region=REGION, session=session)
     stub.assert_no_pending_responses()
-    return counts, counter
+    return counts, session.counter
 
 
 @pytest.fixture
@@ -318,9 +295,7 @@ def test_failed_read_changes_nothing(org, central_group):
     )
     stub.add_client_error("query_lineage", service_error_code="ThrottlingException", http_status_code=400)
     with stub, pytest.raises(aws.AwsThrottled):
-        services.lineage_sync(
-            account=org.central, region=REGION, session=FakeSession(client), counter=aws.CallCounter()
-        )
+        services.lineage_sync(account=org.central, region=REGION, session=client)
     assert LineageEdge.objects.count() == 7
 
 
@@ -330,9 +305,7 @@ def test_sync_of_another_account_leaves_this_accounts_edges_alone(org, central_g
     client, stub = stubbed_client()
     stub.add_response("list_contexts", {"ContextSummaries": []}, {"ContextType": "FeatureGroup", "MaxResults": 100})
     with stub:
-        counts = services.lineage_sync(
-            account=org.team, region=REGION, session=FakeSession(client), counter=aws.CallCounter()
-        )
+        counts = services.lineage_sync(account=org.team, region=REGION, session=client)
     assert counts["edges_removed"] == 0
     assert LineageEdge.objects.count() == 7
 
@@ -385,10 +358,10 @@ def test_lineage_sync_against_the_sandbox(aws_sandbox, operator):
     ]:
         sm.add_association(SourceArn=src, DestinationArn=dst, AssociationType=kind)
 
-    session = aws.assume_role_session(
+    session = aws.account_session(
         aws.AccountRole(account_id=acct, role_arn=account.role_arn, external_id=account.external_id), REGION
     )
-    counts = services.lineage_sync(account=account, region=REGION, session=session, counter=aws.CallCounter())
+    counts = services.lineage_sync(account=account, region=REGION, session=session)
     assert counts["edges_created"] == 5
 
     graph = lineage_graph(user=operator, group=group, depth_up=3, depth_down=3)
@@ -400,6 +373,6 @@ def test_lineage_sync_against_the_sandbox(aws_sandbox, operator):
     assert by_key[model].kind == "model" and by_key[model].name == "churn-model"
 
     sm.delete_association(SourceArn=train, DestinationArn=model)
-    again = services.lineage_sync(account=account, region=REGION, session=session, counter=aws.CallCounter())
+    again = services.lineage_sync(account=account, region=REGION, session=session)
     assert again["edges_created"] == 0 and again["edges_removed"] == 1
     assert not LineageEdge.objects.filter(target__key=model).exists()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog import aws
+from catalog.gateways.featurestore import FeatureStoreGateway
 from catalog.models import Feature, FeatureGroup, SyncRun, SyncState
 from catalog.services import sync as sync_services
+from portal import aws
 from sandbox import control
 from tests.aws_fixtures import sandbox_client, sandbox_feature_group, sandbox_owner_account
 
@@ -81,7 +84,10 @@ def test_full_sync_costs_one_search_per_hundred_groups_and_features(aws_sandbox,
     assert run.api_calls["QueryLineage"] == 3
 
 
-def test_unchanged_resync_writes_no_rows_and_costs_one_page_per_hundred_groups_plus_one(aws_sandbox, central):
+def test_unchanged_resync_writes_no_rows_and_costs_one_page_per_hundred_groups_plus_one(aws_sandbox, central, settings):
+    # Steady state: every edit is older than the metadata overlap (a sync re-reads the
+    # edits of the last PANTRY_SYNC_METADATA_OVERLAP_SECONDS, in case Search indexed them late).
+    settings.PANTRY_SYNC_METADATA_OVERLAP_SECONDS = 0
     for i in range(120):
         sandbox_feature_group(aws_sandbox.url, CENTRAL, f"group_{i:03d}", features=3)
     first = run_sync(central)
@@ -211,7 +217,7 @@ def test_access_denied_on_one_account_fails_only_that_account(aws_sandbox, centr
     # The role's trust policy names another external id now: AssumeRole is denied.
     payments.external_id = "pantry-rotated-elsewhere"
     payments.save()
-    aws.clear_credentials_cache()
+    aws.clear_session_cache()
 
     denied = run_sync(payments)
     ok = run_sync(central)
@@ -280,16 +286,18 @@ def test_only_one_sync_per_account_and_region_runs_at_a_time(aws_sandbox, centra
     assert result.status == SyncRun.Status.SKIPPED
 
 
-def test_a_run_whose_worker_died_is_abandoned_and_frees_the_lock(aws_sandbox, central):
+def _stuck_run(account, *, heartbeat_age: timedelta) -> SyncRun:
+    """A run whose worker was killed: still `running`, its heartbeat `heartbeat_age` old."""
     from django.utils import timezone
 
-    stale = SyncRun.objects.create(
-        account=central,
-        region="eu-west-1",
-        status=SyncRun.Status.RUNNING,
-        started_at=timezone.now() - SyncRun.STALE_AFTER * 2,
-        heartbeat_at=timezone.now() - SyncRun.STALE_AFTER * 2,
+    beat = timezone.now() - heartbeat_age
+    return SyncRun.objects.create(
+        account=account, region="eu-west-1", status=SyncRun.Status.RUNNING, started_at=beat, heartbeat_at=beat
     )
+
+
+def test_a_run_whose_worker_died_is_abandoned_and_frees_the_lock(aws_sandbox, central):
+    stale = _stuck_run(central, heartbeat_age=timedelta(hours=1))
     sandbox_feature_group(aws_sandbox.url, CENTRAL, "g1")
 
     run = run_sync(central)
@@ -299,20 +307,103 @@ def test_a_run_whose_worker_died_is_abandoned_and_frees_the_lock(aws_sandbox, ce
     assert run.status == SyncRun.Status.SUCCEEDED
 
 
+def test_a_sync_request_starts_at_once_when_the_running_syncs_heartbeat_is_stale(aws_sandbox, central, settings):
+    settings.PANTRY_SYNC_STALE_SECONDS = 300
+    stuck = _stuck_run(central, heartbeat_age=timedelta(minutes=6))
+    alive = _stuck_run(
+        sandbox_owner_account(aws_sandbox.url, account_id=PAYMENTS, name="payments"), heartbeat_age=timedelta(minutes=4)
+    )
+
+    (run,) = sync_services.sync_request(account=central, region="eu-west-1")
+    (same,) = sync_services.sync_request(account=alive.account, region="eu-west-1")
+
+    stuck.refresh_from_db()
+    assert stuck.status == SyncRun.Status.ABANDONED
+    assert run.pk != stuck.pk and run.status == SyncRun.Status.QUEUED
+    assert same.pk == alive.pk  # a heartbeat within the threshold still holds the lock
+
+
+def test_the_sweep_abandons_stale_runs_and_shows_it_on_the_accounts_health(aws_sandbox, central, settings):
+    settings.PANTRY_SYNC_STALE_SECONDS = 300
+    stuck = _stuck_run(central, heartbeat_age=timedelta(minutes=6))
+    fresh = _stuck_run(
+        sandbox_owner_account(aws_sandbox.url, account_id=PAYMENTS, name="payments"), heartbeat_age=timedelta(seconds=5)
+    )
+
+    assert sync_services.sync_runs_sweep() == 1
+
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.status == SyncRun.Status.ABANDONED and stuck.finished_at is not None
+    assert "heartbeat" in stuck.error_message
+    assert fresh.status == SyncRun.Status.RUNNING
+    state = SyncState.objects.get(account=central, region="eu-west-1")
+    assert state.last_run == stuck and state.last_failure_at is not None
+    assert sync_services.sync_runs_sweep() == 0
+
+
+def test_the_sweep_abandons_a_run_whose_task_never_started(aws_sandbox, central, settings):
+    from django.utils import timezone
+
+    settings.PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS = 3600
+    lost = SyncRun.objects.create(account=central, region="eu-west-1", queued_at=timezone.now() - timedelta(hours=2))
+    waiting = SyncRun.objects.create(
+        account=central, region="us-east-1", queued_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    assert sync_services.sync_runs_sweep() == 1
+
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert lost.status == SyncRun.Status.ABANDONED
+    assert waiting.status == SyncRun.Status.QUEUED
+    # The task arriving late finds the run abandoned and does nothing.
+    assert sync_services.sync_run_execute(run_uuid=str(lost.uuid)).status == SyncRun.Status.ABANDONED
+
+
+def test_beat_runs_the_sweep_every_minute(settings):
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "catalog.tasks.sync_runs_sweep"]
+    assert len(entries) == 1 and entries[0]["schedule"] == 60
+    assert "catalog.tasks.sync_runs_sweep" in app.tasks
+
+
+def test_the_run_heartbeats_on_every_page(aws_sandbox, central, aws_call_hooks):
+    for i in range(250):
+        sandbox_feature_group(aws_sandbox.url, CENTRAL, f"g_{i:03d}", features=2)
+    beats = []
+
+    def record():
+        run = SyncRun.objects.get(account=central, status=SyncRun.Status.RUNNING)
+        beats.append((run.heartbeat_at, run.groups_seen))
+
+    for page in (2, 3):
+        aws_call_hooks.before("Search", record, nth=page, Resource="FeatureGroup")
+
+    run = run_sync(central)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    (first, seen_1), (second, seen_2) = beats
+    assert run.started_at < first < second
+    assert (seen_1, seen_2) == (100, 200)
+
+
 def test_an_interrupted_sync_followed_by_a_complete_one_converges(aws_sandbox, central, monkeypatch):
     for i in range(150):
         sandbox_feature_group(aws_sandbox.url, CENTRAL, f"g_{i:03d}", features=3)
-    original = aws.FeatureStoreGateway.search_feature_groups
+    original = FeatureStoreGateway.feature_group_pages
 
     def interrupted(self):
-        for n, record in enumerate(original(self)):
-            if n == 120:
+        for n, page in enumerate(original(self)):
+            if n == 1:
                 raise aws.AwsUnavailable("connection reset by peer", code="EndpointConnectionError", operation="Search")
-            yield record
+            yield page
 
     with monkeypatch.context() as patch:
         patch.setattr(sync_services, "BATCH_SIZE", 50)
-        patch.setattr(aws.FeatureStoreGateway, "search_feature_groups", interrupted)
+        patch.setattr(FeatureStoreGateway, "feature_group_pages", interrupted)
         broken = run_sync(central)
     assert broken.status == SyncRun.Status.FAILED
     assert broken.complete_listing is False

@@ -66,3 +66,86 @@ def test_operator_triggers_a_sync_from_the_account_page_and_watches_it_finish(
     assert "Succeeded" in page.content.decode()
     assert 'hx-trigger="every 2s"' not in page.content.decode()  # polling stops when done
     assert client.get(reverse("catalog:catalog_list")).content.decode().count("customer_profile") >= 1
+
+
+@pytest.fixture
+def celery_worker_env():
+    # The worker judges heartbeats with a short threshold so the test need not wait minutes;
+    # the test process uses the same value through `settings`.
+    return {"PANTRY_SYNC_STALE_SECONDS": "3"}
+
+
+def test_a_worker_killed_mid_sync_leaves_a_run_that_the_sweep_abandons_and_a_new_sync_recovers(
+    aws_sandbox, celery_worker_process, settings
+):
+    import os
+    import signal
+    import time
+
+    from catalog import tasks
+    from tests.aws_fixtures import worker_children
+
+    settings.PANTRY_SYNC_STALE_SECONDS = 3
+    central = sandbox_owner_account(aws_sandbox.url, account_id="111111111111", name="central-feature-store")
+    for i in range(250):
+        sandbox_feature_group(aws_sandbox.url, "111111111111", f"g_{i:03d}", features=2)
+    # Slow Search down so the kill lands while the run is paging.
+    control.add_latency(aws_sandbox.url, 1.0, operation="Search")
+    (run,) = sync_services.sync_request(account=central)
+
+    wait_until(
+        lambda: SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING, groups_seen__gt=0).exists(),
+        timeout=60,
+        message="the run to be part-way through its listing",
+    )
+    for pid in worker_children(celery_worker_process):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(4)  # past the stale threshold, with no worker left on the run
+    killed = SyncRun.objects.get(pk=run.pk)
+    assert killed.status == SyncRun.Status.RUNNING  # nothing else would ever finish it
+
+    tasks.sync_runs_sweep.delay()  # what beat queues every minute
+    swept = wait_until(
+        lambda: SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.ABANDONED).first(),
+        timeout=60,
+        message="the sweep to abandon the run",
+    )
+    assert "heartbeat" in swept.error_message
+    control.clear_faults(aws_sandbox.url)
+    (rerun,) = sync_services.sync_request(account=central)
+    assert rerun.pk != run.pk
+    done = wait_until(lambda: _finished(rerun.uuid), timeout=90, message="the new sync")
+    assert done.status == SyncRun.Status.SUCCEEDED, done.error_message
+    assert FeatureGroup.objects.live().filter(account=central).count() == 250
+    assert not FeatureGroup.objects.filter(deleted_at__isnull=False).exists()
+
+
+def test_a_sync_requested_after_the_worker_died_starts_at_once(aws_sandbox, celery_worker_process, settings):
+    import os
+    import signal
+    import time
+
+    from tests.aws_fixtures import worker_children
+
+    settings.PANTRY_SYNC_STALE_SECONDS = 3
+    central = sandbox_owner_account(aws_sandbox.url, account_id="111111111111", name="central-feature-store")
+    for i in range(150):
+        sandbox_feature_group(aws_sandbox.url, "111111111111", f"g_{i:03d}", features=2)
+    control.add_latency(aws_sandbox.url, 1.0, operation="Search")
+    (run,) = sync_services.sync_request(account=central)
+    wait_until(
+        lambda: SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING, groups_seen__gt=0).exists(),
+        timeout=60,
+        message="the run to be part-way through its listing",
+    )
+    for pid in worker_children(celery_worker_process):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(4)
+    control.clear_faults(aws_sandbox.url)
+
+    (rerun,) = sync_services.sync_request(account=central)  # no sweep in between
+
+    assert rerun.pk != run.pk
+    assert SyncRun.objects.get(pk=run.pk).status == SyncRun.Status.ABANDONED
+    done = wait_until(lambda: _finished(rerun.uuid), timeout=90, message="the new sync")
+    assert done.status == SyncRun.Status.SUCCEEDED, done.error_message

@@ -199,12 +199,13 @@ def test_search_filters_operators_and_subexpressions(sm):
         ]
     }
     assert len(names(nested)) == 3
-    # timestamps
+    # timestamps, in the documented form YYYY-mm-dd'T'HH:MM:SS (UTC, whole seconds)
     gamma_mod = sm.describe_feature_group(FeatureGroupName="gamma_growth")["LastModifiedTime"]
-    later = names(
-        {"Filters": [{"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": gamma_mod.isoformat()}]}
-    )
-    assert later == ["gamma_growth"]
+    second = gamma_mod.astimezone(dt.UTC).replace(microsecond=0)
+    since = {"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo"}
+    assert "gamma_growth" in names({"Filters": [{**since, "Value": second.strftime("%Y-%m-%dT%H:%M:%S")}]})
+    after = second + dt.timedelta(seconds=1)
+    assert names({"Filters": [{**since, "Value": after.strftime("%Y-%m-%dT%H:%M:%S")}]}) == []
     # feature metadata search
     fm = sm.search(
         Resource="FeatureMetadata",
@@ -339,7 +340,8 @@ def test_cross_account_search(clean_sandbox):
 
     assert names(consumer_sm) == ["consumer_own_group"]
     assert names(consumer_sm, "SameAccount") == ["consumer_own_group"]
-    assert names(consumer_sm, "CrossAccount") == ["consumer_own_group", "shared_catalog_group"]
+    # "CrossAccount": only resources made discoverable from other accounts.
+    assert names(consumer_sm, "CrossAccount") == ["shared_catalog_group"]
     assert names(stranger_sm, "CrossAccount") == []
     # discoverability is not access
     with pytest.raises(ClientError) as exc:
@@ -404,3 +406,141 @@ def test_fault_injection_throttling(clean_sandbox):
     control.inject_fault(url, operation="Search", account_id="999999999999", error_code="ThrottlingException", count=-1)
     retrying.search(Resource="FeatureGroup")
     assert len(control.list_faults(url)) == 2
+
+
+def _search_all(sm, resource="FeatureGroup", between_pages=None, **params):
+    """Every Search page; `between_pages(n)` runs after page n (as AWS changes while a client pages)."""
+    found, token, n = [], None, 0
+    while True:
+        page = sm.search(Resource=resource, MaxResults=100, **params, **({"NextToken": token} if token else {}))
+        found += [r[resource] for r in page["Results"]]
+        token = page.get("NextToken")
+        if not token:
+            return found
+        n += 1
+        if between_pages:
+            between_pages(n)
+
+
+def test_search_sorts_by_last_modified_time_descending_by_default(sm):
+    for name in ("first", "second", "third"):
+        create(sm, name)
+    sm.update_feature_group(
+        FeatureGroupName="first", FeatureAdditions=[{"FeatureName": "added", "FeatureType": "String"}]
+    )
+
+    listed = [g["FeatureGroupName"] for g in _search_all(sm)]
+
+    assert listed == ["first", "third", "second"]
+    ascending = [g["FeatureGroupName"] for g in _search_all(sm, SortBy="CreationTime", SortOrder="Ascending")]
+    assert ascending == ["first", "second", "third"]
+
+
+def test_a_group_edited_while_a_client_pages_in_the_default_order_drops_out_of_the_listing(sm):
+    # Search's NextToken continues after the last result's sort key in the listing as it is
+    # now: the edit moves the group from page 2 to the front, past the cursor.
+    for i in range(150):
+        create(sm, f"g_{i:03d}", n=3)
+    moved = "g_010"  # among the oldest, so on page 2 in LastModifiedTime-descending order
+
+    def edit(_page):
+        sm.add_tags(
+            ResourceArn=sm.describe_feature_group(FeatureGroupName=moved)["FeatureGroupArn"],
+            Tags=[{"Key": "edited", "Value": "yes"}],
+        )
+
+    default = {g["FeatureGroupName"] for g in _search_all(sm, between_pages=edit)}
+    assert len(default) == 149 and moved not in default
+
+    stable = _search_all(sm, SortBy="CreationTime", SortOrder="Ascending", between_pages=edit)
+    assert len({g["FeatureGroupName"] for g in stable}) == 150
+
+
+def test_a_group_created_while_a_client_pages_in_creation_order_comes_last(sm):
+    for i in range(120):
+        create(sm, f"g_{i:03d}", n=3)
+
+    stable = _search_all(
+        sm, SortBy="CreationTime", SortOrder="Ascending", between_pages=lambda _: create(sm, "latecomer", n=3)
+    )
+
+    assert [g["FeatureGroupName"] for g in stable][-1] == "latecomer"
+    assert len(stable) == 121
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-01T12:00:00.000000",
+        "2026-11-01T12:00:00+00:00",
+        "2026-11-01T12:00:00Z",
+        "2026-11-01 12:00:00",
+        "2026-11-01",
+        "1793534400",
+        "2026-02-30T12:00:00",
+    ],
+)
+def test_search_rejects_timestamp_filter_values_not_in_the_documented_form(sm, value):
+    for resource in ("FeatureGroup", "FeatureMetadata"):
+        with pytest.raises(ClientError) as exc:
+            sm.search(
+                Resource=resource,
+                SearchExpression={
+                    "Filters": [{"Name": "LastModifiedTime", "Operator": "GreaterThanOrEqualTo", "Value": value}]
+                },
+            )
+        error = exc.value.response["Error"]
+        assert error["Code"] == "ValidationException"
+        assert error["Message"] == (
+            f"Invalid value '{value}' for the timestamp property LastModifiedTime. "
+            "Timestamp values must be in the format yyyy-MM-dd'T'HH:mm:ss."
+        )
+
+
+def test_a_metadata_edit_under_search_lag_is_searchable_only_later(sm, clean_sandbox):
+    create(sm, "lagging")
+    control.set_search_lag(clean_sandbox.url, 300)
+    sm.update_feature_metadata(FeatureGroupName="lagging", FeatureName="f_0000", Description="New words")
+    control.set_search_lag(clean_sandbox.url, 0)
+
+    def searched():
+        (hit,) = [
+            m
+            for m in _search_all(sm, "FeatureMetadata")
+            if (m["FeatureGroupName"], m["FeatureName"]) == ("lagging", "f_0000")
+        ]
+        return hit
+
+    stale = searched()
+    assert "Description" not in stale  # the version Search indexed before the edit
+    described = sm.describe_feature_metadata(FeatureGroupName="lagging", FeatureName="f_0000")
+    assert described["Description"] == "New words"  # Describe reads the resource itself
+    assert stale["LastModifiedTime"] < described["LastModifiedTime"]
+    control.flush_search_index(clean_sandbox.url)
+    fresh = searched()
+    assert fresh["Description"] == "New words"
+    assert fresh["LastModifiedTime"] == described["LastModifiedTime"]
+
+
+def test_groups_found_cross_account_carry_no_searchable_or_returned_tags(clean_sandbox):
+    # "Tags are searchable for your own feature groups but are not searchable for feature
+    # groups made discoverable to you."
+    url = clean_sandbox.url
+    owner, consumer = "111111111111", "444444444444"
+    for acct in (owner, consumer):
+        _reader_role(url, acct, f"ext-{acct}")
+    owner_sm = make_client(url, creds=_assume(url, owner, f"ext-{owner}"))
+    consumer_sm = make_client(url, creds=_assume(url, consumer, f"ext-{consumer}"))
+    create(owner_sm, "shared_group", Tags=[{"Key": "team", "Value": "fraud"}])
+    control.set_discoverable(url, owner, "eu-west-1", [consumer])
+    by_tag = {"Filters": [{"Name": "Tags.team", "Operator": "Equals", "Value": "fraud"}]}
+
+    (found,) = consumer_sm.search(Resource="FeatureGroup", CrossAccountFilterOption="CrossAccount")["Results"]
+    assert found["FeatureGroup"]["FeatureGroupName"] == "shared_group"
+    assert "Tags" not in found["FeatureGroup"]
+    tagged = consumer_sm.search(
+        Resource="FeatureGroup", CrossAccountFilterOption="CrossAccount", SearchExpression=by_tag
+    )
+    assert tagged["Results"] == []
+    # The owner still finds its own group by tag.
+    assert len(owner_sm.search(Resource="FeatureGroup", SearchExpression=by_tag)["Results"]) == 1

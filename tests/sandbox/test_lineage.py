@@ -120,3 +120,45 @@ def test_query_lineage(sm, chain):
         for v in sm.query_lineage(StartArns=[chain["raw"]], Direction="Descendants")["Vertices"]
     }
     assert types[chain["raw"]] == ("DataSet", "Artifact") and types[chain["endpoint"]] == ("Endpoint", "Context")
+
+
+@pytest.mark.parametrize(
+    ("params", "member", "limit"),
+    [
+        ({"StartArns": ["FG", "RAW"]}, "startArns", "Member must have length less than or equal to 1"),
+        ({"MaxDepth": 11}, "maxDepth", "Member must have value less than or equal to 10"),
+        ({"MaxResults": 51}, "maxResults", "Member must have value less than or equal to 50"),
+    ],
+)
+def test_query_lineage_enforces_the_documented_limits(sm, chain, params, member, limit):
+    params = {"StartArns": [chain["fg_ctx"]], **params}
+    if params["StartArns"] == ["FG", "RAW"]:
+        params["StartArns"] = [chain["fg_ctx"], chain["raw"]]
+
+    with pytest.raises(ClientError) as exc:
+        sm.query_lineage(**params)
+
+    error = exc.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert f"at '{member}' failed to satisfy constraint: {limit}" in error["Message"]
+    assert "Traceback" not in error["Message"] and "Error(" not in error["Message"]
+
+
+def test_query_lineage_pages_vertices_and_every_edge_arrives_once(sm, chain):
+    whole = sm.query_lineage(StartArns=[chain["raw"]], Direction="Descendants", MaxResults=50)
+    assert "NextToken" not in whole and len(whole["Vertices"]) == 6
+    vertices, edges, token, pages = [], [], None, 0
+    while True:
+        page = sm.query_lineage(
+            StartArns=[chain["raw"]], Direction="Descendants", MaxResults=2, **({"NextToken": token} if token else {})
+        )
+        pages += 1
+        assert len(page["Vertices"]) <= 2
+        vertices += [v["Arn"] for v in page["Vertices"]]
+        edges += [(e["SourceArn"], e["DestinationArn"]) for e in page["Edges"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == 3
+    assert sorted(vertices) == sorted(v["Arn"] for v in whole["Vertices"])
+    assert sorted(edges) == sorted((e["SourceArn"], e["DestinationArn"]) for e in whole["Edges"])

@@ -1,0 +1,165 @@
+"""Credential checks in front of moto: unknown keys and expired sessions fail as they do on AWS.
+
+moto accepts any access key. The sandbox checks the keys that have AWS's shape
+(20 characters, ``AKIA…`` for an IAM user's key, ``ASIA…`` for a temporary one):
+
+* an ``ASIA`` key must belong to a session the sandbox's STS issued, signed with that session's
+  token; an expired session (its duration passed on the sandbox clock — moving the clock forward
+  expires sessions issued before the move — or expired on demand through
+  ``POST /_sandbox/sessions/expire``) fails with the service's expired-token error;
+* an ``AKIA`` key must be an access key an IAM user of the sandbox holds.
+
+Keys of any other shape (``testing``, ``pantry-demo``) are the sandbox administrator's — moto's
+convention for its default account — and pass, so the seed, the demo and Pantry's own platform
+credentials keep working.
+
+The error each protocol answers with, as AWS does (the JSON-protocol services answer 400,
+https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html lists the query codes):
+
+=============  ==============================  ================================
+protocol       unknown key / bad token         expired session
+=============  ==============================  ================================
+query          403 InvalidClientTokenId        403 ExpiredToken
+json           400 UnrecognizedClientException 400 ExpiredTokenException
+rest-json      403 UnrecognizedClientException 403 ExpiredTokenException
+rest-xml (S3)  403 InvalidAccessKeyId          400 ExpiredToken
+=============  ==============================  ================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import threading
+from typing import Any
+from urllib.parse import parse_qs
+
+from . import clock
+
+_lock = threading.Lock()
+_expired: set[str] = set()  # access keys of sessions expired on demand
+# The sandbox clock's offset when each session was issued. moto stamps Expiration in real time;
+# a session lasts its duration on the clock that was current when it was issued, so moving the
+# clock forward expires old sessions but not the ones assumed afterwards.
+_issued_offset: dict[str, dt.timedelta] = {}
+_AWS_KEY_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
+_INVALID_MESSAGE = "The security token included in the request is invalid."
+_EXPIRED_MESSAGE = "The security token included in the request is expired"
+
+ERRORS = {
+    # protocol: ((status, code, message) for an invalid key, the same for an expired session)
+    "query": ((403, "InvalidClientTokenId", _INVALID_MESSAGE), (403, "ExpiredToken", _EXPIRED_MESSAGE)),
+    "json": (
+        (400, "UnrecognizedClientException", _INVALID_MESSAGE),
+        (400, "ExpiredTokenException", _EXPIRED_MESSAGE),
+    ),
+    "rest-json": (
+        (403, "UnrecognizedClientException", _INVALID_MESSAGE),
+        (403, "ExpiredTokenException", _EXPIRED_MESSAGE),
+    ),
+    "rest-xml": (
+        (403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."),
+        (400, "ExpiredToken", "The provided token has expired."),
+    ),
+}
+
+
+@functools.cache
+def protocol_of(signing_name: str) -> str | None:
+    """The wire protocol of a service from botocore's model (its name is the signing name for the
+    services the sandbox serves: sagemaker, sts, iam, s3, ram, cloudtrail); None when unknown."""
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+
+    try:
+        return botocore.session.get_session().get_service_model(signing_name).protocol
+    except UnknownServiceError:
+        return None
+
+
+def _credential(environ: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(access key, session token) from a SigV4 Authorization header or a presigned URL."""
+    match = re.search(r"Credential=([^/,\s]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    if match:
+        return match.group(1), environ.get("HTTP_X_AMZ_SECURITY_TOKEN")
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "X-Amz-Credential" in query:
+        return query["X-Amz-Credential"][0].split("/", 1)[0], (query.get("X-Amz-Security-Token") or [None])[0]
+    return None, None
+
+
+def _assumed_role(access_key: str) -> Any:
+    from moto.sts.models import sts_backends
+
+    for account in list(sts_backends.values()):
+        for backend in list(account.values()):
+            for assumed in list(backend.assumed_roles):
+                if assumed.access_key_id == access_key:
+                    return assumed
+    return None
+
+
+def _user_key_exists(access_key: str) -> bool:
+    from moto.iam.models import iam_backends
+
+    return any(
+        access_key in backend.access_keys for account in list(iam_backends.values()) for backend in account.values()
+    )
+
+
+def check(environ: dict[str, Any]) -> str | None:
+    """None when the request's credentials are acceptable, else "invalid" or "expired"."""
+    access_key, token = _credential(environ)
+    if not access_key or not _AWS_KEY_RE.match(access_key):
+        return None
+    if access_key.startswith("AKIA"):
+        return None if _user_key_exists(access_key) else "invalid"
+    assumed = _assumed_role(access_key)
+    if assumed is None or token != assumed.session_token:
+        return "invalid"
+    with _lock:
+        offset = _issued_offset.get(access_key, dt.timedelta(0))
+    # moto's Expiration is naive real-time UTC; compare on the sandbox clock.
+    if _is_expired(access_key) or assumed.expiration + offset <= clock.now().replace(tzinfo=None):
+        return "expired"
+    return None
+
+
+def note_issued() -> None:
+    """Record the clock offset for sessions STS just issued (called after every AssumeRole)."""
+    offset = clock.offset()
+    keys = sessions_of_role(None)
+    with _lock:
+        for key in keys:
+            _issued_offset.setdefault(key, offset)
+
+
+def expire(access_keys: list[str]) -> None:
+    """Expire these sessions now (``POST /_sandbox/sessions/expire``)."""
+    with _lock:
+        _expired.update(access_keys)
+
+
+def _is_expired(access_key: str) -> bool:
+    with _lock:
+        return access_key in _expired
+
+
+def reset() -> None:
+    with _lock:
+        _expired.clear()
+        _issued_offset.clear()
+
+
+def sessions_of_role(role_arn: str | None) -> list[str]:
+    """Access keys of every session the sandbox's STS issued for `role_arn` (None: every session)."""
+    from moto.sts.models import sts_backends
+
+    return [
+        assumed.access_key_id
+        for account in list(sts_backends.values())
+        for backend in list(account.values())
+        for assumed in list(backend.assumed_roles)
+        if role_arn is None or assumed.role_arn == role_arn
+    ]

@@ -1,0 +1,99 @@
+"""Pantry's AWS edge: error translation, and sessions into accounts through the sandbox's STS."""
+
+from __future__ import annotations
+
+import botocore.exceptions
+import pytest
+
+from portal import aws
+from tests.aws_fixtures import sandbox_owner_account
+
+ACCOUNT = "111111111111"
+
+
+def _client_error(code: str, status: int = 400) -> botocore.exceptions.ClientError:
+    return botocore.exceptions.ClientError(
+        {"Error": {"Code": code, "Message": "the message"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Search"
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "cls", "summary"),
+    [
+        ("ExpiredToken", aws.AwsCredentialsExpired, "credentials expired"),
+        ("ExpiredTokenException", aws.AwsCredentialsExpired, "credentials expired"),
+        ("RequestExpired", aws.AwsCredentialsExpired, "credentials expired"),
+        ("InvalidClientTokenId", aws.AwsCredentialsInvalid, "invalid credentials"),
+        ("UnrecognizedClientException", aws.AwsCredentialsInvalid, "invalid credentials"),
+        ("AccessDeniedException", aws.AwsAccessDenied, "access denied"),
+        ("ThrottlingException", aws.AwsThrottled, "throttled by AWS"),
+        ("ResourceNotFound", aws.AwsNotFound, "not found"),
+        ("InternalFailure", aws.AwsError, "failing"),
+    ],
+)
+def test_aws_error_codes_become_pantry_errors_with_a_health_summary(code, cls, summary):
+    error = aws.translate_error(_client_error(code))
+
+    assert type(error) is cls
+    assert (error.code, error.operation, error.message) == (code, "Search", "the message")
+    assert aws.error_summary(code) == summary
+
+
+def test_expired_credentials_are_not_reported_as_access_denied():
+    error = aws.translate_error(_client_error("ExpiredToken", 403))
+
+    assert not isinstance(error, aws.AwsAccessDenied)
+    assert isinstance(error, aws.AwsCredentialsError)
+
+
+@pytest.mark.django_db
+def test_an_account_session_assumes_the_role_once_per_process(aws_sandbox):
+    account = sandbox_owner_account(aws_sandbox.url, account_id=ACCOUNT, name="central")
+    role = aws.AccountRole(account_id=ACCOUNT, role_arn=account.role_arn, external_id=account.external_id)
+    first, second = aws.CallCounter(), aws.CallCounter()
+
+    one = aws.account_session(role, "eu-west-1", counter=first)
+    one.client("sagemaker").list_feature_groups()
+    two = aws.account_session(role, "us-east-1", counter=second)
+    two.client("sagemaker").list_feature_groups()
+
+    assert first.as_dict() == {"AssumeRole": 1, "ListFeatureGroups": 1}
+    assert second.as_dict() == {"ListFeatureGroups": 1}
+    identity = two.client("sts").get_caller_identity()
+    assert identity["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/PantryCatalogReader/")
+
+
+@pytest.mark.django_db
+def test_a_wrong_external_id_is_access_denied_on_assume_role(aws_sandbox):
+    account = sandbox_owner_account(aws_sandbox.url, account_id=ACCOUNT, name="central")
+    role = aws.AccountRole(account_id=ACCOUNT, role_arn=account.role_arn, external_id="not-the-external-id")
+
+    with pytest.raises(aws.AwsAccessDenied) as info:
+        aws.account_session(role, "eu-west-1")
+
+    assert info.value.operation == "AssumeRole"
+    assert info.value.code == "AccessDenied"
+
+
+@pytest.mark.django_db
+def test_a_session_aws_rejects_as_expired_is_renewed_and_a_refused_renewal_is_access_denied(aws_sandbox):
+    from catalog.gateways.featurestore import FeatureStoreGateway
+    from sandbox import control, seed
+
+    account = sandbox_owner_account(aws_sandbox.url, account_id=ACCOUNT, name="central")
+    role = aws.AccountRole(account_id=ACCOUNT, role_arn=account.role_arn, external_id=account.external_id)
+    counter = aws.CallCounter()
+    gateway = FeatureStoreGateway(aws.account_session(role, "eu-west-1", counter=counter))
+
+    control.expire_sessions(aws_sandbox.url, role_arn=role.role_arn)
+    assert list(gateway.feature_group_pages()) == [[]]  # renewed, the call retried once
+    assert counter.as_dict() == {"AssumeRole": 2, "Search": 1}
+
+    # The account withdrew its trust in Pantry: the next renewal is refused.
+    seed.admin_client(aws_sandbox.url, "iam", ACCOUNT).update_assume_role_policy(
+        RoleName="PantryCatalogReader", PolicyDocument=seed.trust_policy("another-external-id")
+    )
+    control.expire_sessions(aws_sandbox.url, role_arn=role.role_arn)
+    with pytest.raises(aws.AwsAccessDenied) as info:
+        list(gateway.feature_group_pages())
+    assert info.value.operation == "AssumeRole"
