@@ -74,6 +74,8 @@ PLANNED = {
         "ram:AcceptResourceShareInvitation",
         "ram:RejectResourceShareInvitation",
         "ram:ListPermissions",
+        # Not in the list, but the sharing branch's reconcile calls it (sharing/aws.py).
+        "ram:ListResourceSharePermissions",
     },
     "usage": {"s3:ListBucket", "s3:GetObject"},
 }
