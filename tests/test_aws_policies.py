@@ -316,10 +316,10 @@ def template_parameters() -> set[str]:
 
 
 def template_policies() -> dict[str, dict]:
-    """PolicyName → (placeholder) document of every AWS::IAM::RolePolicy in the template."""
+    """PolicyName → (placeholder) document of every AWS::IAM::Policy (the role's inline policies) in the template."""
     found = {}
     for resource in template()["Resources"].values():
-        if resource["Type"] == "AWS::IAM::RolePolicy":
+        if resource["Type"] == "AWS::IAM::Policy":
             props = resource["Properties"]
             found[props["PolicyName"]] = as_placeholders(props["PolicyDocument"], template_parameters())
     return found
@@ -491,7 +491,7 @@ def test_template_enables_each_capability_by_parameter():
     by_policy = {
         r["Properties"]["PolicyName"]: r.get("Condition")
         for r in resources.values()
-        if r["Type"] == "AWS::IAM::RolePolicy"
+        if r["Type"] == "AWS::IAM::Policy"
     }
     assert by_policy == {
         "pantry-read": "ReadEnabled",

@@ -29,6 +29,7 @@ class RoleSetup:
     principal_arn: str  # empty when PANTRY_AWS_PRINCIPAL_ARN is not configured
     role_name: str
     capabilities: dict[str, bool]  # CloudFormation parameter → on
+    cloudformation_parameters: dict[str, str]
     policy_files: tuple[str, ...]
     trust_policy: str  # pretty JSON
     cloudformation_command: str
@@ -86,14 +87,13 @@ def account_role_setup(*, account: AwsAccount) -> RoleSetup:
     trust = json.dumps(trust_policy_document(principal_arn=shown_principal, external_id=account.external_id), indent=2)
 
     q = shlex.quote
-    overrides = " ".join(
-        [
-            f"PantryPrincipalArn={q(shown_principal)}",
-            f"ExternalId={q(account.external_id)}",
-            f"RoleName={q(role_name)}",
-            *(f"{name}={'true' if on else 'false'}" for name, on in capabilities.items()),
-        ]
-    )
+    parameters = {
+        "PantryPrincipalArn": shown_principal,
+        "ExternalId": account.external_id,
+        "RoleName": role_name,
+        **{name: "true" if on else "false" for name, on in capabilities.items()},
+    }
+    overrides = " ".join(f"{name}={q(value)}" for name, value in parameters.items())
     cloudformation = (
         f"aws cloudformation deploy --stack-name {STACK_NAME} \\\n"
         "  --template-file deploy/aws/pantry-role.yaml \\\n"
@@ -118,6 +118,7 @@ def account_role_setup(*, account: AwsAccount) -> RoleSetup:
         principal_arn=principal,
         role_name=role_name,
         capabilities=capabilities,
+        cloudformation_parameters=parameters,
         policy_files=tuple(f"deploy/aws/policies/{name}.json" for name in policies),
         trust_policy=trust,
         cloudformation_command=cloudformation,

@@ -246,3 +246,39 @@ def test_a_role_made_from_the_setup_documents_admits_pantry_only_with_the_extern
     sts = seed.admin_client(aws_sandbox.url, "sts", PLATFORM_ACCOUNT_ID)
     with pytest.raises(Exception, match="AccessDenied"):
         sts.assume_role(RoleArn=account.role_arn, RoleSessionName="no-external-id")
+
+
+def test_the_cloudformation_template_makes_the_role_pantry_assumes_with_the_external_id(
+    aws_sandbox, operator, settings
+):
+    from catalog.gateways.featurestore import FeatureStoreGateway
+    from portal import aws
+    from sandbox import PLATFORM_ACCOUNT_ID, seed
+
+    settings.PANTRY_AWS_PRINCIPAL_ARN = f"arn:aws:iam::{PLATFORM_ACCOUNT_ID}:root"
+    account = account_register(registered_by=operator, **{**SERVICE_FIELDS, "metadata_write_allowed": True})
+    setup = account_role_setup(account=account)
+    cloudformation = seed.admin_client(aws_sandbox.url, "cloudformation", account.account_id)
+    cloudformation.create_stack(
+        StackName="pantry-access",
+        TemplateBody=(ROOT / "deploy" / "aws" / "pantry-role.yaml").read_text(),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in setup.cloudformation_parameters.items()],
+    )
+    (stack,) = cloudformation.describe_stacks(StackName="pantry-access")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stack["Outputs"][0]["OutputValue"] == account.role_arn
+
+    iam = seed.admin_client(aws_sandbox.url, "iam", account.account_id)
+    names = iam.list_role_policies(RoleName=setup.role_name)["PolicyNames"]
+    assert sorted(names) == sorted(Path(p).stem for p in setup.policy_files)
+    for name in names:
+        expected = (ROOT / "deploy" / "aws" / "policies" / f"{name}.json").read_text()
+        expected = expected.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account.account_id)
+        assert iam.get_role_policy(RoleName=setup.role_name, PolicyName=name)["PolicyDocument"] == json.loads(expected)
+
+    role = aws.AccountRole(account.account_id, account.role_arn, account.external_id)
+    assert list(FeatureStoreGateway(aws.account_session(role, "eu-west-1")).feature_group_pages()) == [[]]
+    aws.clear_session_cache()
+    with pytest.raises(aws.AwsAccessDenied):
+        aws.account_session(aws.AccountRole(account.account_id, account.role_arn, "pantry-guessed"), "eu-west-1")
