@@ -489,9 +489,7 @@ def test_template_enables_each_capability_by_parameter():
     resources = template()["Resources"]
     conditions = template()["Conditions"]
     by_policy = {
-        r["Properties"]["PolicyName"]: r.get("Condition")
-        for r in resources.values()
-        if r["Type"] == "AWS::IAM::Policy"
+        r["Properties"]["PolicyName"]: r.get("Condition") for r in resources.values() if r["Type"] == "AWS::IAM::Policy"
     }
     assert by_policy == {
         "pantry-read": "ReadEnabled",
