@@ -80,6 +80,9 @@ class AccountPermission(BasePermission):
         if action == "sync":
             self.message = "Only operators and this account's owners and admins can sync it."
             return can_trigger_sync(request.user, obj)
+        if action == "setup":
+            self.message = "Only operators and this account's owners and admins see its role setup."
+            return can_see_account_setup(request.user, obj)
         if request.method in SAFE_METHODS:
             return True
         return can_manage_accounts(request.user)

@@ -282,3 +282,31 @@ def test_the_cloudformation_template_makes_the_role_pantry_assumes_with_the_exte
     aws.clear_session_cache()
     with pytest.raises(aws.AwsAccessDenied):
         aws.account_session(aws.AccountRole(account.account_id, account.role_arn, "pantry-guessed"), "eu-west-1")
+
+
+# --- the same through the API -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("persona", "account"), [("operator", "central"), ("owner", "central"), ("consumer_admin", "consumer")]
+)
+def test_the_api_gives_owners_admins_and_operators_the_role_setup(request, org, persona, account):
+    account = getattr(org, account)
+    api = APIClient()
+    api.force_authenticate(request.getfixturevalue(persona))
+    body = api.get(f"/api/v1/accounts/{account.uuid}/setup/").json()
+
+    assert body["external_id"] == account.external_id
+    assert body["trust_policy"] == trust_policy_document(principal_arn=PRINCIPAL, external_id=account.external_id)
+    assert body["cloudformation_parameters"]["ExternalId"] == account.external_id
+    assert body["principal_arn"] == PRINCIPAL
+
+
+@pytest.mark.parametrize(("persona", "status"), [("governance", 403), ("data_scientist", 404), ("outsider", 404)])
+def test_the_api_keeps_the_role_setup_from_everyone_else(request, org, persona, status):
+    api = APIClient()
+    api.force_authenticate(request.getfixturevalue(persona))
+    response = api.get(f"/api/v1/accounts/{org.central.uuid}/setup/")
+
+    assert response.status_code == status
+    assert org.central.external_id not in response.content.decode()
