@@ -38,6 +38,11 @@ class AwsAccountAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     actions = ["sync_now"]
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # A new account's id is generated anyway; only an existing one can be replaced.
+        return fields if obj is not None else [f for f in fields if f != "regenerate_external_id"]
+
     def save_model(self, request, obj, form, change) -> None:
         # The same service as the operator page and the API: validation,
         # first sync of a new account, sync of regions added to one.

@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from catalog.models import AwsAccount
+from catalog.models import AwsAccount, external_id_generate
 from portal import aws
 
 
@@ -17,9 +17,21 @@ class AwsAccountForm(forms.ModelForm):
     external_id = forms.CharField(
         max_length=1224,
         widget=forms.PasswordInput(render_value=False),
-        help_text="The ExternalId in the role's trust policy. Leave empty when editing to keep the current one.",
+        help_text=(
+            "Leave empty: Pantry generates an unguessable one, and the account page shows it with the trust "
+            "policy to paste. Type one only for a role whose trust policy already names it."
+        ),
         required=False,
     )
+    regenerate_external_id = forms.BooleanField(
+        required=False,
+        label="Generate a new external id",
+        help_text="Pantry stops reaching the account until its owners put the new id in the role's trust policy.",
+    )
+
+    # The new-id box sits under the id it replaces.
+    field_order = ["account_id", "name", "kind", "team", "contact_email", "role_arn", "external_id"]
+    field_order += ["regenerate_external_id"]
 
     class Meta:
         model = AwsAccount
@@ -41,8 +53,13 @@ class AwsAccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["regions"] = ", ".join(self.instance.regions)
+            self.fields[
+                "external_id"
+            ].help_text = (
+                "Leave empty to keep the current one (the account page shows it), or tick the box below for a new one."
+            )
         else:
-            self.fields["external_id"].required = True
+            del self.fields["regenerate_external_id"]
 
     def clean_account_id(self) -> str:
         value = self.cleaned_data["account_id"].strip()
@@ -70,6 +87,12 @@ class AwsAccountForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        # Not a model field: it only decides the external id (and must not reach the service).
+        if cleaned.pop("regenerate_external_id", False):
+            if self.data.get("external_id"):
+                self.add_error("external_id", "Either type an external id or ask for a new one, not both.")
+            else:
+                cleaned["external_id"] = external_id_generate()
         account_id = cleaned.get("account_id")
         role_arn = cleaned.get("role_arn")
         if account_id and role_arn:

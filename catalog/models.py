@@ -6,6 +6,7 @@ searchable copy. Public identifiers are ARNs and UUIDs, never integer keys.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -31,6 +32,16 @@ EXTERNAL_ID_VALIDATOR = RegexValidator(
 )
 
 
+def external_id_generate() -> str:
+    """A new external id: 192 random bits, URL-safe, so no one can guess another account's.
+
+    AWS's confused-deputy guidance has the third party (Pantry) generate the
+    id, unique per customer account, and the account's owners put it in the
+    role's trust policy. https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+    """
+    return f"pantry-{secrets.token_urlsafe(24)}"
+
+
 class AwsAccount(models.Model):
     """An AWS account Pantry reads (owner) or shares into (consumer)."""
 
@@ -52,9 +63,11 @@ class AwsAccount(models.Model):
         validators=[ROLE_ARN_VALIDATOR],
         help_text="Role Pantry assumes in this account to read its catalog.",
     )
-    # The external id is a confused-deputy guard, not a password; it is still
-    # never rendered on pages or written to logs.
-    external_id = models.CharField(max_length=1224, validators=[EXTERNAL_ID_VALIDATOR])
+    # The external id is a confused-deputy guard, not a password: Pantry
+    # generates it and shows it, with the trust policy, to the account's owners,
+    # admins and operators (they put it in the role's trust policy); it is never
+    # written to logs, audit entries or API responses.
+    external_id = models.CharField(max_length=1224, validators=[EXTERNAL_ID_VALIDATOR], default=external_id_generate)
     regions = ArrayField(models.CharField(max_length=32), default=list)
     metadata_write_allowed = models.BooleanField(
         default=False,

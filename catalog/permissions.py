@@ -26,6 +26,18 @@ def can_trigger_sync(user, account: AwsAccount) -> bool:
     ).exists()
 
 
+def can_see_account_setup(user, account: AwsAccount) -> bool:
+    """The external id and the trust policy to paste: operators and the account's owners and admins
+    (the people who create its role), not every member."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if can_manage_accounts(user):
+        return True
+    return Membership.objects.filter(
+        user=user, account=account, role__in=[Membership.Role.OWNER, Membership.Role.ACCOUNT_ADMIN]
+    ).exists()
+
+
 def can_edit_group(user, group: FeatureGroup) -> bool:
     """Owners of the group's account edit its Pantry description and lineage."""
     if not (user.is_authenticated and user.is_active):
@@ -68,6 +80,9 @@ class AccountPermission(BasePermission):
         if action == "sync":
             self.message = "Only operators and this account's owners and admins can sync it."
             return can_trigger_sync(request.user, obj)
+        if action == "setup":
+            self.message = "Only operators and this account's owners and admins see its role setup."
+            return can_see_account_setup(request.user, obj)
         if request.method in SAFE_METHODS:
             return True
         return can_manage_accounts(request.user)

@@ -329,6 +329,9 @@ PANTRY_SYNC_STALE_SECONDS = env_int("PANTRY_SYNC_STALE_SECONDS", 300)
 # A queued sync no worker started within this long is abandoned (its task was lost).
 PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS = env_int("PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS", 3600)
 PANTRY_ROLE_SESSION_NAME = env_str("PANTRY_ROLE_SESSION_NAME", "pantry-catalog")
+# The IAM role (or user) Pantry's own processes run as: the principal each account's role trusts.
+# Account pages put it in the trust policy they show owners (docs/aws-setup.md).
+PANTRY_AWS_PRINCIPAL_ARN = env_str("PANTRY_AWS_PRINCIPAL_ARN", "")
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

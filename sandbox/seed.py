@@ -14,6 +14,7 @@ import json
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -83,31 +84,16 @@ def trust_policy(external_id: str, trusted_account: str = PLATFORM_ACCOUNT_ID) -
     )
 
 
-READ_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "sagemaker:Search",
-                    "sagemaker:ListFeatureGroups",
-                    "sagemaker:DescribeFeatureGroup",
-                    "sagemaker:DescribeFeatureMetadata",
-                    "sagemaker:ListTags",
-                    "sagemaker:ListAssociations",
-                    "sagemaker:QueryLineage",
-                    "sagemaker:ListContexts",
-                    "sagemaker:DescribeArtifact",
-                    "sagemaker:DescribeContext",
-                    "ram:Get*",
-                    "ram:List*",
-                ],
-                "Resource": "*",
-            }
-        ],
-    }
-)
+# The policies of an account's Pantry role are the repository's (deploy/aws/policies/,
+# docs/aws-setup.md), filled in the way CloudFormation does: the sandbox does not evaluate them,
+# but the demo's roles carry exactly what account owners are told to create.
+POLICY_DIR = Path(__file__).resolve().parent.parent / "deploy" / "aws" / "policies"
+ROLE_POLICIES = ("pantry-read", "pantry-metadata-write", "pantry-share")
+
+
+def role_policy(name: str, account_id: str) -> str:
+    text = (POLICY_DIR / f"{name}.json").read_text()
+    return text.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", account_id)
 
 
 def create_reader_role(endpoint_url: str, account_id: str, external_id: str) -> str:
@@ -120,7 +106,8 @@ def create_reader_role(endpoint_url: str, account_id: str, external_id: str) -> 
         Description="Read-only role Pantry assumes to catalogue this account's feature store.",
         Tags=[{"Key": "managed-by", "Value": "pantry"}],
     )
-    iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="pantry-catalog-read", PolicyDocument=READ_POLICY)
+    for name in ROLE_POLICIES:
+        iam.put_role_policy(RoleName=ROLE_NAME, PolicyName=name, PolicyDocument=role_policy(name, account_id))
     return f"arn:aws:iam::{account_id}:role/{ROLE_NAME}"
 
 

@@ -292,6 +292,8 @@ ROUTES: dict[str, Route] = {
         get=api(405),
         write=Write("post", lambda w: {}, api(202, governance=403, **SEES_ACCOUNT), content_type=JSON),
     ),
+    # The external id and trust policy: operators and the account's owners and admins.
+    "account-setup": Route(kwargs=lambda w: {"id": w.account.uuid}, get=api(200, governance=403, **SEES_ACCOUNT)),
     "syncrun-list": Route(get=api(200)),
     "syncrun-detail": Route(kwargs=lambda w: {"id": w.run.uuid}, get=api(200, **SEES_ACCOUNT)),
     "featuregroup-list": Route(get=api(200)),

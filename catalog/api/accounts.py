@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
@@ -16,9 +18,12 @@ from catalog.forms import AwsAccountForm
 from catalog.models import AwsAccount, SyncRun
 from catalog.permissions import AccountPermission
 from catalog.selectors import accounts as selectors
+from catalog.selectors import aws_setup
+from catalog.selectors.aws_setup import RoleSetup
 from catalog.services import account_audit
 from catalog.services import accounts as account_services
 from catalog.services import sync as services
+from portal.api import error_responses
 
 
 class AwsAccountSerializer(serializers.ModelSerializer):
@@ -51,6 +56,28 @@ class AwsAccountSerializer(serializers.ModelSerializer):
         if not form.is_valid():
             raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
         return {k: form.cleaned_data[k] for k in AwsAccountForm.Meta.fields if k in form.cleaned_data}
+
+
+class AccountSetupSerializer(serializers.Serializer):
+    """What the account's owners put into AWS (docs/aws-setup.md): the role's trust policy with the
+    external id Pantry generated, and the CloudFormation parameters of `deploy/aws/pantry-role.yaml`."""
+
+    external_id = serializers.CharField()
+    principal_arn = serializers.CharField(help_text="Pantry's own role; empty until PANTRY_AWS_PRINCIPAL_ARN is set.")
+    role_name = serializers.CharField()
+    trust_policy = serializers.JSONField()
+    cloudformation_parameters = serializers.DictField(child=serializers.CharField())
+    policy_files = serializers.ListField(child=serializers.CharField())
+
+    def to_representation(self, setup: RoleSetup) -> dict:
+        return {
+            "external_id": setup.external_id,
+            "principal_arn": setup.principal_arn,
+            "role_name": setup.role_name,
+            "trust_policy": json.loads(setup.trust_policy),
+            "cloudformation_parameters": setup.cloudformation_parameters,
+            "policy_files": list(setup.policy_files),
+        }
 
 
 class SyncRequestSerializer(serializers.Serializer):
@@ -149,6 +176,16 @@ class AwsAccountViewSet(
             )
             account_audit.sync_requested_audit(account=account, runs=runs, actor=request.user, region=region)
         return Response(SyncRunSerializer(runs, many=True).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: AccountSetupSerializer, **error_responses(401, 403, 404)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def setup(self, request: Request, id=None) -> Response:
+        """The role setup of this account: external id, trust policy, CloudFormation parameters.
+
+        Operators and the account's owners and admins only (403 for other people who see the
+        account, 404 for those who do not)."""
+        account = self.get_object()  # 404 when invisible, 403 when not allowed (AccountPermission)
+        return Response(AccountSetupSerializer(aws_setup.account_role_setup(account=account)).data)
 
 
 class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):

@@ -47,10 +47,17 @@ def _syncs_due(account: AwsAccount, regions: list[str]) -> bool:
 
 
 def account_register(*, registered_by, trigger: str = SyncRun.Trigger.MANUAL, **fields) -> AwsAccount:
-    """Create an account and queue its first sync (every region) after commit."""
+    """Create an account and queue its first sync (every region) after commit.
+
+    Without an `external_id`, Pantry generates one (`external_id_generate`).
+    """
     unknown = set(fields) - set(ACCOUNT_FIELDS)
     if unknown:
         raise TypeError(f"account_register() got unexpected fields: {', '.join(sorted(unknown))}")
+    if not fields.get("external_id"):
+        # Pantry's own, unguessable id (the model's default); the account page
+        # shows it to the account's owners with the trust policy to paste.
+        fields.pop("external_id", None)
     account = AwsAccount(**fields)
     with transaction.atomic():
         _checked_save(account)

@@ -14,6 +14,7 @@ from catalog import permissions
 from catalog.forms import AwsAccountForm, SyncRequestForm
 from catalog.models import AwsAccount, SyncRun
 from catalog.selectors import accounts as selectors
+from catalog.selectors import aws_setup
 from catalog.services import account_audit
 from catalog.services import accounts as account_services
 from catalog.services import sync as services
@@ -48,6 +49,11 @@ def account_detail(request: HttpRequest, account_uuid) -> HttpResponse:
             "runs": runs,
             "can_sync": account.is_owner and permissions.can_trigger_sync(request.user, account),
             "can_manage": permissions.can_manage_accounts(request.user),
+            "setup": (
+                aws_setup.account_role_setup(account=account)
+                if permissions.can_see_account_setup(request.user, account)
+                else None
+            ),
         },
     )
 

@@ -120,6 +120,9 @@ class Command(BaseCommand):
             env.setdefault("AWS_ACCESS_KEY_ID", "pantry-demo")
             env.setdefault("AWS_SECRET_ACCESS_KEY", "pantry-demo")
             env.setdefault("AWS_DEFAULT_REGION", settings.AWS_DEFAULT_REGION)
+            # Pantry's identity in the sandbox: moto's default account, which the seeded roles trust;
+            # account pages show it in the trust policy (docs/aws-setup.md).
+            env.setdefault("PANTRY_AWS_PRINCIPAL_ARN", "arn:aws:iam::123456789012:root")
             os.environ.update(
                 {
                     k: env[k]
