@@ -1,11 +1,13 @@
 """Pantry settings: one module, read from the environment.
 
-Every variable is documented in `.env.example`. In production
-(`PANTRY_ENV=production`, the default) Pantry refuses to start without a
-`SECRET_KEY` or with `DEBUG` on; with no `DATABASE_URL`
-or `CELERY_BROKER_URL` it starts embedded PostgreSQL / Redis under
-`PANTRY_DATA_DIR` (see `portal/embedded.py`), which is what `make demo` and
-`make test` rely on on a fresh machine.
+Every variable is documented in `.env.example` and docs/deploy.md. In production
+(`PANTRY_ENV=production`, the default) Pantry refuses to start without
+`SECRET_KEY`, `ALLOWED_HOSTS`, `DATABASE_URL` and `CELERY_BROKER_URL`, or with
+`DEBUG` on. In development, an unset `DATABASE_URL` / `CELERY_BROKER_URL`
+means the embedded PostgreSQL / Redis under `PANTRY_DATA_DIR`: this module
+only computes their URLs; `manage.py demo`, the test session and the bench
+scripts start them (`portal.embedded.services_start`). Importing settings
+starts nothing.
 """
 
 from __future__ import annotations
@@ -144,8 +146,12 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 PANTRY_EMBEDDED_DATABASE = DATABASE_URL is None
 if DATABASE_URL is None:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "DATABASE_URL is required in production (postgresql://user:password@host:5432/pantry)."
+        )
+    # The embedded PostgreSQL's URL; it is started by whoever needs it (demo, tests, bench).
     DATABASE_URL = embedded.postgres_url(PANTRY_DATA_DIR)
-    os.environ["DATABASE_URL"] = DATABASE_URL  # child processes reuse the same server
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("Pantry needs PostgreSQL: DATABASE_URL must be a postgresql:// URL")
@@ -285,8 +291,12 @@ PANTRY_MAX_REQUEST_BODY_BYTES = env_int("PANTRY_MAX_REQUEST_BODY_BYTES", 5 * 102
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 PANTRY_EMBEDDED_BROKER = CELERY_BROKER_URL is None
 if CELERY_BROKER_URL is None:
-    # The embedded Redis is started by `manage.py demo` / `manage.py embedded`;
-    # its socket path is fixed by the data folder, so every process agrees.
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "CELERY_BROKER_URL is required in production (redis://host:6379/0 or amqp://user:password@host:5672//)."
+        )
+    # The embedded Redis's URL (started by demo, tests, bench); its socket path is
+    # fixed by the data folder, so every process agrees.
     CELERY_BROKER_URL = embedded.redis_url(PANTRY_DATA_DIR)
 CELERY_RESULT_BACKEND = None  # tasks record their outcome in our own tables (SyncRun)
 CELERY_TASK_IGNORE_RESULT = True
@@ -312,9 +322,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- AWS --------------------------------------------------------------------
 # The endpoint comes from botocore's own AWS_ENDPOINT_URL; production code has
-# no sandbox branch. These are Pantry's defaults for newly registered accounts.
+# no sandbox branch.
 AWS_DEFAULT_REGION = env_str("AWS_DEFAULT_REGION", "eu-west-1")
-PANTRY_DEFAULT_REGIONS = env_list("PANTRY_DEFAULT_REGIONS", [AWS_DEFAULT_REGION])
 PANTRY_SYNC_INTERVAL_MINUTES = env_int("PANTRY_SYNC_INTERVAL_MINUTES", 60)
 PANTRY_LINEAGE_REFRESH_MINUTES = env_int("PANTRY_LINEAGE_REFRESH_MINUTES", 360)
 PANTRY_LINEAGE_CONCURRENCY = env_int("PANTRY_LINEAGE_CONCURRENCY", 4)
@@ -329,6 +338,10 @@ PANTRY_SYNC_STALE_SECONDS = env_int("PANTRY_SYNC_STALE_SECONDS", 300)
 # A queued sync no worker started within this long is abandoned (its task was lost).
 PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS = env_int("PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS", 3600)
 PANTRY_ROLE_SESSION_NAME = env_str("PANTRY_ROLE_SESSION_NAME", "pantry-catalog")
+
+# --- Health probes (portal/health.py) ----------------------------------------------
+# /healthz and /readyz answer within this many seconds, 503 when a probe is slower.
+PANTRY_HEALTH_TIMEOUT_SECONDS = float(env_str("PANTRY_HEALTH_TIMEOUT_SECONDS", "2"))
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

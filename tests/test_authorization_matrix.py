@@ -138,6 +138,8 @@ ROUTES: dict[str, Route] = {
     # --- portal -------------------------------------------------------------------------------
     "home": Route(get=page(200)),
     "healthz": Route(get=everyone(200)),
+    "livez": Route(get=everyone(200)),
+    "readyz": Route(get=everyone(200)),
     "login": Route(get=everyone(200)),
     "logout": Route(get=everyone(405), write=Write("post", lambda w: {}, everyone(302))),
     "admin:index": Route(get=everyone(302, operator=200)),
