@@ -13,6 +13,7 @@ starts nothing.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -98,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "template_partials",
+    "axes",
     "portal",
     "catalog",
     "identity",
@@ -106,9 +108,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    # Outermost: times every request (portal/metrics.py), then gives it an id for the logs.
+    "portal.metrics.MetricsMiddleware",
+    "portal.logs.RequestIdMiddleware",
     # Before anything reads a cookie, the body or the database (docs/api.md).
     "portal.middleware.BadInputMiddleware",
+    # /livez, /readyz, /healthz and /metrics answer probes by pod IP over plain HTTP.
+    "portal.middleware.ProbesMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.bidi.BidiControlMiddleware",  # bidi controls in page text become visible markers
@@ -116,10 +123,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.sessions.SessionExpiryMiddleware",
     "portal.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -169,10 +179,34 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Local accounts (demo, break-glass) and, when configured, the identity
 # provider; the OIDC backend only ever answers the OIDC callback.
+# django-axes first: it refuses sign-ins from a locked-out user or address before any backend runs.
 AUTHENTICATION_BACKENDS = [
+    "portal.throttling.AxesBackend",
     "django.contrib.auth.backends.ModelBackend",
     "identity.oidc.PantryOIDCBackend",
 ]
+
+# --- Login throttling (django-axes) -----------------------------------------------
+# After PANTRY_LOGIN_FAILURE_LIMIT failed sign-ins for one username from one address, that pair
+# is locked out for PANTRY_LOGIN_COOLOFF_MINUTES (429 and a page saying so). The address is the
+# client's as the trusted proxy saw it (TRUSTED_PROXY_COUNT, below).
+AXES_ENABLED = env_bool("PANTRY_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env_int("PANTRY_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PANTRY_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "portal.audit.client_ip"  # the same address the audit log records
+AXES_LOCKOUT_TEMPLATE = "429_login.html"
+AXES_VERBOSE = False
+# How many proxies in front of Pantry append to X-Forwarded-For (0: the peer address is the
+# client's). The client is the address that many hops from the right; never trust more.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Sessions: idle and absolute expiry (portal/sessions.py) ---------------------------
+# Signed out after this long without a request, and this long after signing in, whatever happens.
+PANTRY_SESSION_IDLE_SECONDS = env_int("PANTRY_SESSION_IDLE_SECONDS", 30 * 60)
+PANTRY_SESSION_ABSOLUTE_SECONDS = env_int("PANTRY_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
+SESSION_COOKIE_AGE = PANTRY_SESSION_ABSOLUTE_SECONDS
 
 # --- Sign-in with the company identity provider (OIDC; docs/identity.md) -----
 # On when OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all set.
@@ -242,7 +276,19 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"  # in the site's layout, CSP-clean
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Behind a TLS-terminating proxy (the production default), which must set X-Forwarded-Proto and
+# overwrite any value the client sent (docs/deploy.md#proxy).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", IS_PRODUCTION) else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", IS_PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+# Django's error reports (and DEBUG pages) hide auth headers, tokens and credentials (portal/logs.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logs.PantryExceptionReporterFilter"
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]  # a deliberate choice, not a slip
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -263,8 +309,21 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # ?page_size= up to PANTRY_API_MAX_PAGE_SIZE (portal/throttling.py).
+    "DEFAULT_PAGINATION_CLASS": "portal.throttling.CappedPageNumberPagination",
     "PAGE_SIZE": 50,
+    # Per signed-in person, per personal token and per anonymous address (429 beyond).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "portal.throttling.PersonThrottle",
+        "portal.throttling.TokenThrottle",
+        "portal.throttling.AnonymousThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "person": env_str("PANTRY_API_RATE_PERSON", "1200/minute"),
+        "token": env_str("PANTRY_API_RATE_TOKEN", "1200/minute"),
+        "anonymous": env_str("PANTRY_API_RATE_ANONYMOUS", "120/minute"),
+    },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -272,6 +331,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Cross-account SageMaker Feature Store catalog: accounts, sync runs, feature groups, search and lineage.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for people signed in (or holding a token), not the internet.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files (no CDN; CSP stays strict).
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -282,6 +343,18 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.api.error_statuses_hook",
     ],
+}
+
+PANTRY_API_MAX_PAGE_SIZE = env_int("PANTRY_API_MAX_PAGE_SIZE", 200)
+
+# --- Cache (API throttling counters) ------------------------------------------------------
+# Throttling counts requests in the cache: with several web processes or machines it must be
+# shared, so production sets CACHE_URL (redis://...). Unset: each process counts on its own.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # Largest request body the API reads, after any gzip decoding (413 beyond it).
@@ -343,12 +416,32 @@ PANTRY_ROLE_SESSION_NAME = env_str("PANTRY_ROLE_SESSION_NAME", "pantry-catalog")
 # /healthz and /readyz answer within this many seconds, 503 when a probe is slower.
 PANTRY_HEALTH_TIMEOUT_SECONDS = float(env_str("PANTRY_HEALTH_TIMEOUT_SECONDS", "2"))
 
-# --- Logging ----------------------------------------------------------------
+# --- Metrics (portal/metrics.py; docs/deploy.md#metrics) -------------------------------------
+# Bearer token /metrics wants; unset, /metrics answers only internal addresses not behind the proxy.
+PANTRY_METRICS_TOKEN = env_str("PANTRY_METRICS_TOKEN")
+# Feeds whose lag /metrics reports: comma-separated name=dotted.path.to.function.
+PANTRY_LAG_SOURCES = env_list("PANTRY_LAG_SOURCES", ["sync=portal.metrics.sync_lag"])
+# Celery workers serve their own task metrics on this port (unset: not served).
+PANTRY_WORKER_METRICS_PORT = env_int("PANTRY_WORKER_METRICS_PORT", 0)
+PANTRY_WORKER_METRICS_ADDR = env_str("PANTRY_WORKER_METRICS_ADDR", "0.0.0.0")  # noqa: S104 - scraped inside the network
+
+# --- Logging (portal/logs.py) -------------------------------------------------------
+# json: one JSON object per line with the request id (production default); plain: for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "portal.logs.JsonFormatter"},
+        "plain": {
+            "()": "portal.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "botocore": {"level": "WARNING"},
