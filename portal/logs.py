@@ -60,12 +60,23 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
 ]
 
 
+# A bare AWS secret access key: 40 base64 characters with both cases (a lowercase hex SHA-1 is not one).
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+
+
+def _aws_secret(match: re.Match) -> str:
+    value = match.group(0)
+    looks_random = any(c.isupper() for c in value) and any(c.islower() for c in value)
+    return REDACTED if looks_random else value
+
+
 def scrub(text: str) -> str:
     """`text` with every secret Pantry knows the shape of replaced by `[redacted]`."""
     if not text:
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    text = _AWS_SECRET.sub(_aws_secret, text)
     secret_key = _secret_key()
     if secret_key and secret_key in text:
         text = text.replace(secret_key, REDACTED)
@@ -109,7 +120,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": scrub(record.getMessage()),
         }
-        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        request_id = _record_request_id(record)
         if request_id:
             entry["request_id"] = request_id
         for key, value in vars(record).items():
@@ -129,10 +140,18 @@ class PlainFormatter(logging.Formatter):
         return scrub(super().format(record))
 
 
+def _record_request_id(record: logging.LogRecord) -> str | None:
+    # Django logs a request's error status after the middleware has returned, with the request in
+    # `extra`: its id is on the request then, no longer in the context variable.
+    given = getattr(record, "request_id", None)
+    if given and given != "-":
+        return given
+    return request_id_var.get() or getattr(getattr(record, "request", None), "request_id", None)
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if not getattr(record, "request_id", None):
-            record.request_id = request_id_var.get() or "-"
+        record.request_id = _record_request_id(record) or "-"
         return True
 
 

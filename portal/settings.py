@@ -256,7 +256,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))  # collectstatic's output
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -312,18 +312,13 @@ REST_FRAMEWORK = {
     # ?page_size= up to PANTRY_API_MAX_PAGE_SIZE (portal/throttling.py).
     "DEFAULT_PAGINATION_CLASS": "portal.throttling.CappedPageNumberPagination",
     "PAGE_SIZE": 50,
-    # Per signed-in person, per personal token and per anonymous address (429 beyond).
-    "DEFAULT_THROTTLE_CLASSES": [
-        "portal.throttling.PersonThrottle",
-        "portal.throttling.TokenThrottle",
-        "portal.throttling.AnonymousThrottle",
-    ],
+    # Per signed-in person and per personal token (429 beyond). Every endpoint needs one of the two;
+    # an anonymous call is a 401 before any throttle.
+    "DEFAULT_THROTTLE_CLASSES": ["portal.throttling.PersonThrottle", "portal.throttling.TokenThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "person": env_str("PANTRY_API_RATE_PERSON", "1200/minute"),
         "token": env_str("PANTRY_API_RATE_TOKEN", "1200/minute"),
-        "anonymous": env_str("PANTRY_API_RATE_ANONYMOUS", "120/minute"),
     },
-    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -381,6 +376,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "pantry")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# Workers and beat log through LOGGING above (JSON lines in production), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "catalog-sync-due-accounts": {
         "task": "catalog.tasks.sync_due_accounts",

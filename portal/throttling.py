@@ -4,10 +4,11 @@
   locked-out username/address pair is refused before the password or the
   identity provider is consulted. An `authenticate()` with no request (a
   management command, Django's test client) is not a web sign-in: it passes.
-- `PersonThrottle` / `TokenThrottle` / `AnonymousThrottle`: the API's request
-  rates (`PANTRY_API_RATE_*`), counted per signed-in person (session), per
-  personal token, and per client address. A 429 says when to retry, in the
-  API's usual `{"detail": ...}` body with a `Retry-After` header.
+- `PersonThrottle` / `TokenThrottle`: the API's request rates
+  (`PANTRY_API_RATE_PERSON`, `PANTRY_API_RATE_TOKEN`), counted per signed-in
+  person (session) and per personal token. A 429 says when to retry, in the
+  API's usual `{"detail": ...}` body with a `Retry-After` header. Every
+  endpoint needs a person or a token, so anonymous calls are 401s first.
 - `CappedPageNumberPagination`: `?page_size=` up to `PANTRY_API_MAX_PAGE_SIZE`.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 
 class AxesBackend(AxesStandaloneBackend):
@@ -53,12 +54,6 @@ class TokenThrottle(SimpleRateThrottle):
         if token is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": token.pk}
-
-
-class AnonymousThrottle(AnonRateThrottle):
-    """Callers with no valid credentials, by client address (behind TRUSTED_PROXY_COUNT proxies)."""
-
-    scope = "anonymous"
 
 
 class CappedPageNumberPagination(PageNumberPagination):
