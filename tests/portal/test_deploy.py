@@ -196,3 +196,13 @@ def test_gunicorn_workers_follow_the_cores(monkeypatch):
     assert config["bind"].endswith(":9123")
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 3
+
+
+def test_env_example_documents_every_variable_settings_and_gunicorn_read():
+    import re
+
+    read = set(re.findall(r'env_(?:str|bool|int|list)\("([A-Z0-9_]+)"', (ROOT / "portal/settings.py").read_text()))
+    read |= set(re.findall(r'environ\.get\("([A-Z0-9_]+)"', (ROOT / "gunicorn.conf.py").read_text()))
+    read |= {"PANTRY_DATA_DIR", "PROMETHEUS_MULTIPROC_DIR"}  # portal/embedded.py, portal/metrics.py
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert sorted(read - documented) == []
