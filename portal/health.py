@@ -73,6 +73,22 @@ def _broker(timeout: float) -> dict:
     return {"ok": True, "transport": url.split("://", 1)[0]}
 
 
+def _warm_up() -> None:
+    """Import the Celery app and the broker's transport now, not inside the first probe's deadline.
+
+    On a busy machine those imports alone can take longer than the 2 s a probe has.
+    """
+    try:
+        from portal.celery import app
+
+        with app.connection(settings.CELERY_BROKER_URL) as conn:
+            conn.transport  # noqa: B018 - instantiating the transport imports its module; nothing connects
+    except Exception as exc:  # noqa: BLE001 - the probe itself will report it
+        logger.warning("health: broker transport unavailable: %s", type(exc).__name__)
+
+
+_warm_up()
+
 PROBES: dict[str, Probe] = {"database": _database, "migrations": _migrations, "broker": _broker}
 HEALTH = ("database", "broker")
 READINESS = ("database", "migrations", "broker")

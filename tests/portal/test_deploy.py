@@ -49,7 +49,9 @@ def production_env(tmp_path, transactional_db):
     database_url = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     if db.get("PASSWORD"):
         database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "BEHIND_", "DEBUG"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "BEHIND_", "DEBUG", "DJANGO_ALLOW_ASYNC"))
+    }
     env.update(
         {
             "PANTRY_ENV": "production",

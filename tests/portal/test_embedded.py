@@ -139,3 +139,17 @@ def test_embedded_postgres_starts_for_its_holder_and_stops_after_it(data_dir):
         assert conn.execute("SELECT current_database()").fetchone() == ("pantry",)
     _let_go(holder)
     assert not embedded.postgres_running(data_dir)
+
+
+def test_manage_py_embedded_holds_the_services_until_ctrl_c(data_dir):
+    env = _env(data_dir, DATABASE_URL=os.environ["DATABASE_URL"])  # only the broker is embedded here
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "embedded"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    assert lines[0].startswith("export CELERY_BROKER_URL='redis+socket://")
+    assert embedded.redis_running(data_dir)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    assert "Stopped: redis." in proc.stdout.read()
+    assert not embedded.redis_running(data_dir)

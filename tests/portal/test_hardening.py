@@ -168,7 +168,7 @@ def test_api_schema_and_docs_need_sign_in(client, owner):
 
 
 def _production_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "BEHIND_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "BEHIND_", "DJANGO_ALLOW_ASYNC"))}
     env.update(
         {
             "PANTRY_ENV": "production",
