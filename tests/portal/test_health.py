@@ -82,11 +82,10 @@ def test_livez_answers_without_touching_database_or_broker(client, silent_broker
 def test_readyz_reports_database_migrations_and_broker(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {
-        "database": {"ok": True},
-        "migrations": {"ok": True},
-        "broker": {"ok": True, "transport": "redis"},
-    }
+    checks = response.json()["checks"]
+    assert checks["database"] == {"ok": True} and checks["migrations"] == {"ok": True}
+    assert checks["broker"]["ok"] is True
+    assert checks["broker"]["transport"].startswith("redis")  # redis, or redis+socket when embedded
 
 
 @pytest.mark.django_db
