@@ -89,3 +89,12 @@ def test_a_malformed_request_id_from_outside_is_replaced(client, db):
     response = client.get("/livez", HTTP_X_REQUEST_ID="bad id\nwith a newline")
     assert response.headers["X-Request-ID"] != "bad id\nwith a newline"
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_error_reports_hide_the_authorization_header_and_credentials(rf):
+    from portal.logs import PantryExceptionReporterFilter
+
+    request = rf.get("/api/v1/", HTTP_AUTHORIZATION=f"Bearer {PANTRY_TOKEN}", HTTP_X_AMZ_SECURITY_TOKEN=SESSION_TOKEN)
+    meta = PantryExceptionReporterFilter().get_safe_request_meta(request)
+    assert PANTRY_TOKEN not in str(meta) and SESSION_TOKEN not in str(meta)
+    assert meta["HTTP_AUTHORIZATION"] == PantryExceptionReporterFilter.cleansed_substitute

@@ -110,3 +110,18 @@ def test_without_a_token_metrics_answer_only_internal_callers_not_behind_the_pro
     assert client.get("/metrics", REMOTE_ADDR="93.184.216.34").status_code == 404
     # Through the public proxy (which adds X-Forwarded-For) even a private peer address is refused.
     assert client.get("/metrics", REMOTE_ADDR="10.0.3.4", HTTP_X_FORWARDED_FOR="93.184.216.34").status_code == 404
+
+
+def test_a_worker_serves_its_own_task_metrics_when_given_a_port(settings):
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.PANTRY_WORKER_METRICS_PORT = port
+    settings.PANTRY_WORKER_METRICS_ADDR = "127.0.0.1"
+    metrics.TASKS.labels(task="tests.metrics.served", outcome="succeeded").inc()
+    metrics.worker_metrics_serve()
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    assert _value(_samples(body), "pantry_celery_tasks_total", task="tests.metrics.served") == 1.0
