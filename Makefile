@@ -11,7 +11,7 @@ TEST_WORKERS ?= auto
 export PANTRY_ENV ?= development
 export DEBUG ?= true
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench clean check-deploy
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pantry needs Python 3.11 or newer")'
@@ -28,6 +28,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# Django's deployment checks with the environment's production settings; any warning fails.
+check-deploy: install
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 lint: install
 	$(BIN)/ruff check .

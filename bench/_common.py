@@ -11,9 +11,24 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
 
 
+def embedded_services_if_needed() -> None:
+    """Start the embedded PostgreSQL / Redis for what the environment has no URL for.
+
+    Settings only compute the embedded URLs; a bench script on a fresh machine
+    starts the servers itself (released, and stopped if nobody else uses them, at exit).
+    """
+    sys.path.insert(0, str(ROOT))
+    from portal import embedded
+
+    needed = embedded.services_needed()
+    if any(needed.values()):
+        embedded.services_start(**needed, configure_django=False)
+
+
 def use_dedicated_database(name: str) -> str:
     """Point Django at a fresh database `name` on the configured server, then set Django up."""
     sys.path.insert(0, str(ROOT))
+    embedded_services_if_needed()
     os.environ.setdefault("PANTRY_ENV", "development")
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")

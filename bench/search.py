@@ -347,9 +347,10 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
 
-    admin_url, bench_url = bench_database_url(
-        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres")
-    )
+    from bench._common import embedded_services_if_needed
+
+    embedded_services_if_needed()  # no DATABASE_URL: the embedded PostgreSQL
+    admin_url, bench_url = bench_database_url(os.environ["DATABASE_URL"])
     fresh = create_database(admin_url, reuse=args.reuse)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")

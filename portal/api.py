@@ -28,6 +28,7 @@ _DESCRIPTIONS = {
     405: "Method not allowed.",
     413: "The request body is too large (after gzip decoding).",
     415: "Unsupported Content-Type or Content-Encoding.",
+    429: "Too many requests for this person, token or address; `Retry-After` says when to try again.",
 }
 
 
@@ -79,7 +80,7 @@ def error_statuses_hook(result: dict, generator, request, public) -> dict:
 
     Derived from what the operation is, the way the API behaves everywhere:
     400 (bad input: unknown query parameters, NUL bytes, validation), 401/403
-    (signed out, bad token, not allowed), 404 for anything that names an
+    (signed out, bad token, not allowed), 429 (throttled), 404 for anything that names an
     object (invisible is 404 too) and for list pages past the end, 413/415
     for request bodies. Views document anything else with `extend_schema`.
     """
@@ -91,7 +92,7 @@ def error_statuses_hook(result: dict, generator, request, public) -> dict:
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
-            codes = [400, 401, 403]
+            codes = [400, 401, 403, 429]
             has_pagination = any(p.get("name") == "page" for p in operation.get("parameters", []))
             if "{" in path or has_pagination:
                 codes.append(404)

@@ -9,3 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("pantry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Task outcomes and durations for Prometheus (portal/metrics.py).
+from portal.metrics import celery_signals_connect  # noqa: E402
+
+celery_signals_connect()

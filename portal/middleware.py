@@ -41,6 +41,33 @@ POLICY = "; ".join(
 API_DOCS_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
+class ProbesMiddleware:
+    """Health probes and /metrics answer before host validation, the HTTPS redirect and sessions.
+
+    Orchestrators and Prometheus call a pod by its IP over plain HTTP, a `Host`
+    that is not in ALLOWED_HOSTS: Django would answer 400 or redirect. These
+    views read no cookie and no user, so nothing is skipped that they need.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        from portal import metrics, views
+
+        self.routes = {
+            "/livez": ("livez", views.livez),
+            "/readyz": ("readyz", views.readyz),
+            "/healthz": ("healthz", views.healthz),
+            "/metrics": ("metrics", metrics.metrics_view),
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        route = self.routes.get(request.path_info)
+        if route is None:
+            return self.get_response(request)
+        request.probe_route = route[0]
+        return route[1](request)
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

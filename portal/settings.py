@@ -1,16 +1,19 @@
 """Pantry settings: one module, read from the environment.
 
-Every variable is documented in `.env.example`. In production
-(`PANTRY_ENV=production`, the default) Pantry refuses to start without a
-`SECRET_KEY` or with `DEBUG` on; with no `DATABASE_URL`
-or `CELERY_BROKER_URL` it starts embedded PostgreSQL / Redis under
-`PANTRY_DATA_DIR` (see `portal/embedded.py`), which is what `make demo` and
-`make test` rely on on a fresh machine.
+Every variable is documented in `.env.example` and docs/deploy.md. In production
+(`PANTRY_ENV=production`, the default) Pantry refuses to start without
+`SECRET_KEY`, `ALLOWED_HOSTS`, `DATABASE_URL` and `CELERY_BROKER_URL`, or with
+`DEBUG` on. In development, an unset `DATABASE_URL` / `CELERY_BROKER_URL`
+means the embedded PostgreSQL / Redis under `PANTRY_DATA_DIR`: this module
+only computes their URLs; `manage.py demo`, the test session and the bench
+scripts start them (`portal.embedded.services_start`). Importing settings
+starts nothing.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -96,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "template_partials",
+    "axes",
     "portal",
     "catalog",
     "identity",
@@ -104,9 +108,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    # Outermost: times every request (portal/metrics.py), then gives it an id for the logs.
+    "portal.metrics.MetricsMiddleware",
+    "portal.logs.RequestIdMiddleware",
     # Before anything reads a cookie, the body or the database (docs/api.md).
     "portal.middleware.BadInputMiddleware",
+    # /livez, /readyz, /healthz and /metrics answer probes by pod IP over plain HTTP.
+    "portal.middleware.ProbesMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "portal.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.bidi.BidiControlMiddleware",  # bidi controls in page text become visible markers
@@ -114,10 +123,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.sessions.SessionExpiryMiddleware",
     "portal.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -144,8 +156,12 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 PANTRY_EMBEDDED_DATABASE = DATABASE_URL is None
 if DATABASE_URL is None:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "DATABASE_URL is required in production (postgresql://user:password@host:5432/pantry)."
+        )
+    # The embedded PostgreSQL's URL; it is started by whoever needs it (demo, tests, bench).
     DATABASE_URL = embedded.postgres_url(PANTRY_DATA_DIR)
-    os.environ["DATABASE_URL"] = DATABASE_URL  # child processes reuse the same server
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("Pantry needs PostgreSQL: DATABASE_URL must be a postgresql:// URL")
@@ -163,10 +179,34 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Local accounts (demo, break-glass) and, when configured, the identity
 # provider; the OIDC backend only ever answers the OIDC callback.
+# django-axes first: it refuses sign-ins from a locked-out user or address before any backend runs.
 AUTHENTICATION_BACKENDS = [
+    "portal.throttling.AxesBackend",
     "django.contrib.auth.backends.ModelBackend",
     "identity.oidc.PantryOIDCBackend",
 ]
+
+# --- Login throttling (django-axes) -----------------------------------------------
+# After PANTRY_LOGIN_FAILURE_LIMIT failed sign-ins for one username from one address, that pair
+# is locked out for PANTRY_LOGIN_COOLOFF_MINUTES (429 and a page saying so). The address is the
+# client's as the trusted proxy saw it (TRUSTED_PROXY_COUNT, below).
+AXES_ENABLED = env_bool("PANTRY_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env_int("PANTRY_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PANTRY_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "portal.audit.client_ip"  # the same address the audit log records
+AXES_LOCKOUT_TEMPLATE = "429_login.html"
+AXES_VERBOSE = False
+# How many proxies in front of Pantry append to X-Forwarded-For (0: the peer address is the
+# client's). The client is the address that many hops from the right; never trust more.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Sessions: idle and absolute expiry (portal/sessions.py) ---------------------------
+# Signed out after this long without a request, and this long after signing in, whatever happens.
+PANTRY_SESSION_IDLE_SECONDS = env_int("PANTRY_SESSION_IDLE_SECONDS", 30 * 60)
+PANTRY_SESSION_ABSOLUTE_SECONDS = env_int("PANTRY_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60)
+SESSION_COOKIE_AGE = PANTRY_SESSION_ABSOLUTE_SECONDS
 
 # --- Sign-in with the company identity provider (OIDC; docs/identity.md) -----
 # On when OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all set.
@@ -216,7 +256,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))  # collectstatic's output
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -236,7 +276,19 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"  # in the site's layout, CSP-clean
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Behind a TLS-terminating proxy (the production default), which must set X-Forwarded-Proto and
+# overwrite any value the client sent (docs/deploy.md#proxy).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", IS_PRODUCTION) else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", IS_PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+# Django's error reports (and DEBUG pages) hide auth headers, tokens and credentials (portal/logs.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.logs.PantryExceptionReporterFilter"
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]  # a deliberate choice, not a slip
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -257,8 +309,16 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # ?page_size= up to PANTRY_API_MAX_PAGE_SIZE (portal/throttling.py).
+    "DEFAULT_PAGINATION_CLASS": "portal.throttling.CappedPageNumberPagination",
     "PAGE_SIZE": 50,
+    # Per signed-in person and per personal token (429 beyond). Every endpoint needs one of the two;
+    # an anonymous call is a 401 before any throttle.
+    "DEFAULT_THROTTLE_CLASSES": ["portal.throttling.PersonThrottle", "portal.throttling.TokenThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "person": env_str("PANTRY_API_RATE_PERSON", "1200/minute"),
+        "token": env_str("PANTRY_API_RATE_TOKEN", "1200/minute"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
@@ -266,6 +326,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Cross-account SageMaker Feature Store catalog: accounts, sync runs, feature groups, search and lineage.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for people signed in (or holding a token), not the internet.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI served from our own static files (no CDN; CSP stays strict).
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -278,6 +340,18 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+PANTRY_API_MAX_PAGE_SIZE = env_int("PANTRY_API_MAX_PAGE_SIZE", 200)
+
+# --- Cache (API throttling counters) ------------------------------------------------------
+# Throttling counts requests in the cache: with several web processes or machines it must be
+# shared, so production sets CACHE_URL (redis://...). Unset: each process counts on its own.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # Largest request body the API reads, after any gzip decoding (413 beyond it).
 PANTRY_MAX_REQUEST_BODY_BYTES = env_int("PANTRY_MAX_REQUEST_BODY_BYTES", 5 * 1024 * 1024)
 
@@ -285,8 +359,12 @@ PANTRY_MAX_REQUEST_BODY_BYTES = env_int("PANTRY_MAX_REQUEST_BODY_BYTES", 5 * 102
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 PANTRY_EMBEDDED_BROKER = CELERY_BROKER_URL is None
 if CELERY_BROKER_URL is None:
-    # The embedded Redis is started by `manage.py demo` / `manage.py embedded`;
-    # its socket path is fixed by the data folder, so every process agrees.
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "CELERY_BROKER_URL is required in production (redis://host:6379/0 or amqp://user:password@host:5672//)."
+        )
+    # The embedded Redis's URL (started by demo, tests, bench); its socket path is
+    # fixed by the data folder, so every process agrees.
     CELERY_BROKER_URL = embedded.redis_url(PANTRY_DATA_DIR)
 CELERY_RESULT_BACKEND = None  # tasks record their outcome in our own tables (SyncRun)
 CELERY_TASK_IGNORE_RESULT = True
@@ -298,6 +376,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "pantry")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# Workers and beat log through LOGGING above (JSON lines in production), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "catalog-sync-due-accounts": {
         "task": "catalog.tasks.sync_due_accounts",
@@ -312,9 +392,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- AWS --------------------------------------------------------------------
 # The endpoint comes from botocore's own AWS_ENDPOINT_URL; production code has
-# no sandbox branch. These are Pantry's defaults for newly registered accounts.
+# no sandbox branch.
 AWS_DEFAULT_REGION = env_str("AWS_DEFAULT_REGION", "eu-west-1")
-PANTRY_DEFAULT_REGIONS = env_list("PANTRY_DEFAULT_REGIONS", [AWS_DEFAULT_REGION])
 PANTRY_SYNC_INTERVAL_MINUTES = env_int("PANTRY_SYNC_INTERVAL_MINUTES", 60)
 PANTRY_LINEAGE_REFRESH_MINUTES = env_int("PANTRY_LINEAGE_REFRESH_MINUTES", 360)
 PANTRY_LINEAGE_CONCURRENCY = env_int("PANTRY_LINEAGE_CONCURRENCY", 4)
@@ -333,12 +412,36 @@ PANTRY_ROLE_SESSION_NAME = env_str("PANTRY_ROLE_SESSION_NAME", "pantry-catalog")
 # Account pages put it in the trust policy they show owners (docs/aws-setup.md).
 PANTRY_AWS_PRINCIPAL_ARN = env_str("PANTRY_AWS_PRINCIPAL_ARN", "")
 
-# --- Logging ----------------------------------------------------------------
+# --- Health probes (portal/health.py) ----------------------------------------------
+# /healthz and /readyz answer within this many seconds, 503 when a probe is slower.
+PANTRY_HEALTH_TIMEOUT_SECONDS = float(env_str("PANTRY_HEALTH_TIMEOUT_SECONDS", "2"))
+
+# --- Metrics (portal/metrics.py; docs/deploy.md#metrics) -------------------------------------
+# Bearer token /metrics wants; unset, /metrics answers only internal addresses not behind the proxy.
+PANTRY_METRICS_TOKEN = env_str("PANTRY_METRICS_TOKEN")
+# Feeds whose lag /metrics reports: comma-separated name=dotted.path.to.function.
+PANTRY_LAG_SOURCES = env_list("PANTRY_LAG_SOURCES", ["sync=portal.metrics.sync_lag"])
+# Celery workers serve their own task metrics on this port (unset: not served).
+PANTRY_WORKER_METRICS_PORT = env_int("PANTRY_WORKER_METRICS_PORT", 0)
+PANTRY_WORKER_METRICS_ADDR = env_str("PANTRY_WORKER_METRICS_ADDR", "0.0.0.0")  # noqa: S104 - scraped inside the network
+
+# --- Logging (portal/logs.py) -------------------------------------------------------
+# json: one JSON object per line with the request id (production default); plain: for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if IS_PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "portal.logs.JsonFormatter"},
+        "plain": {
+            "()": "portal.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "botocore": {"level": "WARNING"},

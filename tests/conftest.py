@@ -33,6 +33,14 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    # API throttles count in the (per-process) cache: every test starts with none spent.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def org(db) -> Org:
     return Org(

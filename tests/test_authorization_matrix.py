@@ -138,11 +138,15 @@ ROUTES: dict[str, Route] = {
     # --- portal -------------------------------------------------------------------------------
     "home": Route(get=page(200)),
     "healthz": Route(get=everyone(200)),
+    "livez": Route(get=everyone(200)),
+    "readyz": Route(get=everyone(200)),
+    # The test client calls from 127.0.0.1 with no proxy header: internal, so allowed without a token.
+    "metrics": Route(get=everyone(200)),
     "login": Route(get=everyone(200)),
     "logout": Route(get=everyone(405), write=Write("post", lambda w: {}, everyone(302))),
     "admin:index": Route(get=everyone(302, operator=200)),
-    "api-schema": Route(get=everyone(200)),
-    "api-docs": Route(get=everyone(200)),
+    "api-schema": Route(get=api(200)),
+    "api-docs": Route(get=page(200)),
     # --- catalog pages ----------------------------------------------------------------------------
     "catalog:catalog_list": Route(get=page(200)),
     "catalog:account_list": Route(get=page(200)),

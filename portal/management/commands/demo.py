@@ -1,6 +1,7 @@
 """`manage.py demo`: the whole of Pantry on one machine, from one command.
 
-Starts (or reuses) the embedded PostgreSQL and Redis when no URLs are given,
+Starts (or reuses, under a lease: portal/embedded.py) the embedded PostgreSQL
+and Redis when no URLs are given,
 the AWS sandbox when no AWS_ENDPOINT_URL is given, migrates, seeds a demo
 organisation, then runs the web server, a Celery worker and Celery beat,
 queues the first sync and prints where to log in. Ctrl-C stops every process
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         self.log_dir = self.data_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.children: list[tuple[str, subprocess.Popen]] = []
-        self.redis_proc: subprocess.Popen | None = None
+        self.embedded: embedded.EmbeddedServices | None = None
         self.idp_issuer: str | None = None
         self.stopping = False
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -98,13 +99,16 @@ class Command(BaseCommand):
         env = os.environ.copy()
         env.setdefault("PANTRY_ENV", "development")
         env.setdefault("DEBUG", "true")
-        env["DATABASE_URL"] = settings.DATABASE_URL
-        if settings.PANTRY_EMBEDDED_BROKER:
-            self.redis_proc = embedded.redis_start(self.data_dir)
-            self.stdout.write(f"• embedded Redis on {embedded.redis_socket(self.data_dir)}")
-        env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+        if settings.PANTRY_EMBEDDED_DATABASE or settings.PANTRY_EMBEDDED_BROKER:
+            self.embedded = embedded.services_start(
+                self.data_dir, database=settings.PANTRY_EMBEDDED_DATABASE, broker=settings.PANTRY_EMBEDDED_BROKER
+            )
         if settings.PANTRY_EMBEDDED_DATABASE:
             self.stdout.write(f"• embedded PostgreSQL under {self.data_dir / 'postgres'}")
+        if settings.PANTRY_EMBEDDED_BROKER:
+            self.stdout.write(f"• embedded Redis on {embedded.redis_socket(self.data_dir)}")
+        env["DATABASE_URL"] = settings.DATABASE_URL
+        env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
 
         if not env.get("AWS_ENDPOINT_URL"):
             sandbox_port = _free_port()
@@ -365,13 +369,8 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        if self.redis_proc is not None and self.redis_proc.poll() is None:
-            self.redis_proc.terminate()
-            self.redis_proc.wait(timeout=10)
-        if settings.PANTRY_EMBEDDED_DATABASE:
-            from django.db import connections
-
-            connections.close_all()
-            embedded.postgres_stop(self.data_dir)
+        if self.embedded is not None:
+            # Stops the embedded servers unless another process (a test run) still holds a lease.
+            self.embedded.release()
         if self.children:
             self.stdout.write("Stopped.")

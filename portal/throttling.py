@@ -1,0 +1,64 @@
+"""Limits: sign-in throttling (django-axes), API request rates, page sizes.
+
+- `AxesBackend`: django-axes' backend, first in AUTHENTICATION_BACKENDS, so a
+  locked-out username/address pair is refused before the password or the
+  identity provider is consulted. An `authenticate()` with no request (a
+  management command, Django's test client) is not a web sign-in: it passes.
+- `PersonThrottle` / `TokenThrottle`: the API's request rates
+  (`PANTRY_API_RATE_PERSON`, `PANTRY_API_RATE_TOKEN`), counted per signed-in
+  person (session) and per personal token. A 429 says when to retry, in the
+  API's usual `{"detail": ...}` body with a `Retry-After` header. Every
+  endpoint needs a person or a token, so anonymous calls are 401s first.
+- `CappedPageNumberPagination`: `?page_size=` up to `PANTRY_API_MAX_PAGE_SIZE`.
+"""
+
+from __future__ import annotations
+
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class AxesBackend(AxesStandaloneBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def _token(request):
+    from identity.models import ApiToken
+
+    return request.auth if isinstance(request.auth, ApiToken) else None
+
+
+class PersonThrottle(SimpleRateThrottle):
+    """A person signed in with a session (the browser, Swagger UI)."""
+
+    scope = "person"
+
+    def get_cache_key(self, request, view):
+        if not request.user.is_authenticated or _token(request) is not None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class TokenThrottle(SimpleRateThrottle):
+    """Each personal token on its own: one busy script does not starve its owner's other tokens."""
+
+    scope = "token"
+
+    def get_cache_key(self, request, view):
+        token = _token(request)
+        if token is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": token.pk}
+
+
+class CappedPageNumberPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+
+    @property
+    def max_page_size(self) -> int:  # read per request, so tests and deployments can change it
+        return settings.PANTRY_API_MAX_PAGE_SIZE
