@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from celery import signature
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
@@ -262,15 +263,16 @@ def access_request_approve(
     return locked
 
 
+# The provisioning task, by its registered name: services name the task instead of importing
+# sharing.tasks, so imports go one way only (tasks → services), as catalog's sync does.
 PROVISION_TASK = "sharing.tasks.access_request_provision"
 
 
 def _enqueue_provisioning(access_request: AccessRequest) -> None:
-    # By name from Celery's registry: services never import the tasks module that calls them.
-    from celery import current_app
-
     request_uuid = str(access_request.uuid)
-    transaction.on_commit(lambda: current_app.tasks[PROVISION_TASK].delay(request_uuid))
+    # A signature runs through the registered task when this process has it (so
+    # CELERY_TASK_ALWAYS_EAGER applies) and send_task otherwise.
+    transaction.on_commit(lambda: signature(PROVISION_TASK, args=(request_uuid,)).delay())
 
 
 def access_request_reject(*, access_request: AccessRequest, approver, note: str) -> AccessRequest:
