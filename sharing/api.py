@@ -310,7 +310,11 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         return Response(AccessRequestSerializer(created).data, status=status.HTTP_201_CREATED)
 
     def _for_decision(self, id) -> AccessRequest:
-        return selectors.get_access_request_for_user(self.request.user, id, for_decision=True)
+        # 404 when the caller cannot see the request, 403 when they see it but do not decide.
+        access_request = selectors.get_access_request_for_user(self.request.user, id)
+        if not is_owner(self.request.user, access_request.owner_account):
+            raise PermissionDenied("Only the owners of the account that holds it decide.")
+        return access_request
 
     @extend_schema(request=DecisionSerializer, responses={200: AccessRequestSerializer})
     @action(detail=True, methods=["post"])
@@ -367,12 +371,10 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         return Response(AccessRequestSerializer(done).data)
 
 
-class ShareViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ShareViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """RAM shares of the accounts you own (governance: all, read-only)."""
 
     serializer_class = ShareSerializer
-    lookup_field = "uuid"
-    lookup_url_kwarg = "id"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -441,7 +443,15 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, id=None) -> Response:
         """Revoke: take the resource out of its RAM share and end the grant."""
-        grant = selectors.get_grant_for_owner(request.user, id)
+        # 404 when the caller cannot see the grant; the service answers 403 to those who only read it.
+        grant = get_object_or_404(
+            Grant.objects.filter(owner_account__in=selectors.owned_accounts(request.user)).select_related(
+                "owner_account", "consumer_account", "feature_group"
+            ),
+            uuid=id,
+        )
+        if not is_owner(request.user, grant.owner_account):
+            raise PermissionDenied("Only the account's owners revoke its shares.")
         payload = RevokeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:

@@ -160,6 +160,20 @@ INVITATION = lambda w: {"invitation_uuid": w.invitation.uuid}  # noqa: E731
 CENTRAL = lambda w: {"account_uuid": w.account.uuid}  # noqa: E731
 GROUP_ID = lambda w: {"id": w.group.uuid}  # noqa: E731
 JSON = "application/json"
+REQUEST_ID = lambda w: {"id": w.access_request.uuid}  # noqa: E731
+GRANT_ID = lambda w: {"id": w.sharing_grant.uuid}  # noqa: E731
+INVITATION_ID = lambda w: {"id": w.invitation.uuid}  # noqa: E731
+
+
+def _api_request(w: World) -> dict:
+    return {
+        "feature_group": str(w.group.uuid),
+        "consumer_account_id": w.access_request.consumer_account.account_id,
+        "level": "read_only",
+        "reason": "Matrix.",
+        "ends_on": (timezone.localdate() + timedelta(days=10)).isoformat(),
+    }
+
 
 ROUTES: dict[str, Route] = {
     # --- portal -------------------------------------------------------------------------------
@@ -433,6 +447,77 @@ ROUTES: dict[str, Route] = {
         write=Write("post", _event, everyone(201, anonymous=401), content_type=JSON),
     ),
     "lineage-events": Route(get=api(200)),
+    # --- sharing API --------------------------------------------------------------------------------
+    "access-request-list": Route(
+        get=api(200),
+        write=Write("post", _api_request, api(403, data_scientist=201, consumer_admin=201), content_type=JSON),
+    ),
+    "access-request-detail": Route(kwargs=REQUEST_ID, get=api(200, outsider=404)),
+    "access-request-approve": Route(
+        kwargs=REQUEST_ID,
+        get=api(405),
+        write=Write("post", lambda w: {"note": "ok"}, api(200, **DECIDES), content_type=JSON),
+    ),
+    "access-request-reject": Route(
+        kwargs=REQUEST_ID,
+        get=api(405),
+        write=Write("post", lambda w: {"note": "no"}, api(200, **DECIDES), content_type=JSON),
+    ),
+    "access-request-withdraw": Route(
+        kwargs=REQUEST_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(403, data_scientist=200, outsider=404), content_type=JSON),
+    ),
+    # A pending request is not retried: 400 for those allowed to retry a failed one.
+    "access-request-retry": Route(
+        kwargs=REQUEST_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(403, data_scientist=400, owner=400, outsider=404), content_type=JSON),
+    ),
+    # Owners only; the owner's body names a region the account does not use, so no AWS call is made.
+    "share-list": Route(
+        get=api(200),
+        write=Write(
+            "post",
+            lambda w: {
+                "owner_account_id": w.account.account_id,
+                "consumer_account_id": "444444444444",
+                "region": "us-west-2",
+                "catalog": True,
+            },
+            api(403, owner=400),
+            content_type=JSON,
+        ),
+    ),
+    "grant-list": Route(get=api(200)),
+    "grant-detail": Route(kwargs=GRANT_ID, get=api(404, owner=200, governance=200, operator=200)),
+    "grant-revoke": Route(
+        kwargs=GRANT_ID,
+        get=api(405),
+        write=Write(
+            "post", lambda w: {"note": "bye"}, api(404, owner=200, governance=403, operator=403), content_type=JSON
+        ),
+    ),
+    "invitation-list": Route(get=api(200)),
+    "invitation-detail": Route(kwargs=INVITATION_ID, get=api(404, consumer_admin=200)),
+    # The world's invitation expired: answering it is a 400 that says so; re-sending needs a live approval.
+    "invitation-accept": Route(
+        kwargs=INVITATION_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(400, **ANSWERS_INVITATION), content_type=JSON),
+    ),
+    "invitation-reject": Route(
+        kwargs=INVITATION_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(400, **ANSWERS_INVITATION), content_type=JSON),
+    ),
+    "invitation-resend": Route(
+        kwargs=INVITATION_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(400, **{**ANSWERS_INVITATION, "owner": 400}), content_type=JSON),
+    ),
+    "notification-list": Route(get=api(200)),
+    "notification-mark-read": Route(get=api(405), write=Write("post", lambda w: {}, api(200), content_type=JSON)),
 }
 
 
