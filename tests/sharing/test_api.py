@@ -11,8 +11,6 @@ from rest_framework.test import APIClient
 from sharing.models import AccessRequest, Grant, Notification
 from tests.factories import FeatureGroupFactory, GrantFactory
 
-pytestmark = pytest.mark.urls("tests.sharing.api_urlconf")
-
 
 @pytest.fixture
 def group(org):
@@ -101,10 +99,10 @@ def test_only_owners_decide_and_nobody_sees_others_requests(
     request_id = _ask(data_scientist, group).json()["id"]
     assert _client(outsider).get(f"/api/v1/access-requests/{request_id}/").status_code == 404
     assert _client(outsider).post(f"/api/v1/access-requests/{request_id}/approve/", {}).status_code == 404
-    assert _client(data_scientist).post(f"/api/v1/access-requests/{request_id}/approve/", {}).status_code == 404
-    # Governance reads everything, decides nothing.
+    # Who sees the request but does not decide gets 403: the requester, governance (reads everything).
+    assert _client(data_scientist).post(f"/api/v1/access-requests/{request_id}/approve/", {}).status_code == 403
     assert _client(governance).get(f"/api/v1/access-requests/{request_id}/").status_code == 200
-    assert _client(governance).post(f"/api/v1/access-requests/{request_id}/approve/", {}).status_code == 404
+    assert _client(governance).post(f"/api/v1/access-requests/{request_id}/approve/", {}).status_code == 403
     assert _client(consumer_admin).get(f"/api/v1/access-requests/{request_id}/").status_code == 200
 
 
@@ -141,6 +139,7 @@ def test_grants_are_listed_for_owners_and_revoke_is_theirs(org, group, owner, co
     assert [g["id"] for g in listed.json()["results"]] == [str(grant.uuid)]
     assert _client(outsider).get("/api/v1/grants/").json()["results"] == []
     assert _client(consumer_admin).post(f"/api/v1/grants/{grant.uuid}/revoke/", {}).status_code == 404
+    assert _client(outsider).post(f"/api/v1/grants/{grant.uuid}/revoke/", {}).status_code == 404
     done = _client(owner).post(f"/api/v1/grants/{grant.uuid}/revoke/", {"note": "bye"}, format="json")
     assert done.status_code == 200
     assert done.json()["status"] == "revoked"
