@@ -264,3 +264,44 @@ def test_client_token_is_stable_and_short():
     token = aws.client_token("pantry", "8d1f0a8e-4c7b-4a0b-9f43-2f4d5f9d7a11", "associate-and-more-words")
     assert token == aws.client_token("pantry", "8d1f0a8e-4c7b-4a0b-9f43-2f4d5f9d7a11", "associate-and-more-words")
     assert len(token) <= 64
+
+
+def test_owner_shares_the_catalog_and_a_group_directly_and_the_consumer_finds_and_reads_them(ram_world, owner):
+    scientist_account = ram_world.member
+    search = ram_world.client(scientist_account, "sagemaker")
+
+    def found() -> set[str]:
+        results = search.search(Resource="FeatureGroup", CrossAccountFilterOption="CrossAccount")["Results"]
+        return {r["FeatureGroup"]["FeatureGroupArn"] for r in results}
+
+    assert ram_world.group.arn not in found()
+    share = services.share_create(
+        actor=owner,
+        owner_account=ram_world.central,
+        consumer_account=scientist_account,
+        region="eu-west-1",
+        level=Grant.Permission.READ_ONLY,
+        feature_groups=[ram_world.group],
+        catalog=True,
+    )
+
+    assert share.level == Grant.Permission.READ_ONLY
+    assert Share.objects.filter(consumer_account=scientist_account).count() == 2  # catalog + read-only
+    levels = set(Grant.objects.live().filter(consumer_account=scientist_account).values_list("permission", flat=True))
+    assert levels == {Grant.Permission.DISCOVER, Grant.Permission.READ_ONLY}
+    assert ram_world.group.arn in found()
+    assert can_describe(ram_world, scientist_account, ram_world.group.arn)
+
+
+def test_sharing_a_group_of_another_account_is_refused(ram_world, owner, org):
+    other = FeatureGroupFactory(account=org.team, region="eu-west-1")
+    with pytest.raises(services.SharingError, match="another account"):
+        services.share_create(
+            actor=owner,
+            owner_account=ram_world.central,
+            consumer_account=ram_world.member,
+            region="eu-west-1",
+            level=Grant.Permission.READ_ONLY,
+            feature_groups=[other],
+        )
+    assert not Share.objects.exists()
