@@ -24,6 +24,9 @@ from sharing.models import AccessRequest, Grant, Invitation, Notification, Share
 from sharing.services import SharingError
 from sharing.services.common import is_owner
 
+# Ids in paths are UUIDs; anything else does not match the route (404).
+UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
 # ---------------------------------------------------------------------------
 # Serializers
 # ---------------------------------------------------------------------------
@@ -267,6 +270,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     serializer_class = AccessRequestSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
+    lookup_value_regex = UUID_PATTERN
     filterset_class = AccessRequestFilter
 
     def get_queryset(self):
@@ -426,6 +430,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = GrantSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
+    lookup_value_regex = UUID_PATTERN
     filterset_class = GrantFilter
 
     def get_queryset(self):
@@ -467,6 +472,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = InvitationSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
+    lookup_value_regex = UUID_PATTERN
     filterset_class = InvitationFilter
 
     def get_queryset(self):
@@ -505,6 +511,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
+    lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
