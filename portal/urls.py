@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("portal.api_urls")),
+    path("api/v1/", include("sharing.api_urls")),
     path("", include("identity.urls")),
     path("", include("sharing.urls")),
     path("", include("catalog.urls")),

@@ -19,7 +19,7 @@ from catalog.models import Membership
 from sharing import services
 from sharing.models import AccessRequest, Grant, Notification, SharingPolicy
 from tests.csp import assert_csp_clean
-from tests.factories import FeatureGroupFactory, GrantFactory, MembershipFactory
+from tests.factories import AwsAccountFactory, FeatureGroupFactory, GrantFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -396,3 +396,124 @@ def test_unknown_request_is_404_for_everyone(client, owner):
     import uuid
 
     assert client.get(reverse("sharing:request_detail", args=[uuid.uuid4()])).status_code == 404
+
+
+# --- query budgets: list pages do not grow with their rows ---------------------------------------------
+
+
+def _count_queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _many_requests(org, n: int, first: int = 0) -> None:
+    for i in range(first, first + n):
+        person = UserFactory(username=f"scientist{i}")
+        MembershipFactory(user=person, account=org.consumer)
+        _request(person, org.consumer, FeatureGroupFactory(account=org.central, name=f"group_{i}"))
+
+
+@pytest.mark.parametrize(
+    ("persona", "url_name"),
+    [
+        ("owner", "sharing:requests_inbox"),
+        ("governance", "sharing:audit_list"),
+        ("owner", "sharing:notification_list"),
+    ],
+)
+def test_list_pages_query_count_does_not_grow_with_rows(request, client, org, group, persona, url_name):
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+    url = reverse(url_name)
+    _many_requests(org, 2)
+    few = _count_queries(client, url)
+    _many_requests(org, 8, first=2)
+    assert _count_queries(client, url) == few
+
+
+def test_my_requests_and_seen_list_query_count_does_not_grow(client, data_scientist, org, group):
+    client.force_login(data_scientist)
+    for i in range(2):
+        _request(data_scientist, org.consumer, FeatureGroupFactory(account=org.central, name=f"a_{i}"))
+    counts = [_count_queries(client, reverse(n)) for n in ("sharing:requests_mine", "sharing:seen_list")]
+    for i in range(8):
+        _request(data_scientist, org.consumer, FeatureGroupFactory(account=org.central, name=f"b_{i}"))
+    assert [_count_queries(client, reverse(n)) for n in ("sharing:requests_mine", "sharing:seen_list")] == counts
+
+
+def test_account_sharing_and_invitations_query_count_does_not_grow(client, owner, consumer_admin, org):
+    from sharing.models import Invitation, Share
+
+    def add(i: int) -> None:
+        share = Share.objects.create(
+            owner_account=org.central,
+            consumer_account=AwsAccountFactory(name=f"consumer-{i}"),
+            region="eu-west-1",
+            level="read_only",
+            resource_share_arn=f"arn:aws:ram:eu-west-1:111111111111:resource-share/s{i}",
+            status=Share.Status.ACTIVE,
+        )
+        GrantFactory(
+            owner_account=org.central,
+            consumer_account=share.consumer_account,
+            resource_type=Grant.ResourceType.FEATURE_GROUP,
+            feature_group=FeatureGroupFactory(account=org.central, name=f"shared_{i}"),
+            permission=Grant.Permission.READ_ONLY,
+            share=share,
+            requested_by=UserFactory(username=f"asker{i}"),
+            approved_by=owner,
+        )
+        consumer_share = Share.objects.create(
+            owner_account=org.central,
+            consumer_account=org.consumer,
+            region=f"region-{i}",
+            level="read_only",
+            resource_share_arn=f"arn:aws:ram:eu-west-1:111111111111:resource-share/c{i}",
+        )
+        GrantFactory(
+            owner_account=org.central,
+            consumer_account=org.consumer,
+            resource_type=Grant.ResourceType.FEATURE_GROUP,
+            feature_group=FeatureGroupFactory(account=org.central, name=f"invited_{i}"),
+            permission=Grant.Permission.READ_ONLY,
+            status=Grant.Status.PENDING,
+            share=consumer_share,
+        )
+        Invitation.objects.create(
+            share=consumer_share,
+            invitation_arn=f"arn:aws:ram:eu-west-1:111111111111:resource-share-invitation/i{i}",
+            sender_account_id=org.central.account_id,
+            receiver_account=org.consumer,
+            region="eu-west-1",
+            resource_share_arn=consumer_share.resource_share_arn,
+            resource_share_name=f"share-{i}",
+            invited_at=timezone.now(),
+            expires_at=timezone.now() + timedelta(hours=12),
+        )
+
+    pages = [
+        (owner, reverse("sharing:account_sharing", args=[org.central.uuid])),
+        (consumer_admin, reverse("sharing:invitation_inbox")),
+    ]
+
+    def counts() -> list[int]:
+        out = []
+        for user, url in pages:
+            client.force_login(user)
+            out.append(_count_queries(client, url))
+        return out
+
+    for i in range(2):
+        add(i)
+    few = counts()
+    for i in range(2, 8):
+        add(i)
+    assert counts() == few
+    client.force_login(consumer_admin)
+    html = client.get(reverse("sharing:invitation_inbox")).content.decode()
+    assert "invited_7" in html and "AWSRAMPermissionSageMakerFeatureGroupReadOnly" in html
