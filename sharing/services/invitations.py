@@ -14,7 +14,7 @@ from portal.aws import AwsError
 from sharing.aws import RamInvitationExpired, client_token, ram_error_message, ram_gateway
 from sharing.models import AccessRequest, Grant, Invitation, Notification
 from sharing.services.common import SharingError, is_account_admin, is_owner, notify, people_of, url_for
-from sharing.services.shares import _audit_grant, invitation_upsert
+from sharing.services.shares import _audit_grant, invitation_upsert, request_grant_apply
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,9 @@ def _share_accepted(invitation: Invitation, *, actor) -> None:
         )
     requests = (
         AccessRequest.objects.select_for_update(of=("self",))
-        .select_related("requester", "feature_group")
+        .select_related(
+            "requester", "feature_group", "owner_account", "consumer_account", "decided_by", "share", "grant"
+        )
         .filter(
             share__resource_share_arn=invitation.resource_share_arn,
             consumer_account=invitation.receiver_account,
@@ -69,8 +71,13 @@ def _share_accepted(invitation: Invitation, *, actor) -> None:
         )
     )
     for access_request in requests:
+        if access_request.share is not None and (
+            access_request.grant is None or access_request.grant.share_id != access_request.share_id
+        ):
+            # A change of level that waited for this invitation: the grant moves to this share now.
+            access_request.grant = request_grant_apply(access_request, share=access_request.share, active=True)
         access_request.state = AccessRequest.State.ACTIVE
-        access_request.save(update_fields=["state", "updated_at"])
+        access_request.save(update_fields=["state", "grant", "updated_at"])
         notify(
             [access_request.requester],
             kind=Notification.Kind.ACCESS_ACTIVE,

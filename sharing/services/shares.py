@@ -325,19 +325,18 @@ def access_request_provision(*, request_uuid) -> AccessRequest | None:
         locked = AccessRequest.objects.select_for_update(of=("self",)).get(pk=access_request.pk)
         if locked.state != AccessRequest.State.PROVISIONING:
             return locked
-        grant = _grant_record(
-            owner_account=access_request.owner_account,
+        current = live_grant_for(
             consumer_account=access_request.consumer_account,
-            region=access_request.region,
             feature_group=access_request.feature_group,
-            level=level,
-            share=outcome.share,
-            active=outcome.active,
-            ends_on=locked.ends_on,
-            requested_by=access_request.requester,
-            approved_by=access_request.decided_by,
-            actor=access_request.decided_by,
+            owner_account=access_request.owner_account,
+            region=access_request.region,
         )
+        if current is not None and current.status == Grant.Status.ACTIVE and not outcome.active:
+            # A change of level that waits for an invitation: the access the account has now
+            # stays until the new share is accepted (then `request_grant_apply` moves it).
+            grant = current
+        else:
+            grant = request_grant_apply(locked, share=outcome.share, active=outcome.active)
         locked.share = outcome.share
         locked.grant = grant
         locked.state = AccessRequest.State.ACTIVE if outcome.active else AccessRequest.State.INVITED
@@ -360,6 +359,23 @@ def access_request_provision(*, request_uuid) -> AccessRequest | None:
                 url=url_for("sharing:invitation_inbox"),
             )
     return locked
+
+
+def request_grant_apply(access_request: AccessRequest, *, share: Share, active: bool) -> Grant:
+    """Record the grant an approved request gives, in `share` (inside the caller's transaction)."""
+    return _grant_record(
+        owner_account=access_request.owner_account,
+        consumer_account=access_request.consumer_account,
+        region=access_request.region,
+        feature_group=access_request.feature_group,
+        level=access_request.effective_level,
+        share=share,
+        active=active,
+        ends_on=access_request.ends_on,
+        requested_by=access_request.requester,
+        approved_by=access_request.decided_by,
+        actor=access_request.decided_by,
+    )
 
 
 def _resource_url(feature_group: FeatureGroup | None) -> str:

@@ -305,3 +305,44 @@ def test_sharing_a_group_of_another_account_is_refused(ram_world, owner, org):
             feature_groups=[other],
         )
     assert not Share.objects.exists()
+
+
+def test_a_higher_level_outside_the_organisation_keeps_the_current_access_until_accepted(
+    ram_world, data_scientist, owner, consumer_admin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        first = _approved(ram_world, data_scientist, owner)
+    services.access_request_provision(request_uuid=first.uuid)
+    services.invitation_accept(invitation=Invitation.objects.get(), actor=consumer_admin)
+    with django_capture_on_commit_callbacks(execute=False):
+        upgrade = services.access_request_approve(
+            access_request=services.access_request_create(
+                user=data_scientist,
+                consumer_account=ram_world.consumer,
+                feature_group=ram_world.group,
+                level=Grant.Permission.READ_WRITE,
+                reason="Now we write labels back",
+                ends_on=None,
+                terms_accepted=False,
+            ),
+            approver=owner,
+        )
+    services.access_request_provision(request_uuid=upgrade.uuid)
+
+    grant = Grant.objects.live().get(feature_group=ram_world.group, consumer_account=ram_world.consumer)
+    assert (grant.status, grant.permission) == (Grant.Status.ACTIVE, Grant.Permission.READ_ONLY)
+    assert can_describe(ram_world, ram_world.consumer, ram_world.group.arn)
+
+    services.invitation_accept(invitation=Invitation.objects.get(status="PENDING"), actor=consumer_admin)
+
+    grant = Grant.objects.live().get(feature_group=ram_world.group, consumer_account=ram_world.consumer)
+    assert (grant.status, grant.permission) == (Grant.Status.ACTIVE, Grant.Permission.READ_WRITE)
+    upgrade.refresh_from_db()
+    assert upgrade.state == AccessRequest.State.ACTIVE and upgrade.grant_id == grant.pk
+    assert can_describe(ram_world, ram_world.consumer, ram_world.group.arn)
+    # The group left the read-only share for the read-write one.
+    ram = ram_world.client(ram_world.central)
+    by_share = {}
+    for resource in ram.list_resources(resourceOwner="SELF")["resources"]:
+        by_share.setdefault(resource["resourceShareArn"], []).append(resource["arn"])
+    assert by_share == {grant.resource_share_arn: [ram_world.group.arn]}
