@@ -34,9 +34,9 @@ from portal.audit import audit_action_label
 from portal.models import AuditEvent
 from sharing import forms, selectors, services
 from sharing.audit_actions import SHARING_ACTIONS
-from sharing.models import AccessRequest, Grant, SharingPolicy
+from sharing.models import AccessRequest, Grant, Invitation, SharingPolicy
 from sharing.services import SharingError
-from sharing.services.common import is_owner
+from sharing.services.common import is_account_admin, is_owner
 
 
 def _form_error(form, exc: SharingError) -> None:
@@ -383,7 +383,16 @@ def account_sharing(request: HttpRequest, account_uuid) -> HttpResponse:
         "grants": selectors.grants_of_account(request.user, account),
         "policy": SharingPolicy.for_account(account),
         "can_manage": selectors.can_manage_account(request.user, account),
-        "revoke_form": forms.RevokeForm(),
+        # RAM invitations this account sent that are still open or expired: its owners may re-send.
+        "invitations_sent": selectors.invitation_details(
+            Invitation.objects.filter(
+                sender_account_id=account.account_id,
+                status__in=[Invitation.Status.PENDING, Invitation.Status.EXPIRED],
+            )
+            .select_related("receiver_account", "share", "share__owner_account", "answered_by")
+            .prefetch_related("share__grants__feature_group")
+            .order_by("-invited_at", "-id")[:100]
+        ),
     }
     return render(request, "sharing/account_sharing.html", context)
 
@@ -496,7 +505,15 @@ def _invitation_action(request: HttpRequest, invitation_uuid, service, done: str
         messages.error(request, _error_text(exc))
     else:
         messages.success(request, done)
-    return redirect("sharing:invitation_inbox")
+    if is_account_admin(request.user, invitation.receiver_account):
+        return redirect("sharing:invitation_inbox")
+    # The sending account's owners re-send from their account's sharing page.
+    sender = AwsAccount.objects.filter(account_id=invitation.sender_account_id).first()
+    return (
+        redirect("sharing:account_sharing", account_uuid=sender.uuid)
+        if sender
+        else redirect("sharing:invitation_inbox")
+    )
 
 
 @login_required

@@ -517,3 +517,26 @@ def test_account_sharing_and_invitations_query_count_does_not_grow(client, owner
     client.force_login(consumer_admin)
     html = client.get(reverse("sharing:invitation_inbox")).content.decode()
     assert "invited_7" in html and "AWSRAMPermissionSageMakerFeatureGroupReadOnly" in html
+
+
+def test_owner_sees_an_expired_invitation_and_is_told_when_nothing_is_left_to_resend(client, owner, org):
+    from sharing.models import Invitation
+
+    invitation = Invitation.objects.create(
+        invitation_arn="arn:aws:ram:eu-west-1:111111111111:resource-share-invitation/old",
+        sender_account_id=org.central.account_id,
+        receiver_account=org.consumer,
+        region="eu-west-1",
+        resource_share_arn="arn:aws:ram:eu-west-1:111111111111:resource-share/old",
+        invited_at=timezone.now() - timedelta(hours=13),
+        expires_at=timezone.now() - timedelta(hours=1),
+    )
+    client.force_login(owner)
+    url = reverse("sharing:account_sharing", args=[org.central.uuid])
+    html = client.get(url).content.decode()
+    assert "Invitations waiting or expired" in html and "Expired" in html
+    resend = reverse("sharing:invitation_resend", args=[invitation.uuid])
+    assert resend in html
+    response = client.post(resend, follow=True)
+    assert response.redirect_chain[-1][0] == url
+    assert "No approval holds any more" in response.content.decode()
