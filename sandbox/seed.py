@@ -110,6 +110,31 @@ READ_POLICY = json.dumps(
 )
 
 
+# What Pantry's sharing workflow does with the same role (docs/sharing.md): create and extend
+# shares in owner accounts, answer invitations in consumer accounts. The sandbox does not
+# evaluate IAM policies; the role carries the policy a real deployment needs.
+SHARING_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "ram:CreateResourceShare",
+                    "ram:AssociateResourceShare",
+                    "ram:DisassociateResourceShare",
+                    "ram:AssociateResourceSharePermission",
+                    "ram:AcceptResourceShareInvitation",
+                    "ram:RejectResourceShareInvitation",
+                    "ram:TagResource",
+                ],
+                "Resource": "*",
+            }
+        ],
+    }
+)
+
+
 def create_reader_role(endpoint_url: str, account_id: str, external_id: str) -> str:
     iam = admin_client(endpoint_url, "iam", account_id)
     _ignore(
@@ -121,6 +146,7 @@ def create_reader_role(endpoint_url: str, account_id: str, external_id: str) -> 
         Tags=[{"Key": "managed-by", "Value": "pantry"}],
     )
     iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="pantry-catalog-read", PolicyDocument=READ_POLICY)
+    iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="pantry-sharing", PolicyDocument=SHARING_POLICY)
     return f"arn:aws:iam::{account_id}:role/{ROLE_NAME}"
 
 
