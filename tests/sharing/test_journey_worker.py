@@ -151,3 +151,41 @@ def test_same_request_approved_twice_at_once_is_one_decision(ram_world, data_sci
     assert len(deciders) == 1
     assert len(queued) == 1
     assert AuditEvent.objects.filter(action="access_request.approve").count() == 1
+
+
+def test_ram_failure_then_retry_through_the_worker(ram_world, celery_worker_process, data_scientist, owner):
+    from sandbox import control
+
+    control.inject_fault(
+        ram_world.url, "UnknownResourceException", service="ram", operation="CreateResourceShare", count=1
+    )
+    request = _ask(data_scientist, ram_world.consumer, ram_world.group)
+    services.access_request_approve(access_request=request, approver=owner)
+    wait_until(_state_is(request, "failed", "invited"), timeout=90, message="the failed provisioning")
+    assert request.state == AccessRequest.State.FAILED
+    assert "does not know" in request.aws_error
+    assert not Share.objects.filter(status=Share.Status.ACTIVE).exists()
+
+    services.access_request_retry(access_request=request, actor=data_scientist)
+    wait_until(_state_is(request, "invited", "failed"), timeout=90, message="the retried provisioning")
+    assert request.state == AccessRequest.State.INVITED, request.aws_error
+
+
+def test_invitation_accepted_outside_pantry_is_picked_up_by_reconcile(
+    ram_world, celery_worker_process, data_scientist, owner
+):
+    request = _ask(data_scientist, ram_world.consumer, ram_world.group)
+    services.access_request_approve(access_request=request, approver=owner)
+    wait_until(_state_is(request, "invited", "failed"), timeout=90, message="provisioning by the worker")
+    invitation = Invitation.objects.get()
+    # The consumer's admin accepts in the AWS console instead of Pantry.
+    ram_world.client(ram_world.consumer).accept_resource_share_invitation(
+        resourceShareInvitationArn=invitation.invitation_arn
+    )
+    from sharing import tasks
+
+    tasks.sharing_reconcile_account.delay(str(ram_world.consumer.uuid))
+    wait_until(_state_is(request, "active"), timeout=90, message="reconcile by the worker")
+    invitation.refresh_from_db()
+    assert invitation.status == Invitation.Status.ACCEPTED
+    assert Grant.objects.get(pk=request.grant_id).status == Grant.Status.ACTIVE
