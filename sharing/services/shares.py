@@ -444,7 +444,6 @@ def share_create(
     policy = SharingPolicy.for_account(owner_account)
     if ends_on is not None:
         ends_on = _validate_ends_on(ends_on, policy)
-    token = client_token("direct", timezone.now().strftime("%Y%m%d%H%M"), actor.pk, consumer_account.account_id)
     plan: list[tuple[str, list[FeatureGroup | None]]] = []
     if catalog:
         plan.append((Grant.Permission.DISCOVER, [None]))
@@ -453,6 +452,9 @@ def share_create(
     last: Share | None = None
     for plan_level, resources in plan:
         arns = [resource_arn_of(feature_group=g, owner_account=owner_account, region=region) for g in resources]
+        # The same form sent twice is the same RAM request (RAM keeps a token for a while);
+        # anything different is a different token.
+        token = client_token("direct", actor.pk, consumer_account.account_id, plan_level, *sorted(arns))
         try:
             outcome = share_resources(
                 owner_account=owner_account,
@@ -460,7 +462,7 @@ def share_create(
                 region=region,
                 level=plan_level,
                 resource_arns=arns,
-                token=f"{token}-{plan_level}",
+                token=token,
                 actor=actor,
             )
         except AwsError as exc:

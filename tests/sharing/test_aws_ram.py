@@ -346,3 +346,37 @@ def test_a_higher_level_outside_the_organisation_keeps_the_current_access_until_
     for resource in ram.list_resources(resourceOwner="SELF")["resources"]:
         by_share.setdefault(resource["resourceShareArn"], []).append(resource["arn"])
     assert by_share == {grant.resource_share_arn: [ram_world.group.arn]}
+
+
+def test_the_same_direct_share_sent_twice_is_one_share_and_the_token_guards_ram(ram_world, owner):
+    def share():
+        return services.share_create(
+            actor=owner,
+            owner_account=ram_world.central,
+            consumer_account=ram_world.member,
+            region="eu-west-1",
+            level=Grant.Permission.READ_ONLY,
+            feature_groups=[ram_world.group],
+        )
+
+    assert share().pk == share().pk
+    ram = ram_world.client(ram_world.central)
+    assert len(ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]) == 1
+    # RAM's own guard: the same clientToken with other parameters is refused.
+    gateway = aws.ram_gateway(ram_world.central, "eu-west-1")
+    permission = gateway.managed_permissions()["read_only"]
+    gateway.create_resource_share(
+        name="once",
+        resource_arns=[ram_world.group.arn],
+        principals=[],
+        permission_arns=[permission],
+        client_token="t-1",
+    )
+    with pytest.raises(aws.RamIdempotencyMismatch):
+        gateway.create_resource_share(
+            name="twice",
+            resource_arns=[ram_world.group.arn],
+            principals=[],
+            permission_arns=[permission],
+            client_token="t-1",
+        )
