@@ -24,9 +24,6 @@ from sharing.models import AccessRequest, Grant, Invitation, Notification, Share
 from sharing.services import SharingError
 from sharing.services.common import is_owner
 
-# Ids in paths are UUIDs; anything else does not match the route (404).
-UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-
 # ---------------------------------------------------------------------------
 # Serializers
 # ---------------------------------------------------------------------------
@@ -270,7 +267,6 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     serializer_class = AccessRequestSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
-    lookup_value_regex = UUID_PATTERN
     filterset_class = AccessRequestFilter
 
     def get_queryset(self):
@@ -430,7 +426,6 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     serializer_class = GrantSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
-    lookup_value_regex = UUID_PATTERN
     filterset_class = GrantFilter
 
     def get_queryset(self):
@@ -453,7 +448,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             Grant.objects.filter(owner_account__in=selectors.owned_accounts(request.user)).select_related(
                 "owner_account", "consumer_account", "feature_group"
             ),
-            uuid=id,
+            uuid=selectors.uuid_or_404(id),
         )
         if not is_owner(request.user, grant.owner_account):
             raise PermissionDenied("Only the account's owners revoke its shares.")
@@ -472,7 +467,6 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = InvitationSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
-    lookup_value_regex = UUID_PATTERN
     filterset_class = InvitationFilter
 
     def get_queryset(self):
@@ -511,7 +505,6 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
-    lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

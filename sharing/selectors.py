@@ -357,7 +357,7 @@ def how_to_read(user, group: FeatureGroup) -> HowToRead:
 # ---------------------------------------------------------------------------
 
 
-def _uuid_or_404(value) -> UUID:
+def uuid_or_404(value) -> UUID:
     """A path's id as a UUID; anything else names nothing, so 404 (never a 500)."""
     if isinstance(value, UUID):
         return value
@@ -369,7 +369,7 @@ def _uuid_or_404(value) -> UUID:
 
 def get_access_request_for_user(user, uuid, *, for_decision: bool = False) -> AccessRequest:
     """A request the user may read (or, `for_decision`, decide: owners of its account) or 404."""
-    uuid = _uuid_or_404(uuid)
+    uuid = uuid_or_404(uuid)
     rows = requests_inbox(user) if for_decision else requests_visible_to(user)
     found = rows.filter(uuid=uuid).first()
     if found is None:
@@ -379,7 +379,7 @@ def get_access_request_for_user(user, uuid, *, for_decision: bool = False) -> Ac
 
 def get_invitation_for_admin(user, uuid) -> Invitation:
     """An invitation to an account the user is an admin of; owners of the sending account may re-send too."""
-    uuid = _uuid_or_404(uuid)
+    uuid = uuid_or_404(uuid)
     found = invitations_inbox(user).filter(uuid=uuid).first()
     if found is None:
         owner_ids = list(
@@ -398,7 +398,7 @@ def get_invitation_for_admin(user, uuid) -> Invitation:
 
 
 def get_grant_for_owner(user, uuid) -> Grant:
-    uuid = _uuid_or_404(uuid)
+    uuid = uuid_or_404(uuid)
     found = (
         Grant.objects.filter(uuid=uuid, owner_account_id__in=_account_ids(user, Membership.Role.OWNER))
         .select_related("owner_account", "consumer_account", "feature_group")
@@ -410,7 +410,7 @@ def get_grant_for_owner(user, uuid) -> Grant:
 
 
 def get_share_for_owner(user, uuid) -> Share:
-    uuid = _uuid_or_404(uuid)
+    uuid = uuid_or_404(uuid)
     found = (
         Share.objects.filter(uuid=uuid, owner_account_id__in=_account_ids(user, Membership.Role.OWNER))
         .select_related("owner_account", "consumer_account")
