@@ -40,12 +40,12 @@ from sharing.services.common import is_account_admin, is_owner
 
 
 def _form_error(form, exc: SharingError) -> None:
-    field = getattr(exc, "field", None)
-    form.add_error(field if field in form.fields else None, str(exc.message if hasattr(exc, "message") else exc))
+    """The service's message on the field it names (or on the whole form)."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _error_text(exc: SharingError) -> str:
-    return str(exc.message if hasattr(exc, "message") else exc)
+    return exc.message
 
 
 # --- governance: the sharing audit trail -------------------------------------------
