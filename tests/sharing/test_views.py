@@ -540,3 +540,30 @@ def test_owner_sees_an_expired_invitation_and_is_told_when_nothing_is_left_to_re
     response = client.post(resend, follow=True)
     assert response.redirect_chain[-1][0] == url
     assert "No approval holds any more" in response.content.decode()
+
+
+def test_a_failure_in_aws_is_shown_and_can_be_retried(client, data_scientist, owner, consumer_admin, group, org):
+    access_request = _request(data_scientist, org.consumer, group)
+    AccessRequest.objects.filter(pk=access_request.pk).update(
+        state=AccessRequest.State.FAILED, aws_error="AWS RAM: the account reached its resource share limit."
+    )
+    url = reverse("sharing:request_detail", args=[access_request.uuid])
+    client.force_login(consumer_admin)  # sees the request of their account, may not retry it
+    html = client.get(url).content.decode()
+    assert "resource share limit" in html
+    assert reverse("sharing:request_retry", args=[access_request.uuid]) not in html
+    client.force_login(owner)
+    html = client.get(url).content.decode()
+    assert "resource share limit" in html
+    assert reverse("sharing:request_retry", args=[access_request.uuid]) in html
+    response = client.post(reverse("sharing:request_retry", args=[access_request.uuid]))
+    assert response.status_code == 302
+    access_request.refresh_from_db()
+    assert access_request.state == AccessRequest.State.PROVISIONING
+
+
+def test_no_terms_checkbox_when_the_owner_set_no_terms(client, data_scientist, group):
+    client.force_login(data_scientist)
+    html = client.get(reverse("sharing:request_create", args=[group.uuid])).content.decode()
+    assert 'name="terms_accepted"' not in html
+    assert 'name="reason"' in html and 'maxlength="4096"' in html
