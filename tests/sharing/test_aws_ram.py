@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from catalog.models import Membership
@@ -380,3 +381,23 @@ def test_the_same_direct_share_sent_twice_is_one_share_and_the_token_guards_ram(
             permission_arns=[permission],
             client_token="t-1",
         )
+
+
+def test_consumer_admin_rejects_the_invitation_and_the_request_is_told(
+    ram_world, data_scientist, owner, consumer_admin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        request = _approved(ram_world, data_scientist, owner)
+    services.access_request_provision(request_uuid=request.uuid)
+    invitation = Invitation.objects.get()
+    with pytest.raises(PermissionDenied):
+        services.invitation_reject(invitation=invitation, actor=data_scientist)
+
+    services.invitation_reject(invitation=invitation, actor=consumer_admin)
+
+    request.refresh_from_db()
+    assert request.state == AccessRequest.State.REJECTED
+    assert Grant.objects.get(pk=request.grant_id).status == Grant.Status.REVOKED
+    assert not can_describe(ram_world, ram_world.consumer, ram_world.group.arn)
+    status = ram_world.client(ram_world.consumer).get_resource_share_invitations()["resourceShareInvitations"][0]
+    assert status["status"] == "REJECTED"

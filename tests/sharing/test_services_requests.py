@@ -199,3 +199,27 @@ def test_policy_update_is_for_owners_and_audited(org, owner, consumer_admin):
     )
     assert SharingPolicy.for_account(org.central) == policy
     assert AuditEvent.objects.filter(action="sharing_policy.update").count() == 1
+
+
+def test_how_to_read_fills_in_the_arn_and_region_for_a_consumer_and_the_name_for_a_member(
+    org, group, reader_grant, data_scientist, owner
+):
+    consumer_view = selectors.how_to_read(data_scientist, group)
+    assert consumer_view.can_read and consumer_view.cross_account
+    assert consumer_view.consumer_account_id == "444444444444"
+    assert f'FeatureGroupName="{group.arn}"' in consumer_view.online_snippet
+    assert 'region_name="eu-west-1"' in consumer_view.online_snippet
+    assert "Lake Formation" in consumer_view.offline_note and "111111111111" in consumer_view.offline_snippet
+
+    member_view = selectors.how_to_read(owner, group)
+    assert not member_view.cross_account
+    assert f'FeatureGroupName="{group.name}"' in member_view.online_snippet
+
+
+def test_sharing_audit_trail_is_read_by_governance_and_by_the_accounts_it_is_about(
+    org, group, discoverable, data_scientist, owner, governance, outsider
+):
+    _ask(data_scientist, org, group)
+    assert selectors.sharing_audit_events(governance).count() == 1
+    assert selectors.sharing_audit_events(owner).count() == 1
+    assert selectors.sharing_audit_events(outsider).count() == 0
