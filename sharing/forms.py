@@ -80,10 +80,12 @@ class AccessRequestForm(forms.Form):
     ends_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Access ends on")
     terms_accepted = forms.BooleanField(required=False, label="I accept the owner's terms of use")
 
-    def __init__(self, *args, accounts, policy, today, **kwargs) -> None:
+    def __init__(self, *args, accounts, policy, today, catalog: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         from datetime import timedelta
 
+        if catalog:  # discoverability has one level
+            del self.fields["level"]
         self.fields["consumer_account"].queryset = accounts
         if accounts.count() == 1:
             self.fields["consumer_account"].initial = accounts.first().uuid

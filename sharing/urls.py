@@ -9,6 +9,11 @@ urlpatterns = [
     path("access/seen/", views.seen_list, name="seen_list"),
     path("access/requests/", views.request_list, name="requests_mine"),
     path("groups/<uuid:group_uuid>/request-access/", views.request_create, name="request_create"),
+    path(
+        "aws-accounts/<uuid:account_uuid>/catalogs/<str:region>/request-discovery/",
+        views.catalog_request_create,
+        name="catalog_request_create",
+    ),
     path("access/requests/<uuid:request_uuid>/", views.request_detail, name="request_detail"),
     path("access/requests/<uuid:request_uuid>/withdraw/", views.request_withdraw, name="request_withdraw"),
     # Owners

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.models import AwsAccount, FeatureGroup, Membership, user_sees_everything
-from catalog.selectors.accounts import get_account_for_user
+from catalog.selectors.accounts import account_pks_seen, get_account_for_user
 from catalog.views.groups import get_feature_group_for_user
 from identity.selectors import audit_events
 from identity.views import csv_cell
@@ -37,6 +37,7 @@ from sharing.audit_actions import SHARING_ACTIONS
 from sharing.models import AccessRequest, Grant, Invitation, SharingPolicy
 from sharing.services import SharingError
 from sharing.services.common import is_account_admin, is_owner
+from sharing.visibility import visibility_scope
 
 
 def _form_error(form, exc: SharingError) -> None:
@@ -208,6 +209,50 @@ def request_create(request: HttpRequest, group_uuid) -> HttpResponse:
             )
             return redirect(reverse("sharing:request_detail", args=[access_request.uuid]))
     return render(request, "sharing/request_form.html", {"group": group, "form": form, "policy": policy})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def catalog_request_create(request: HttpRequest, account_uuid, region: str) -> HttpResponse:
+    """Ask to discover every group of an owner account in one region (its catalog shared for search)."""
+    user = request.user
+    # The account must be one the user already sees named (a group of it is visible to them): 404 otherwise.
+    seen = account_pks_seen(scope=visibility_scope(user))
+    account = AwsAccount.objects.filter(uuid=account_uuid).first()
+    if account is None or (seen is not None and account.pk not in seen) or not account.is_owner:
+        raise Http404("No such account.")
+    if region not in account.regions:
+        raise Http404("No such catalog.")
+    accounts = selectors.request_accounts_for(user).exclude(pk=account.pk)
+    if not accounts.exists():
+        raise PermissionDenied("You belong to no other account to ask for.")
+    policy = SharingPolicy.for_account(account)
+    form = forms.AccessRequestForm(
+        request.POST or None, accounts=accounts, policy=policy, today=timezone.localdate(), catalog=True
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            access_request = services.access_request_create(
+                user=user,
+                consumer_account=data["consumer_account"],
+                level=Grant.Permission.DISCOVER,
+                reason=data["reason"],
+                ends_on=data["ends_on"],
+                terms_accepted=bool(data.get("terms_accepted")),
+                owner_account=account,
+                region=region,
+            )
+        except SharingError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Asked {account.name}'s owners to make their catalog in {region} discoverable.")
+            return redirect(reverse("sharing:request_detail", args=[access_request.uuid]))
+    return render(
+        request,
+        "sharing/request_form.html",
+        {"group": None, "account": account, "region": region, "form": form, "policy": policy},
+    )
 
 
 @login_required

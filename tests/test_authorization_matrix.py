@@ -325,6 +325,12 @@ ROUTES: dict[str, Route] = {
     "sharing:request_create": Route(
         kwargs=GROUP, get=page(200, **REQUESTS_ACCESS), write=Write("post", _request_form, page(302, **REQUESTS_ACCESS))
     ),
+    # The consumer already discovers central's catalog: its people get the form, and its error when they post.
+    "sharing:catalog_request_create": Route(
+        kwargs=lambda w: {"account_uuid": w.account.uuid, "region": "eu-west-1"},
+        get=page(200, **REQUESTS_ACCESS),
+        write=Write("post", _request_form, page(200, **REQUESTS_ACCESS)),
+    ),
     "sharing:request_detail": Route(kwargs=REQUEST, get=page(200, outsider=404)),
     "sharing:request_withdraw": Route(
         kwargs=REQUEST,

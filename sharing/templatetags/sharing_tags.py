@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from catalog.selectors.access import MINE
 from sharing import selectors
 from sharing.models import AccessRequest
+from sharing.visibility import visibility_scope
 
 register = template.Library()
 
@@ -46,7 +47,16 @@ def group_sharing(user, group) -> dict:
         if getattr(user, "is_authenticated", False) and not mine
         else None
     )
+    # Discoverability of the owner's whole catalog, for someone who reads this group without it.
+    scope = visibility_scope(user) if getattr(user, "is_authenticated", False) and not mine else None
+    can_request_catalog = bool(
+        scope is not None
+        and not group.is_deleted
+        and (group.account_id, group.region) not in scope.catalogs
+        and scope.member_accounts - {group.account_id}
+    )
     return {
+        "can_request_catalog": can_request_catalog,
         "can_request": not mine and selectors.can_request_access(user, group),
         "open_request": open_request,
         "how": selectors.how_to_read(user, group),

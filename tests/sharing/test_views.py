@@ -567,3 +567,38 @@ def test_no_terms_checkbox_when_the_owner_set_no_terms(client, data_scientist, g
     html = client.get(reverse("sharing:request_create", args=[group.uuid])).content.decode()
     assert 'name="terms_accepted"' not in html
     assert 'name="reason"' in html and 'maxlength="4096"' in html
+
+
+def test_a_reader_without_the_catalog_asks_to_discover_it(client, data_scientist, owner, outsider, org):
+    readable = FeatureGroupFactory(account=org.central, name="customer_orders")
+    GrantFactory(
+        owner_account=org.central,
+        consumer_account=org.consumer,
+        resource_type=Grant.ResourceType.FEATURE_GROUP,
+        feature_group=readable,
+        permission=Grant.Permission.READ_ONLY,
+    )
+    url = reverse("sharing:catalog_request_create", args=[org.central.uuid, "eu-west-1"])
+    client.force_login(data_scientist)
+    assert url in client.get(readable.get_absolute_url()).content.decode()
+    html = client.get(url).content.decode()
+    assert "discover central-feature-store" in html and 'name="level"' not in html
+    response = client.post(
+        url,
+        {
+            "consumer_account": str(org.consumer.uuid),
+            "reason": "Browse the whole catalog.",
+            "ends_on": (timezone.localdate() + timedelta(days=30)).isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    access_request = AccessRequest.objects.get()
+    assert access_request.feature_group is None and access_request.level == "discover"
+    client.force_login(owner)
+    assert "Catalog of central-feature-store" in client.get(reverse("sharing:requests_inbox")).content.decode()
+    assert client.get(url).status_code == 403  # nothing to ask for: it is their own account
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+    client.force_login(data_scientist)
+    unknown_region = reverse("sharing:catalog_request_create", args=[org.central.uuid, "mars-north-1"])
+    assert client.get(unknown_region).status_code == 404
