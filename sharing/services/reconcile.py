@@ -196,6 +196,7 @@ def _grant_observed(owner, consumer, region, group, level, share, *, active: boo
 
 
 def _reconcile_received(account: AwsAccount, region: str, result: ReconcileResult) -> None:
+    listed_at = timezone.now()
     records = ram_gateway(account, region).get_resource_share_invitations()
     result.invitations_seen += len(records)
     with transaction.atomic():
@@ -214,12 +215,16 @@ def _reconcile_received(account: AwsAccount, region: str, result: ReconcileResul
             if record.status != existing.status:
                 existing.receiver_account = account
                 invitation_observed(invitation=existing, status=record.status)
-        # A pending invitation past its time that AWS no longer lists: expired.
-        now = timezone.now()
+        # A pending invitation past its time, or one AWS no longer lists at all (its share was
+        # deleted): it can no longer be accepted. Invitations Pantry recorded after the listing
+        # started are left for the next run.
+        listed = {record.arn for record in records}
         for invitation in Invitation.objects.select_for_update().filter(
-            receiver_account=account, region=region, status=Invitation.Status.PENDING, expires_at__lte=now
+            receiver_account=account, region=region, status=Invitation.Status.PENDING
         ):
-            invitation_observed(invitation=invitation, status=Invitation.Status.EXPIRED)
+            gone = invitation.invitation_arn not in listed and (invitation.invited_at or listed_at) < listed_at
+            if gone or (invitation.expires_at is not None and invitation.expires_at <= timezone.now()):
+                invitation_observed(invitation=invitation, status=Invitation.Status.EXPIRED)
 
 
 def _type_of(arn: str) -> str:

@@ -401,3 +401,18 @@ def test_consumer_admin_rejects_the_invitation_and_the_request_is_told(
     assert not can_describe(ram_world, ram_world.consumer, ram_world.group.arn)
     status = ram_world.client(ram_world.consumer).get_resource_share_invitations()["resourceShareInvitations"][0]
     assert status["status"] == "REJECTED"
+
+
+def test_a_pending_invitation_aws_no_longer_lists_is_expired_by_reconcile(ram_world):
+    gone = Invitation.objects.create(
+        invitation_arn="arn:aws:ram:eu-west-1:111111111111:resource-share-invitation/gone",
+        sender_account_id="111111111111",
+        receiver_account=ram_world.consumer,
+        region="eu-west-1",
+        resource_share_arn="arn:aws:ram:eu-west-1:111111111111:resource-share/gone",
+        invited_at=timezone.now() - timedelta(hours=1),
+        expires_at=timezone.now() + timedelta(hours=11),
+    )
+    services.sharing_reconcile_account(account=ram_world.consumer)
+    gone.refresh_from_db()
+    assert gone.status == Invitation.Status.EXPIRED
