@@ -21,6 +21,8 @@ from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.scope import visibility_scope
+
 ACCOUNT_ID_VALIDATOR = RegexValidator(r"^\d{12}$", "An AWS account id is exactly 12 digits.")
 ROLE_ARN_VALIDATOR = RegexValidator(
     r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
@@ -139,11 +141,9 @@ class FeatureGroupQuerySet(models.QuerySet):
         the owner account made its catalog discoverable to one of the user's
         accounts in that region, or when the group itself is shared with one
         of the user's accounts. Staff operators and governance see all.
-        `scope` (from `catalog.visibility.visibility_scope`) saves resolving
+        `scope` (from `sharing.visibility.visibility_scope`, passed in or resolved through `catalog.scope`) saves resolving
         the user's accounts and grants again when the caller has them.
         """
-        from catalog.visibility import visibility_scope
-
         scope = scope or visibility_scope(user)
         if scope.everything:
             return self

@@ -16,14 +16,18 @@ from django.db import transaction
 
 from catalog.models import GOVERNANCE_GROUP, AwsAccount, Membership
 from identity.models import RoleMapping
-from sharing.models import Grant
+from sharing.models import Grant, SharingPolicy
 
 DEMO_PASSWORD = "pantry-demo"
-# The sandbox names RAM's feature group permissions as AWS's managed permission suffixes.
-SANDBOX_PERMISSIONS = {
-    "ReadOnly": Grant.Permission.READ_ONLY,
-    "ReadWrite": Grant.Permission.READ_WRITE,
-    "Admin": Grant.Permission.ADMIN,
+# central-feature-store's sharing policy: terms a requester must tick, and durations.
+DEMO_POLICY = {
+    "account": "central-feature-store",
+    "terms_of_use": (
+        "Use these features for fraud, credit and marketing models inside the organisation's AWS accounts only. "
+        "Do not copy records out of AWS. Tell feature-platform@pantry.example when a model using them ships."
+    ),
+    "default_days": 90,
+    "max_days": 180,
 }
 
 
@@ -186,6 +190,11 @@ def demo_organisation_load(*, manifest: dict) -> dict[str, int]:
                 )
 
         counts["grants"] = _catalog_grants_load(manifest=manifest, accounts=accounts)
+        if DEMO_POLICY["account"] in by_name:
+            SharingPolicy.objects.get_or_create(
+                account=by_name[DEMO_POLICY["account"]],
+                defaults={k: v for k, v in DEMO_POLICY.items() if k != "account"},
+            )
         counts["role_mappings"] = _role_mappings_load(by_name)
     return counts
 
@@ -200,43 +209,76 @@ def _catalog_grants_load(*, manifest: dict, accounts: dict[str, AwsAccount]) -> 
             consumer = accounts.get(consumer_id)
             if consumer is None:
                 continue
-            Grant.objects.update_or_create(
-                owner_account=owner,
-                consumer_account=consumer,
-                region=share["region"],
-                resource_type=Grant.ResourceType.CATALOG,
-                defaults={
-                    "permission": Grant.Permission.DISCOVER,
-                    "status": Grant.Status.ACTIVE,
-                    "source": Grant.Source.SEED,
-                },
-            )
+            key = {
+                "owner_account": owner,
+                "consumer_account": consumer,
+                "region": share["region"],
+                "resource_type": Grant.ResourceType.CATALOG,
+            }
+            # Once recorded (and then mirrored from RAM, or revoked by an owner), the demo leaves it alone.
+            if not Grant.objects.filter(**key).exists():
+                Grant.objects.create(
+                    **key, permission=Grant.Permission.DISCOVER, status=Grant.Status.ACTIVE, source=Grant.Source.SEED
+                )
             written += 1
     return written
 
 
-def demo_access_grants_load(*, manifest: dict) -> int:
-    """Per-group access grants; run after the first sync, when the groups exist."""
-    from catalog.models import FeatureGroup
+# The demo's pending access request: dana asks omar's account for this group.
+DEMO_REQUEST = {
+    "requester": "dana",
+    "group": "customer_value_scores",
+    "level": Grant.Permission.READ_ONLY,
+    "reason": "Chargeback model: customer value is a strong signal for first-party fraud; read-only is enough.",
+}
 
-    accounts = {a.account_id: a for a in AwsAccount.objects.all()}
-    written = 0
-    for access in manifest.get("access", []):
-        consumer = accounts.get(access["consumer_account"])
-        group = FeatureGroup.objects.filter(arn=access["arn"]).first()
-        if consumer is None or group is None:
-            continue  # the group appears after the first sync; the next demo start records the grant
-        Grant.objects.update_or_create(
-            feature_group=group,
-            consumer_account=consumer,
-            resource_type=Grant.ResourceType.FEATURE_GROUP,
-            defaults={
-                "owner_account": group.account,
-                "region": group.region,
-                "permission": SANDBOX_PERMISSIONS[access["permission"]],
-                "status": Grant.Status.ACTIVE,
-                "source": Grant.Source.SEED,
-            },
-        )
-        written += 1
-    return written
+
+def demo_access_grants_load(*, manifest: dict) -> int:
+    """After the first sync: mirror the sandbox's RAM state and leave one request waiting for omar.
+
+    Pantry reconciles RAM (`sharing.services.sharing_reconcile_all`), so the
+    seeded shares, their grants and fraud-research's pending invitation are
+    Pantry's real mirror of AWS, not copies of the manifest. The seed made one
+    share per owner, consumer, Region and level — Pantry's own convention — so
+    Pantry adopts them and extends them when omar approves. Returns the number
+    of live grants.
+    """
+    from catalog.models import FeatureGroup
+    from sharing.models import AccessRequest, Share
+    from sharing.services import SharingError, access_request_create, sharing_reconcile_all
+
+    sharing_reconcile_all()
+    # Seeded by the sandbox on Pantry's behalf, in Pantry's convention: Pantry's shares to extend.
+    for share in Share.objects.filter(
+        made_outside_pantry=True, name__in=[s["share_name"] for s in manifest.get("shares", [])]
+    ):
+        clash = Share.objects.filter(
+            owner_account=share.owner_account,
+            consumer_account=share.consumer_account,
+            region=share.region,
+            level=share.level,
+            made_outside_pantry=False,
+        ).exclude(status=Share.Status.DELETED)
+        if not clash.exists():
+            Share.objects.filter(pk=share.pk).update(made_outside_pantry=False)
+
+    User = get_user_model()
+    requester = User.objects.filter(username=DEMO_REQUEST["requester"]).first()
+    group = FeatureGroup.objects.live().filter(name=DEMO_REQUEST["group"]).select_related("account").first()
+    if requester is not None and group is not None:
+        consumer = AwsAccount.objects.filter(memberships__user=requester).exclude(pk=group.account_id).first()
+        already = AccessRequest.objects.filter(requester=requester, feature_group=group).exists()
+        if consumer is not None and not already:
+            try:
+                access_request_create(
+                    user=requester,
+                    consumer_account=consumer,
+                    feature_group=group,
+                    level=DEMO_REQUEST["level"],
+                    reason=DEMO_REQUEST["reason"],
+                    ends_on=None,
+                    terms_accepted=True,
+                )
+            except SharingError:
+                pass  # e.g. the access was granted in an earlier demo run
+    return Grant.objects.live().count()

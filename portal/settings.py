@@ -388,7 +388,35 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.sync_runs_sweep",
         "schedule": 60,
     },
+    # AWS RAM state (shares, grants, invitations) of every account into Pantry (docs/sharing.md).
+    "sharing-reconcile": {
+        "task": "sharing.tasks.sharing_reconcile",
+        "schedule": env_int("PANTRY_SHARING_RECONCILE_SECONDS", 600),
+    },
+    # End dates: warnings three days ahead, grants past their end, invitations past 12 hours.
+    "sharing-end-dates": {
+        "task": "sharing.tasks.sharing_end_dates",
+        "schedule": env_int("PANTRY_SHARING_END_DATES_SECONDS", 300),
+    },
 }
+
+# --- E-mail (notifications of the sharing workflow) ---------------------------
+# Development prints mail to the console; production sends with SMTP (EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS are Django's own settings).
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if IS_PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pantry <pantry@localhost>")
+# Links in e-mails are made absolute with this (e.g. https://pantry.example.com).
+PANTRY_BASE_URL = env_str("PANTRY_BASE_URL", "")
 
 # --- AWS --------------------------------------------------------------------
 # The endpoint comes from botocore's own AWS_ENDPOINT_URL; production code has

@@ -22,7 +22,9 @@ urlpatterns = [
     # sends people to the login page.
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/v1/", include("portal.api_urls")),
+    path("api/v1/", include("sharing.api_urls")),
     path("", include("identity.urls")),
+    path("", include("sharing.urls")),
     path("", include("catalog.urls")),
 ]
 

@@ -17,13 +17,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from catalog.services import lineage as lineage_services
 from identity.models import ApiToken, RoleMapping
+from sharing import services as sharing_services
+from sharing.models import Grant, Invitation
 from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory, SyncRunFactory, api_token_issue
 
 PERSONAS = ("anonymous", "owner", "data_scientist", "consumer_admin", "governance", "operator", "outsider")
@@ -59,6 +63,23 @@ SEES_GROUP = {"outsider": 404}
 SEES_ACCOUNT = {"data_scientist": 404, "consumer_admin": 404, "outsider": 404}
 # Who edits the central group: its owners only.
 EDITS_GROUP = {"data_scientist": 403, "consumer_admin": 403, "governance": 403, "operator": 403, "outsider": 404}
+# Who asks for access to the central group: people of the consumer account (it is discoverable to them).
+REQUESTS_ACCESS = {"owner": 403, "governance": 403, "operator": 403, "outsider": 404}
+# Who decides dana's request: central's owners; everyone who sees it otherwise gets 403.
+DECIDES = {"data_scientist": 403, "consumer_admin": 403, "governance": 403, "operator": 403, "outsider": 404}
+# Who manages central's sharing: its owners; governance and operators read it; others do not see the account.
+MANAGES_SHARING = {"governance": 403, "operator": 403, "data_scientist": 404, "consumer_admin": 404, "outsider": 404}
+# Who answers the consumer account's invitations: its admins (central's owners may only re-send).
+ANSWERS_INVITATION = {"owner": 403, "data_scientist": 404, "governance": 404, "operator": 404, "outsider": 404}
+
+
+def _request_form(w: World) -> dict:
+    return {
+        "consumer_account": str(w.access_request.consumer_account.uuid),
+        "level": "read_only",
+        "reason": "Matrix.",
+        "ends_on": (timezone.localdate() + timedelta(days=10)).isoformat(),
+    }
 
 
 @dataclass
@@ -74,6 +95,9 @@ class World:
     tokens: dict[str, str]
     mapping: object = None
     owner_token: object = None
+    access_request: object = None  # dana's pending request for `group` (read and write)
+    sharing_grant: object = None  # read access to another central group for the consumer account
+    invitation: object = None  # an expired RAM invitation from central to the consumer account
 
 
 @dataclass
@@ -131,8 +155,25 @@ def _event(w: World) -> dict:
 
 
 GROUP = lambda w: {"group_uuid": w.group.uuid}  # noqa: E731
+REQUEST = lambda w: {"request_uuid": w.access_request.uuid}  # noqa: E731
+INVITATION = lambda w: {"invitation_uuid": w.invitation.uuid}  # noqa: E731
+CENTRAL = lambda w: {"account_uuid": w.account.uuid}  # noqa: E731
 GROUP_ID = lambda w: {"id": w.group.uuid}  # noqa: E731
 JSON = "application/json"
+REQUEST_ID = lambda w: {"id": w.access_request.uuid}  # noqa: E731
+GRANT_ID = lambda w: {"id": w.sharing_grant.uuid}  # noqa: E731
+INVITATION_ID = lambda w: {"id": w.invitation.uuid}  # noqa: E731
+
+
+def _api_request(w: World) -> dict:
+    return {
+        "feature_group": str(w.group.uuid),
+        "consumer_account_id": w.access_request.consumer_account.account_id,
+        "level": "read_only",
+        "reason": "Matrix.",
+        "ends_on": (timezone.localdate() + timedelta(days=10)).isoformat(),
+    }
+
 
 ROUTES: dict[str, Route] = {
     # --- portal -------------------------------------------------------------------------------
@@ -281,6 +322,87 @@ ROUTES: dict[str, Route] = {
     ),
     "identity:audit_list": Route(get=operators_only(200)),
     "identity:audit_csv": Route(get=operators_only(200)),
+    # --- sharing pages ---------------------------------------------------------------------------------
+    "sharing:seen_list": Route(get=page(200)),
+    "sharing:requests_mine": Route(get=page(200)),
+    "sharing:requests_inbox": Route(get=page(200)),
+    "sharing:request_create": Route(
+        kwargs=GROUP, get=page(200, **REQUESTS_ACCESS), write=Write("post", _request_form, page(302, **REQUESTS_ACCESS))
+    ),
+    # The consumer already discovers central's catalog: its people get the form, and its error when they post.
+    "sharing:catalog_request_create": Route(
+        kwargs=lambda w: {"account_uuid": w.account.uuid, "region": "eu-west-1"},
+        get=page(200, **REQUESTS_ACCESS),
+        write=Write("post", _request_form, page(200, **REQUESTS_ACCESS)),
+    ),
+    "sharing:request_detail": Route(kwargs=REQUEST, get=page(200, outsider=404)),
+    "sharing:request_withdraw": Route(
+        kwargs=REQUEST,
+        get=page(405),
+        write=Write("post", lambda w: {}, page(403, data_scientist=302, outsider=404)),
+    ),
+    "sharing:request_approve": Route(
+        kwargs=REQUEST,
+        get=page(405),
+        write=Write("post", lambda w: {"approve-level": "read_only"}, page(302, **DECIDES)),
+    ),
+    "sharing:request_reject": Route(
+        kwargs=REQUEST,
+        get=page(405),
+        write=Write("post", lambda w: {"reject-note": "No."}, page(302, **DECIDES)),
+    ),
+    # A pending request is not retried: the page says so (302 back) to those who may retry.
+    "sharing:request_retry": Route(
+        kwargs=REQUEST,
+        get=page(405),
+        write=Write("post", lambda w: {}, page(302, **{**DECIDES, "data_scientist": 302})),
+    ),
+    "sharing:account_index": Route(get=page(200)),
+    "sharing:account_sharing": Route(
+        kwargs=CENTRAL, get=page(200, data_scientist=404, consumer_admin=404, outsider=404)
+    ),
+    # Nothing chosen to share: the owner gets the form back with the error (no AWS call).
+    "sharing:share_create": Route(
+        kwargs=CENTRAL,
+        get=page(200, **MANAGES_SHARING),
+        write=Write(
+            "post",
+            lambda w: {"consumer_account": str(w.access_request.consumer_account.uuid), "region": "eu-west-1"},
+            page(200, **MANAGES_SHARING),
+        ),
+    ),
+    "sharing:policy_edit": Route(
+        kwargs=CENTRAL,
+        get=page(200, **MANAGES_SHARING),
+        write=Write(
+            "post",
+            lambda w: {"terms_of_use": "", "default_days": "30", "max_days": "60"},
+            page(302, **MANAGES_SHARING),
+        ),
+    ),
+    "sharing:grant_revoke": Route(
+        kwargs=lambda w: {"grant_uuid": w.sharing_grant.uuid},
+        get=page(405),
+        write=Write("post", lambda w: {}, page(302, **MANAGES_SHARING)),
+    ),
+    "sharing:invitation_inbox": Route(get=page(200)),
+    # The invitation expired: accepting or rejecting says so (302 back to the inbox), with no AWS call.
+    "sharing:invitation_accept": Route(
+        kwargs=INVITATION, get=page(405), write=Write("post", lambda w: {}, page(302, **ANSWERS_INVITATION))
+    ),
+    "sharing:invitation_reject": Route(
+        kwargs=INVITATION, get=page(405), write=Write("post", lambda w: {}, page(302, **ANSWERS_INVITATION))
+    ),
+    # Re-sending: the consumer's admins and the sending account's owners (no approval holds here: 302 with why).
+    "sharing:invitation_resend": Route(
+        kwargs=INVITATION,
+        get=page(405),
+        write=Write("post", lambda w: {}, page(302, **{**ANSWERS_INVITATION, "owner": 302})),
+    ),
+    "sharing:notification_list": Route(get=page(200)),
+    "sharing:notifications_read": Route(get=page(405), write=Write("post", lambda w: {}, page(302))),
+    "sharing:audit_list": Route(get=page(403, governance=200, operator=200)),
+    "sharing:audit_csv": Route(get=page(403, governance=200, operator=200)),
     # --- API ------------------------------------------------------------------------------------------
     "api-root": Route(get=api(200)),
     "account-list": Route(
@@ -337,6 +459,77 @@ ROUTES: dict[str, Route] = {
         write=Write("post", _event, everyone(201, anonymous=401), content_type=JSON),
     ),
     "lineage-events": Route(get=api(200)),
+    # --- sharing API --------------------------------------------------------------------------------
+    "access-request-list": Route(
+        get=api(200),
+        write=Write("post", _api_request, api(403, data_scientist=201, consumer_admin=201), content_type=JSON),
+    ),
+    "access-request-detail": Route(kwargs=REQUEST_ID, get=api(200, outsider=404)),
+    "access-request-approve": Route(
+        kwargs=REQUEST_ID,
+        get=api(405),
+        write=Write("post", lambda w: {"note": "ok"}, api(200, **DECIDES), content_type=JSON),
+    ),
+    "access-request-reject": Route(
+        kwargs=REQUEST_ID,
+        get=api(405),
+        write=Write("post", lambda w: {"note": "no"}, api(200, **DECIDES), content_type=JSON),
+    ),
+    "access-request-withdraw": Route(
+        kwargs=REQUEST_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(403, data_scientist=200, outsider=404), content_type=JSON),
+    ),
+    # A pending request is not retried: 400 for those allowed to retry a failed one.
+    "access-request-retry": Route(
+        kwargs=REQUEST_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(403, data_scientist=400, owner=400, outsider=404), content_type=JSON),
+    ),
+    # Owners only; the owner's body names a region the account does not use, so no AWS call is made.
+    "share-list": Route(
+        get=api(200),
+        write=Write(
+            "post",
+            lambda w: {
+                "owner_account_id": w.account.account_id,
+                "consumer_account_id": "444444444444",
+                "region": "us-west-2",
+                "catalog": True,
+            },
+            api(403, owner=400),
+            content_type=JSON,
+        ),
+    ),
+    "grant-list": Route(get=api(200)),
+    "grant-detail": Route(kwargs=GRANT_ID, get=api(404, owner=200, governance=200, operator=200)),
+    "grant-revoke": Route(
+        kwargs=GRANT_ID,
+        get=api(405),
+        write=Write(
+            "post", lambda w: {"note": "bye"}, api(404, owner=200, governance=403, operator=403), content_type=JSON
+        ),
+    ),
+    "invitation-list": Route(get=api(200)),
+    "invitation-detail": Route(kwargs=INVITATION_ID, get=api(404, consumer_admin=200)),
+    # The world's invitation expired: answering it is a 400 that says so; re-sending needs a live approval.
+    "invitation-accept": Route(
+        kwargs=INVITATION_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(400, **ANSWERS_INVITATION), content_type=JSON),
+    ),
+    "invitation-reject": Route(
+        kwargs=INVITATION_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(400, **ANSWERS_INVITATION), content_type=JSON),
+    ),
+    "invitation-resend": Route(
+        kwargs=INVITATION_ID,
+        get=api(405),
+        write=Write("post", lambda w: {}, api(400, **{**ANSWERS_INVITATION, "owner": 400}), content_type=JSON),
+    ),
+    "notification-list": Route(get=api(200)),
+    "notification-mark-read": Route(get=api(405), write=Write("post", lambda w: {}, api(200), content_type=JSON)),
 }
 
 
@@ -383,6 +576,32 @@ def world(request, org, owner, data_scientist, consumer_admin, governance, opera
     )
     if "unhide" in request.node.name:
         lineage_services.lineage_edge_hide(user=owner, group=group, edge_uuid=edge.uuid)
+    access_request = sharing_services.access_request_create(
+        user=data_scientist,
+        consumer_account=org.consumer,
+        level="read_write",
+        reason="Churn model.",
+        ends_on=timezone.localdate() + timedelta(days=30),
+        terms_accepted=False,
+        feature_group=group,
+    )
+    sharing_grant = GrantFactory(
+        owner_account=org.central,
+        consumer_account=org.consumer,
+        resource_type=Grant.ResourceType.FEATURE_GROUP,
+        feature_group=FeatureGroupFactory(account=org.central, name="customer_orders"),
+        permission=Grant.Permission.READ_ONLY,
+    )
+    invitation = Invitation.objects.create(
+        invitation_arn="arn:aws:ram:eu-west-1:111111111111:resource-share-invitation/matrix",
+        sender_account_id=org.central.account_id,
+        receiver_account=org.consumer,
+        region="eu-west-1",
+        resource_share_arn="arn:aws:ram:eu-west-1:111111111111:resource-share/matrix",
+        resource_share_name="pantry-matrix",
+        invited_at=timezone.now() - timedelta(hours=13),
+        expires_at=timezone.now() - timedelta(hours=1),
+    )
     users = {
         "owner": owner,
         "data_scientist": data_scientist,
@@ -402,6 +621,9 @@ def world(request, org, owner, data_scientist, consumer_admin, governance, opera
         tokens=tokens,
         mapping=RoleMapping.objects.create(group="fraud-scientists", account=org.consumer, role="member"),
         owner_token=ApiToken.objects.get(user=owner),
+        access_request=access_request,
+        sharing_grant=sharing_grant,
+        invitation=invitation,
     )
 
 

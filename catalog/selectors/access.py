@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from catalog.models import FeatureGroup
-from catalog.visibility import VisibilityScope, visibility_scope
+from catalog.scope import VisibilityScope, visibility_scope
 
 NONE = 0  # visible only because the user oversees the catalog (operator or governance)
 DISCOVERABLE = 1

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import Count, Q, QuerySet
 
 from catalog.models import AwsAccount, FeatureGroup, SyncRun, SyncState, user_sees_everything
-from catalog.visibility import VisibilityScope
+from catalog.scope import VisibilityScope
 from portal.aws import error_summary
 
 

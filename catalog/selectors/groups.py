@@ -10,8 +10,8 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from catalog.models import DescriptionEdit, Feature, FeatureGroup, Membership
+from catalog.scope import visibility_scope
 from catalog.selectors.access import annotate_access_level
-from catalog.visibility import visibility_scope
 
 # Rows of the schema table per page. A wide group (thousands of features)
 # renders in pages of this size, filtered on the server; a group that fits

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
+from catalog.scope import visibility_scope
 from catalog.selectors.accounts import account_pks_seen
-from catalog.visibility import visibility_scope
 
 MAX_DEPTH = 5
 MAX_NODES = 300

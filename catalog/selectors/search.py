@@ -34,6 +34,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Ln
 
 from catalog.models import Feature, FeatureGroup
+from catalog.scope import VisibilityScope, visibility_scope
 from catalog.selectors.access import (
     ACCESS_LEVELS,
     ACCESS_SLUG_ALIASES,
@@ -43,7 +44,6 @@ from catalog.selectors.access import (
     annotate_access_level,
 )
 from catalog.selectors.accounts import account_names_seen
-from catalog.visibility import VisibilityScope, visibility_scope
 
 MAX_QUERY_LENGTH = 200
 MAX_VALUES_PER_FACET = 10  # selected values accepted per facet from the URL

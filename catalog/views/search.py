@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
-from catalog.selectors.access import access_label
+from catalog.selectors.access import DISCOVERABLE, access_label
 from catalog.selectors.search import FACET_TITLES, KINDS, MAX_QUERY_LENGTH, SORTS, search_params_parse, search_run
 
 
@@ -21,6 +21,8 @@ def catalog_list(request: HttpRequest) -> HttpResponse:
     results = search_run(user=request.user, params=params)
     for group in results.results if params.kind == "groups" else ():
         group.access_label = access_label(group.access_level)
+        # Found but not readable: the result offers the access request form.
+        group.offers_request = group.access_level == DISCOVERABLE and not group.is_deleted
     context = {
         "params": params,
         "results": results,

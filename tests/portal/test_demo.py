@@ -57,20 +57,50 @@ def test_demo_organisation_registers_accounts_personas_and_grants_and_can_load_t
     assert Grant.objects.get(resource_type=Grant.ResourceType.CATALOG).consumer_account.name == "fraud-research"
 
 
-def test_access_grants_appear_once_the_group_is_synced():
-    demo.demo_organisation_load(manifest=MANIFEST)
-    assert demo.demo_access_grants_load(manifest=MANIFEST) == 0  # not synced yet
-    FeatureGroupFactory(
-        account=AwsAccount.objects.get(account_id="111111111111"),
-        name="customer_demographics",
-        arn=MANIFEST["access"][0]["arn"],
-    )
+def test_after_the_first_sync_the_demo_mirrors_ram_and_leaves_a_request_for_omar(aws_sandbox):
+    from sandbox import seed
+    from sharing.models import AccessRequest, Share
+    from tests.aws_fixtures import sandbox_feature_group
 
-    assert demo.demo_access_grants_load(manifest=MANIFEST) == 1
-    assert demo.demo_access_grants_load(manifest=MANIFEST) == 1
+    url = aws_sandbox.url
+    for account in MANIFEST["accounts"]:
+        seed.create_reader_role(url, account["account_id"], account["external_id"])
+        seed.ensure_bucket(
+            url, account["account_id"], "eu-west-1", seed.offline_bucket(account["account_id"], "eu-west-1")
+        )
+    arns = {
+        name: sandbox_feature_group(url, "111111111111", name)
+        for name in ("customer_demographics", "customer_value_scores")
+    }
+    rows = seed.share_with_account(
+        url,
+        owner="111111111111",
+        region="eu-west-1",
+        consumer="444444444444",
+        consumer_name="fraud-research",
+        level="ReadOnly",
+        resource_arns=[arns["customer_demographics"]],
+        accept=True,
+    )
+    demo.demo_organisation_load(manifest={**MANIFEST, "shares": rows})
+    central = AwsAccount.objects.get(account_id="111111111111")
+    for name, arn in arns.items():
+        FeatureGroupFactory(account=central, name=name, arn=arn)
+
+    assert demo.demo_access_grants_load(manifest={**MANIFEST, "shares": rows}) == 2  # the catalog and one group
+    assert demo.demo_access_grants_load(manifest={**MANIFEST, "shares": rows}) == 2
+
     grant = Grant.objects.get(resource_type=Grant.ResourceType.FEATURE_GROUP)
     assert grant.permission == Grant.Permission.READ_ONLY
-    assert Grant.objects.count() == 2
+    assert grant.resource_share_arn == rows[0]["share_arn"]
+    share = Share.objects.get(resource_share_arn=rows[0]["share_arn"])
+    assert not share.made_outside_pantry  # adopted: Pantry extends it
+    request = AccessRequest.objects.get()
+    assert (request.requester.username, request.feature_group.name, request.state) == (
+        "dana",
+        "customer_value_scores",
+        "pending",
+    )
 
 
 def test_demo_role_mappings_turn_the_demo_idp_groups_into_memberships_and_load_twice():

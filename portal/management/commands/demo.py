@@ -255,6 +255,8 @@ class Command(BaseCommand):
         w(f"  Demo logins (password '{demo.DEMO_PASSWORD}'):")
         for persona in demo.PERSONAS:
             w(f"    {persona.username:<6} {persona.description}")
+        w("  Sharing walk-through: dana's request for customer_value_scores waits in omar's inbox; omar approves;")
+        w("  carla accepts the RAM invitation (fraud-research is outside the organisation); dana reads; omar revokes.")
         if self.idp_issuer:
             w(f"  Or 'Sign in with Demo IdP' ({self.idp_issuer}) and pick a directory person:")
             for person in demo.DIRECTORY_PEOPLE:
@@ -332,8 +334,26 @@ class Command(BaseCommand):
         if not any(name in html for name in sample):
             raise CommandError("demo --check: the catalog page shows none of the synced feature groups")
         self.stdout.write(f"• /healthz ok, /catalog/ shows synced groups ({visible} in the catalog)")
+        self._check_sharing()
         if self.idp_issuer:
             self._check_idp_sign_in(base)
+
+    def _check_sharing(self) -> None:
+        from sharing.models import AccessRequest, Grant, Invitation, Share
+
+        shares = Share.objects.filter(status=Share.Status.ACTIVE).count()
+        invitations = Invitation.objects.filter(status=Invitation.Status.PENDING).count()
+        requests = AccessRequest.objects.filter(state=AccessRequest.State.PENDING).count()
+        if not shares or not Grant.objects.live().exclude(resource_share_arn="").exists():
+            raise CommandError("demo --check: no RAM shares were mirrored from the sandbox")
+        if not invitations:
+            raise CommandError("demo --check: the seeded RAM invitation for fraud-research is not in Pantry")
+        if not requests:
+            raise CommandError("demo --check: the demo's pending access request is missing")
+        self.stdout.write(
+            f"• sharing mirrored from RAM: {shares} shares, {invitations} pending invitation(s), "
+            f"{requests} pending request(s)"
+        )
 
     def _check_idp_sign_in(self, base: str) -> None:
         """Sign in through the demo IdP as its first directory person; their groups must give memberships."""

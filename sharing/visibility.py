@@ -8,6 +8,11 @@ visibility then works with `IN (…)` lists instead of correlated subqueries,
 which keeps both the SQL and the time Django spends compiling it small.
 `FeatureGroup.objects.visible_to()` and `annotate_access_level()` are built on
 this, so there is still one rule.
+
+The gate lives in `sharing` because who sees what follows from memberships and
+shares. Catalog never imports sharing: its selectors take a `scope` argument,
+and when a caller passes none they ask the resolver this app registers at
+start-up (`catalog.scope.scope_resolver_register`, see `sharing.apps`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from dataclasses import dataclass
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.db.models.lookups import In
+
+from catalog.models import Membership, user_sees_everything
+from sharing.models import Grant
 
 
 @dataclass(frozen=True)
@@ -59,9 +67,6 @@ NOTHING = VisibilityScope(False, frozenset(), frozenset(), frozenset(), frozense
 
 def visibility_scope(user) -> VisibilityScope:
     """Resolve what `user` may see (two queries; none for anonymous users)."""
-    from catalog.models import Membership, user_sees_everything
-    from sharing.models import Grant
-
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOTHING
     member_accounts = frozenset(Membership.objects.filter(user=user).values_list("account_id", flat=True))
