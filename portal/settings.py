@@ -329,6 +329,8 @@ SPECTACULAR_SETTINGS = {
     # The schema and its docs page are for people signed in (or holding a token), not the internet.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the access levels wherever they appear (requests, grants, shares).
+    "ENUM_NAME_OVERRIDES": {"AccessLevelEnum": "sharing.models.Grant.Permission"},
     # Swagger UI served from our own static files (no CDN; CSP stays strict).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
