@@ -308,6 +308,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.sync_runs_sweep",
         "schedule": 60,
     },
+    # Usage (docs/usage.md): list new CloudTrail files and queue ingestion; give back files whose
+    # worker died; drop raw events past retention; link usage to groups a sync found since.
+    "usage-trail-sources-list": {
+        "task": "usage.tasks.trail_sources_list",
+        "schedule": env_int("PANTRY_USAGE_LIST_SECONDS", 30),
+    },
+    "usage-trail-claims-sweep": {"task": "usage.tasks.trail_claims_sweep", "schedule": 60},
+    "usage-raw-events-prune": {"task": "usage.tasks.raw_events_prune", "schedule": 3600},
+    "usage-groups-link": {"task": "usage.tasks.usage_groups_link", "schedule": 600},
+    "usage-popularity-refresh": {"task": "usage.tasks.feature_groups_popularity_refresh", "schedule": 300},
 }
 
 # --- AWS --------------------------------------------------------------------
@@ -329,6 +339,32 @@ PANTRY_SYNC_STALE_SECONDS = env_int("PANTRY_SYNC_STALE_SECONDS", 300)
 # A queued sync no worker started within this long is abandoned (its task was lost).
 PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS = env_int("PANTRY_SYNC_QUEUED_TIMEOUT_SECONDS", 3600)
 PANTRY_ROLE_SESSION_NAME = env_str("PANTRY_ROLE_SESSION_NAME", "pantry-catalog")
+
+# --- Usage: CloudTrail ingestion (docs/usage.md) ------------------------------
+# Raw events are kept this long (denied calls longer); daily rollups are kept for good.
+PANTRY_USAGE_RAW_RETENTION_DAYS = env_int("PANTRY_USAGE_RAW_RETENTION_DAYS", 30)
+PANTRY_USAGE_DENIED_RETENTION_DAYS = env_int("PANTRY_USAGE_DENIED_RETENTION_DAYS", 365)
+# A new trail source starts this many days back; later listings re-read a look-back window for
+# files delivered late under an earlier stamp (replay covers anything older).
+PANTRY_USAGE_BACKFILL_DAYS = env_int("PANTRY_USAGE_BACKFILL_DAYS", 90)
+PANTRY_USAGE_LIST_LOOKBACK_MINUTES = env_int("PANTRY_USAGE_LIST_LOOKBACK_MINUTES", 60)
+# One transaction ingests up to this many files / stored bytes; downloads run in threads.
+PANTRY_USAGE_BATCH_FILES = env_int("PANTRY_USAGE_BATCH_FILES", 200)
+PANTRY_USAGE_BATCH_BYTES = env_int("PANTRY_USAGE_BATCH_BYTES", 4 * 1024 * 1024)
+PANTRY_USAGE_DOWNLOAD_THREADS = env_int("PANTRY_USAGE_DOWNLOAD_THREADS", 8)
+# JSON held in memory per file; larger files are parsed record by record (bounded memory).
+PANTRY_USAGE_MAX_BUFFER_MB = env_int("PANTRY_USAGE_MAX_BUFFER_MB", 16)
+# A claimed file whose worker shows no sign of life for this long goes back to pending; after
+# this many attempts it is quarantined (a file that kills workers).
+PANTRY_USAGE_CLAIM_STALE_SECONDS = env_int("PANTRY_USAGE_CLAIM_STALE_SECONDS", 300)
+PANTRY_USAGE_MAX_ATTEMPTS = env_int("PANTRY_USAGE_MAX_ATTEMPTS", 5)
+# Ingestion tasks queued per listing round, and how long each keeps claiming batches.
+PANTRY_USAGE_INGEST_TASKS = env_int("PANTRY_USAGE_INGEST_TASKS", 2)
+PANTRY_USAGE_INGEST_TASK_SECONDS = env_int("PANTRY_USAGE_INGEST_TASK_SECONDS", 25)
+# Pantry's own roles (sync, sharing, trail reading): their calls are not usage.
+PANTRY_USAGE_OWN_ROLE_NAMES = env_list(
+    "PANTRY_USAGE_OWN_ROLE_NAMES", ["PantryCatalogReader", "PantryTrailReader", "PantrySharing"]
+)
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

@@ -173,6 +173,13 @@ class CloudTrailEvent(models.Model):
         constraints = [
             # Dedupe: the same event delivered again (in the same or a later file) is not kept twice.
             models.UniqueConstraint(fields=["event_id", "feature_group_arn"], name="ctevent_unique_event_group"),
+            # The two copies of one cross-account call: counted once even when the rule that picks
+            # the counted copy changes under it (a source added while files of the period wait).
+            models.UniqueConstraint(
+                fields=["shared_event_id", "feature_group_arn"],
+                name="ctevent_unique_shared_event_group",
+                condition=models.Q(shared_event_id__isnull=False),
+            ),
         ]
         indexes = [
             models.Index(fields=["event_time"], name="ctevent_time"),
