@@ -252,6 +252,8 @@ def read_log_file(
         raise FileProblem(f"not a CloudTrail log file: {_short(exc)}") from exc
     except msgspec.DecodeError as exc:
         raise FileProblem(f"invalid JSON: {_short(exc)}") from exc
+    except RecursionError as exc:
+        raise FileProblem("invalid JSON: nested deeper than any CloudTrail record") from exc
     result = FileResult()
     sanitize = b"\\u0000" in body
     _keep(document.Records, context, result, file_id, sanitize)
@@ -287,6 +289,8 @@ def _read_streaming(
                 result.rows = []
     except ijson.JSONError as exc:
         raise FileProblem(f"invalid JSON: {_short(exc)}") from exc
+    except RecursionError as exc:
+        raise FileProblem("invalid JSON: nested deeper than any CloudTrail record") from exc
     _keep(batch, context, result, file_id, True)
     sink(result.rows)
     result.rows = []
@@ -312,6 +316,8 @@ def _keep(records: list[_Record], ctx: IngestContext, result: FileResult, file_i
     for rec in records:
         ops = kept_ops.get(rec.eventSource)  # type: ignore[arg-type]
         if ops is None or rec.eventName not in ops:
+            if rec.eventSource is None or rec.eventName is None:
+                result.skipped_incomplete += 1
             continue
         event_id, event_time, ident, region = rec.eventID, rec.eventTime, rec.userIdentity, rec.awsRegion
         if (
