@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("", include("identity.urls")),
     path("", include("catalog.urls")),
+    path("", include("usage.urls")),
 ]
 
 # Error pages in the site's layout (portal/errors.py).

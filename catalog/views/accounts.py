@@ -17,6 +17,7 @@ from catalog.selectors import accounts as selectors
 from catalog.services import account_audit
 from catalog.services import accounts as account_services
 from catalog.services import sync as services
+from usage import selectors as usage_selectors
 
 
 def _get_sync_run_for_user(user, run_uuid) -> SyncRun:
@@ -48,6 +49,13 @@ def account_detail(request: HttpRequest, account_uuid) -> HttpResponse:
             "runs": runs,
             "can_sync": account.is_owner and permissions.can_trigger_sync(request.user, account),
             "can_manage": permissions.can_manage_accounts(request.user),
+            # The owner side (its owners and admins, governance, operators) sees who uses its groups.
+            "consumers": (
+                usage_selectors.account_consumers(account=account)
+                if account.is_owner and usage_selectors.can_see_account_consumers(request.user, account)
+                else None
+            ),
+            "usage_days": usage_selectors.DEFAULT_DAYS,
         },
     )
 

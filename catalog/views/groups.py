@@ -21,6 +21,7 @@ from catalog.permissions import can_edit_group
 from catalog.selectors import access
 from catalog.selectors import groups as selectors
 from catalog.services import descriptions as services
+from usage import selectors as usage_selectors
 
 
 def get_feature_group_for_user(user, group_uuid) -> FeatureGroup:
@@ -74,6 +75,14 @@ def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
         "edits": selectors.description_edits_for_group(group=group, limit=10),
         "can_edit": _may_edit(request.user, group),
         "tags": sorted((group.tags or {}).items()),
+        # Usage: how many accounts use it (everyone who sees the group), and the owner side's panel.
+        "used_by": usage_selectors.group_consumer_count(group=group),
+        "usage_days": usage_selectors.DEFAULT_DAYS,
+        "usage_panel": (
+            usage_selectors.group_usage(group=group)
+            if usage_selectors.can_see_group_usage(request.user, group)
+            else None
+        ),
     }
     return render(request, "catalog/group_detail.html", context)
 
