@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -486,58 +487,101 @@ class GroupUsage:
     last_read: date | None
 
 
-def group_usage(*, group: FeatureGroup, days: int = DEFAULT_DAYS, today: date | None = None) -> GroupUsage:
-    """The group page's usage panel (owner side): last `days` days by consumer account and operation."""
+def group_usage(
+    *, group: FeatureGroup, days: int = DEFAULT_DAYS, today: date | None = None, has_usage: bool | None = None
+) -> GroupUsage:
+    """The group page's usage panel (owner side): last `days` days by consumer account and operation.
+
+    One query over the window's rollups grouped by account, principal and
+    operation; the per-account and overall figures are summed from it (a
+    group's month is at most accounts × principals × operations rows).
+    `has_usage` from `group_usage_counts` saves asking again.
+    """
     today = today or timezone.localdate()
     since = today - timedelta(days=days - 1)
-    base = UsageDaily.objects.filter(feature_group_id=group.pk, day__gte=since, day__lte=today, outcome=SUCCESS)
-    rows = list(
-        base.values("consumer_account_id", "operation")
+    if has_usage is None:
+        has_usage = group_usage_counts(group=group, days=days, today=today)[0]
+    if not has_usage:
+        return GroupUsage(days, since, False, [], [], 0, 0, None)
+    grouped = (
+        UsageDaily.objects.filter(feature_group_id=group.pk, day__gte=since, day__lte=today, outcome=SUCCESS)
+        .values("consumer_account_id", "principal_arn", "operation", "read_only")
         .annotate(calls=Sum("calls"), last_day=Max("day"))
-        .order_by("consumer_account_id", "operation")
+        .order_by()
     )
-    per_account = {
-        r["consumer_account_id"]: r
-        for r in base.values("consumer_account_id")
-        .annotate(
-            calls=Sum("calls"),
-            principals=Count("principal_arn", distinct=True),
-            last_read=Max("day", filter=Q(read_only=True)),
+    by_op: dict[tuple[str, str], dict] = {}
+    by_account: dict[str, dict] = {}
+    principals: set[str] = set()
+    last_read: date | None = None
+    for r in grouped:
+        account_id = r["consumer_account_id"]
+        op = by_op.setdefault(
+            (account_id, r["operation"]),
+            {"consumer_account_id": account_id, "operation": r["operation"], "calls": 0, "last_day": r["last_day"]},
         )
-        .order_by("-calls", "consumer_account_id")
-    }
-    names = _account_names(per_account)
-    for r in rows:
-        r["account_name"] = names.get(r["consumer_account_id"], "")
-    consumers = [{**r, "account_name": names.get(k, "")} for k, r in per_account.items()]
-    summary = base.aggregate(
-        principals=Count("principal_arn", distinct=True), last_read=Max("day", filter=Q(read_only=True))
+        op["calls"] += r["calls"]
+        op["last_day"] = max(op["last_day"], r["last_day"])
+        acc = by_account.setdefault(
+            account_id, {"consumer_account_id": account_id, "calls": 0, "principal_set": set(), "last_read": None}
+        )
+        acc["calls"] += r["calls"]
+        acc["principal_set"].add(r["principal_arn"])
+        principals.add(r["principal_arn"])
+        if r["read_only"]:
+            acc["last_read"] = max(filter(None, [acc["last_read"], r["last_day"]]))
+            last_read = max(filter(None, [last_read, r["last_day"]]))
+    names = _account_names(by_account) if by_account else {}
+    rows = [{**r, "account_name": names.get(r["consumer_account_id"], "")} for _, r in sorted(by_op.items())]
+    consumers = sorted(
+        (
+            {
+                "consumer_account_id": k,
+                "account_name": names.get(k, ""),
+                "calls": v["calls"],
+                "principals": len(v["principal_set"]),
+                "last_read": v["last_read"],
+            }
+            for k, v in by_account.items()
+        ),
+        key=lambda c: (-c["calls"], c["consumer_account_id"]),
     )
     return GroupUsage(
         days=days,
         since=since,
-        has_usage=bool(rows) or UsageDaily.objects.filter(feature_group_id=group.pk).exists(),
+        has_usage=True,
         rows=rows,
         consumers=consumers,
         total_calls=sum(r["calls"] for r in rows),
-        distinct_principals=summary["principals"] or 0,
-        last_read=summary["last_read"],
+        distinct_principals=len(principals),
+        last_read=last_read,
     )
+
+
+_GROUP_COUNTS_SQL = """
+SELECT EXISTS (SELECT 1 FROM usage_usagedaily WHERE feature_group_id = %(group)s AND outcome = 'success'),
+       (SELECT COUNT(DISTINCT consumer_account_id) FROM usage_usagedaily
+        WHERE feature_group_id = %(group)s AND day >= %(since)s AND outcome = 'success'
+          AND consumer_account_id <> %(owner)s)
+"""
+
+
+def group_usage_counts(*, group: FeatureGroup, days: int = DEFAULT_DAYS, today: date | None = None) -> tuple[bool, int]:
+    """(any successful use ever recorded, accounts other than the owner that used it in the last `days` days).
+
+    One query, on the (feature_group, day) index.
+    """
+    today = today or timezone.localdate()
+    params = {"group": group.pk, "since": today - timedelta(days=days - 1), "owner": group.account.account_id}
+    with connection.cursor() as cursor:
+        cursor.execute(_GROUP_COUNTS_SQL, params)
+        exists, accounts = cursor.fetchone()
+    return bool(exists), accounts or 0
 
 
 def group_consumer_count(*, group: FeatureGroup, days: int = DEFAULT_DAYS, today: date | None = None) -> int | None:
     """How many accounts other than the owner used the group in the last `days` days; None when no usage at all."""
-    today = today or timezone.localdate()
-    rows = UsageDaily.objects.filter(feature_group_id=group.pk, outcome=SUCCESS)
-    if not rows.exists():
-        return None
-    return (
-        rows.filter(day__gte=today - timedelta(days=days - 1))
-        .exclude(consumer_account_id=group.account.account_id)
-        .values("consumer_account_id")
-        .distinct()
-        .count()
-    )
+    exists, accounts = group_usage_counts(group=group, days=days, today=today)
+    return accounts if exists else None
 
 
 def account_consumers(*, account: AwsAccount, days: int = DEFAULT_DAYS, today: date | None = None) -> list[dict]:
