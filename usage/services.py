@@ -193,7 +193,7 @@ def trail_source_list(
         )
         logger.warning("listing trail source %s failed: %s", source.name, exc)
         return result
-    fields = {"last_listed_at": now, "accounts_seen": sorted(accounts), "newest_file_at": newest}
+    fields = {"last_listed_at": now, "accounts_seen": sorted(accounts), "newest_file_at": newest, "last_error": ""}
     if since is None:
         fields["cursor"] = cursor
     TrailSource.objects.filter(pk=source.pk).update(**fields)
@@ -430,10 +430,14 @@ def trail_files_ingest_request() -> int:
     return count
 
 
-def _download_and_read(source: TrailSource, file: ClaimedFile, context: IngestContext) -> _Outcome:
+def _download_and_read(
+    gateway: usage_aws.TrailBucketGateway | AwsError, source: TrailSource, file: ClaimedFile, context: IngestContext
+) -> _Outcome:
     outcome = _Outcome(file)
+    if isinstance(gateway, AwsError):
+        outcome.aws_error = gateway
+        return outcome
     try:
-        gateway = _gateway(source)
         chunks = gateway.object_chunks(bucket=source.bucket, key=file.key)
         outcome.result = read_log_file(chunks, context, file_id=file.id)
     except NeedsStreaming:
@@ -447,12 +451,24 @@ def _download_and_read(source: TrailSource, file: ClaimedFile, context: IngestCo
 
 def _ingest_claimed(claimed: list[ClaimedFile], worker: str, context: IngestContext) -> BatchResult:
     sources = {s.pk: s for s in TrailSource.objects.filter(pk__in={f.source_id for f in claimed})}
+    # One client per source for the batch: boto3 clients are thread-safe, and making one costs
+    # more than reading a small log file.
+    gateways: dict[int, usage_aws.TrailBucketGateway | AwsError] = {}
+    for source_id, source in sources.items():
+        try:
+            gateways[source_id] = _gateway(source)
+        except AwsError as exc:
+            gateways[source_id] = exc
+
+    def read(file: ClaimedFile) -> _Outcome:
+        return _download_and_read(gateways[file.source_id], sources[file.source_id], file, context)
+
     threads = max(1, min(settings.PANTRY_USAGE_DOWNLOAD_THREADS, len(claimed)))
     if threads == 1:
-        outcomes = [_download_and_read(sources[f.source_id], f, context) for f in claimed]
+        outcomes = [read(f) for f in claimed]
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            outcomes = list(pool.map(lambda f: _download_and_read(sources[f.source_id], f, context), claimed))
+            outcomes = list(pool.map(read, claimed))
 
     result = BatchResult(files=len(claimed))
     denied = [o for o in outcomes if o.aws_error is not None]
