@@ -113,6 +113,23 @@ def trail_source_update(*, actor, source: TrailSource, **fields) -> TrailSource:
     return locked
 
 
+def trail_source_delete(*, actor, source: TrailSource) -> None:
+    """Remove a trail source with its ledger (audited). Usage already counted stays: rollups and
+    raw events do not depend on the source."""
+    with transaction.atomic():
+        locked = TrailSource.objects.select_for_update().get(pk=source.pk)
+        audit_log(
+            actor=actor,
+            action="trail_source.deleted",
+            object_type="trail_source",
+            object_id=str(locked.uuid),
+            object_label=locked.name,
+            owner_account_id=locked.account_id,
+            before=_source_snapshot(locked),
+        )
+        locked.delete()
+
+
 def _source_snapshot(source: TrailSource) -> dict:
     # The external id is a confused-deputy guard: recorded as set or not, never its value.
     data = {f: getattr(source, f) for f in SOURCE_FIELDS if f != "external_id"}
@@ -694,6 +711,27 @@ class ReplayResult:
     new_files: int = 0
 
 
+REPLAY_TASK = "usage.tasks.trail_files_replay"
+
+
+def trail_files_replay_request(*, actor, source: TrailSource, start: dt.date, end: dt.date) -> None:
+    """Record the operator's replay request and run it in a worker (listing S3 can take long)."""
+    if end < start:
+        raise ValueError("the range ends before it starts")
+    with transaction.atomic():
+        audit_log(
+            actor=actor,
+            action="trail_source.replay_requested",
+            object_type="trail_source",
+            object_id=str(source.uuid),
+            object_label=source.name,
+            owner_account_id=source.account_id,
+            after={"start": start.isoformat(), "end": end.isoformat()},
+        )
+        args = (str(source.uuid), start.isoformat(), end.isoformat())
+        transaction.on_commit(lambda: signature(REPLAY_TASK, args=args).delay())
+
+
 def trail_files_replay(*, actor, source: TrailSource, start: dt.date, end: dt.date) -> ReplayResult:
     """Ingest a date range (by delivery day) again: quarantined files go back to pending, files
     the listing missed are added. Done files are not re-read: they are counted already, so a
@@ -774,6 +812,8 @@ __all__ = [
     "trail_files_ingest_for",
     "trail_files_ingest_request",
     "trail_files_replay",
+    "trail_files_replay_request",
+    "trail_source_delete",
     "trail_source_create",
     "trail_source_list",
     "trail_source_update",

@@ -20,6 +20,22 @@ def trail_files_ingest() -> None:
     services.trail_files_ingest_for(seconds=settings.PANTRY_USAGE_INGEST_TASK_SECONDS)
 
 
+@shared_task(name="usage.tasks.trail_files_replay")
+def trail_files_replay(source_uuid: str, start: str, end: str) -> None:
+    """An operator's replay (already audited when requested): re-queue and re-list the range."""
+    import datetime as dt
+
+    from usage.models import TrailSource
+
+    source = TrailSource.objects.filter(uuid=source_uuid).first()
+    if source is None:
+        return
+    services.trail_files_replay(
+        actor=None, source=source, start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end)
+    )
+    services.trail_files_ingest_request()
+
+
 @shared_task(name="usage.tasks.trail_claims_sweep")
 def trail_claims_sweep() -> None:
     services.trail_claims_sweep()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("portal", "catalog", "sharing", "usage")
-AWS_EDGE = {"portal.aws", "catalog.gateways.featurestore", "catalog.gateways.lineage"}
+AWS_EDGE = {"portal.aws", "catalog.gateways.featurestore", "catalog.gateways.lineage", "usage.aws"}
 # Cycles that exist and have an owner: the visibility gate's lazy imports go
 # away when it moves to sharing/ (DESIGN.md). An entry here that no longer
 # occurs fails the test too, so the list only shrinks.

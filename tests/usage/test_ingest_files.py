@@ -157,3 +157,22 @@ def test_raw_events_past_retention_are_deleted_and_rollups_stay(trail_org, setti
     assert deleted == 3
     assert set(CloudTrailEvent.objects.values_list("outcome", flat=True)) == {"denied"}
     assert usage_counts() == before
+
+
+def test_operator_actions_on_sources_are_audited(trail_org, django_user_model):
+    from portal.models import AuditEvent
+
+    operator = django_user_model.objects.create_user("olga", password="x")
+    source = services.trail_source_update(actor=operator, source=trail_org.source, enabled=False)
+    assert source.enabled is False
+    day = dt.date(2026, 11, 20)
+    services.trail_files_replay_request(actor=operator, source=source, start=day, end=day)
+    with pytest.raises(ValueError):
+        services.trail_files_replay_request(actor=operator, source=source, start=day, end=day - dt.timedelta(days=1))
+    services.trail_source_delete(actor=operator, source=source)
+    assert not TrailSource.objects.exists()
+    actions = list(AuditEvent.objects.filter(actor_username="olga").order_by("id").values_list("action", flat=True))
+    assert actions == ["trail_source.updated", "trail_source.replay_requested", "trail_source.deleted"]
+    # The external id (a confused-deputy guard) is recorded as set, never by value.
+    after = AuditEvent.objects.get(action="trail_source.updated").after
+    assert after["external_id_set"] is True and trail_org.trail["external_id"] not in str(after)
