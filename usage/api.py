@@ -141,7 +141,8 @@ class SummaryView(APIView):
     def get(self, request: Request) -> Response:
         scope = _scope_or_403(request)
         filters = _filters(request, scope)
-        rw = selectors.usage_reads_vs_writes(scope=scope, filters=filters)
+        breakdown = selectors.usage_day_breakdown(scope=scope, filters=filters)
+        rw = selectors.usage_reads_vs_writes(scope=scope, filters=filters, breakdown=breakdown)
         groups = selectors.usage_top_groups(scope=scope, filters=filters).rows
         consumers = selectors.usage_top_consumers(scope=scope, filters=filters).rows
         principals = selectors.usage_top_principals(scope=scope, filters=filters).rows
@@ -149,7 +150,7 @@ class SummaryView(APIView):
         return Response(
             {
                 "filters": _filters_payload(filters),
-                "outcomes": selectors.usage_outcomes(scope=scope, filters=filters),
+                "outcomes": selectors.usage_outcomes(scope=scope, filters=filters, breakdown=breakdown),
                 "reads": sum(rw.datasets["Reads"]),
                 "writes": sum(rw.datasets["Writes"]),
                 "top_groups": [

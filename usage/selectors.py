@@ -153,16 +153,25 @@ class Series:
         return {"labels": self.labels, "datasets": [{"label": k, "data": v} for k, v in self.datasets.items()]}
 
 
-def usage_calls_per_day(*, scope: UsageScope, filters: UsageFilters) -> Series:
-    """Calls per day, one dataset per operation (stacked in the chart)."""
-    totals: dict[str, dict[date, int]] = defaultdict(dict)
-    for row in (
+def usage_day_breakdown(*, scope: UsageScope, filters: UsageFilters) -> list[dict]:
+    """Calls per (day, operation, outcome, read_only): one pass that three figures share.
+
+    Reads only columns of the covering index proposed in docs/usage.md, so it
+    can be an index-only scan of the window.
+    """
+    return list(
         usage_rollups(scope=scope, filters=filters)
-        .values("day", "operation")
+        .values("day", "operation", "outcome", "read_only")
         .annotate(n=Sum("calls"))
-        .order_by("day", "operation")
-    ):
-        totals[row["operation"]][row["day"]] = row["n"]
+        .order_by()
+    )
+
+
+def usage_calls_per_day(*, scope: UsageScope, filters: UsageFilters, breakdown: list[dict] | None = None) -> Series:
+    """Calls per day, one dataset per operation (stacked in the chart); every outcome counts."""
+    totals: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for row in breakdown if breakdown is not None else usage_day_breakdown(scope=scope, filters=filters):
+        totals[row["operation"]][row["day"]] += row["n"]
     days = filters.days
     datasets = {op: [by_day.get(d, 0) for d in days] for op, by_day in sorted(totals.items())}
     rows = [
@@ -181,22 +190,37 @@ def _account_names(account_ids) -> dict[str, str]:
 
 
 def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> Series:
+    """The most called feature groups (successful calls), with how many accounts called each.
+
+    Grouped by the catalog's group id (an integer, and a column of the
+    covering index); calls on groups the catalog does not know yet (no id,
+    linked later by ARN) are split by ARN in a second, small query.
+    """
+    ok = usage_rollups(scope=scope, filters=filters).filter(outcome=SUCCESS)
     top = list(
-        usage_rollups(scope=scope, filters=filters)
-        .filter(outcome=SUCCESS)
-        .values("feature_group_id", "feature_group_arn")
+        ok.values("feature_group_id")
         .annotate(calls=Sum("calls"), accounts=Count("consumer_account_id", distinct=True))
-        .order_by("-calls", "feature_group_arn")[:limit]
+        .order_by("-calls", "feature_group_id")[: limit + 1]
     )
-    groups = _group_labels([r["feature_group_id"] for r in top if r["feature_group_id"]])
+    if any(r["feature_group_id"] is None for r in top):
+        top = [r for r in top if r["feature_group_id"] is not None] + list(
+            ok.filter(feature_group__isnull=True)
+            .values("feature_group_arn")
+            .annotate(calls=Sum("calls"), accounts=Count("consumer_account_id", distinct=True))
+            .order_by("-calls", "feature_group_arn")[:limit]
+        )
+        top.sort(key=lambda r: -r["calls"])
+    top = top[:limit]
+    groups = _group_labels([r["feature_group_id"] for r in top if r.get("feature_group_id")])
     rows = []
     for r in top:
-        group = groups.get(r["feature_group_id"])
+        group = groups.get(r.get("feature_group_id"))
+        arn = group.arn if group else r.get("feature_group_arn", "")
         rows.append(
             {
                 "group": group,
-                "label": group.name if group else r["feature_group_arn"].rsplit("/", 1)[-1],
-                "arn": r["feature_group_arn"],
+                "label": group.name if group else (arn.rsplit("/", 1)[-1] or "(no feature group)"),
+                "arn": arn,
                 "calls": r["calls"],
                 "accounts": r["accounts"],
             }
@@ -209,7 +233,7 @@ def usage_top_consumers(*, scope: UsageScope, filters: UsageFilters, limit: int 
         usage_rollups(scope=scope, filters=filters)
         .filter(outcome=SUCCESS)
         .values("consumer_account_id")
-        .annotate(calls=Sum("calls"), groups=Count("feature_group_arn", distinct=True))
+        .annotate(calls=Sum("calls"), groups=Count("feature_group_id", distinct=True))
         .order_by("-calls", "consumer_account_id")[:limit]
     )
     names = _account_names(r["consumer_account_id"] for r in top)
@@ -231,7 +255,7 @@ def usage_top_principals(*, scope: UsageScope, filters: UsageFilters, limit: int
         usage_rollups(scope=scope, filters=filters)
         .filter(outcome=SUCCESS)
         .values("principal_arn", "consumer_account_id")
-        .annotate(calls=Sum("calls"), groups=Count("feature_group_arn", distinct=True))
+        .annotate(calls=Sum("calls"), groups=Count("feature_group_id", distinct=True))
         .order_by("-calls", "principal_arn")[:limit]
     )
     rows = [
@@ -255,26 +279,22 @@ def principal_label(arn: str) -> str:
     return resource.split("/", 1)[-1] if "/" in resource else resource
 
 
-def usage_reads_vs_writes(*, scope: UsageScope, filters: UsageFilters) -> Series:
+def usage_reads_vs_writes(*, scope: UsageScope, filters: UsageFilters, breakdown: list[dict] | None = None) -> Series:
+    """Successful reads and writes per day."""
     reads: dict[date, int] = defaultdict(int)
     writes: dict[date, int] = defaultdict(int)
-    for row in (
-        usage_rollups(scope=scope, filters=filters)
-        .filter(outcome=SUCCESS)
-        .values("day", "read_only")
-        .annotate(n=Sum("calls"))
-        .order_by()
-    ):
-        (reads if row["read_only"] else writes)[row["day"]] += row["n"]
+    for row in breakdown if breakdown is not None else usage_day_breakdown(scope=scope, filters=filters):
+        if row["outcome"] == SUCCESS:
+            (reads if row["read_only"] else writes)[row["day"]] += row["n"]
     days = filters.days
     datasets = {"Reads": [reads.get(d, 0) for d in days], "Writes": [writes.get(d, 0) for d in days]}
     rows = [{"day": d, "reads": reads.get(d, 0), "writes": writes.get(d, 0)} for d in days]
     return Series(labels=[d.isoformat() for d in days], datasets=datasets, rows=rows)
 
 
-def usage_outcomes(*, scope: UsageScope, filters: UsageFilters) -> dict[str, int]:
+def usage_outcomes(*, scope: UsageScope, filters: UsageFilters, breakdown: list[dict] | None = None) -> dict[str, int]:
     totals = {SUCCESS: 0, DENIED: 0, FAILED: 0}
-    for row in usage_rollups(scope=scope, filters=filters).values("outcome").annotate(n=Sum("calls")).order_by():
+    for row in breakdown if breakdown is not None else usage_day_breakdown(scope=scope, filters=filters):
         totals[row["outcome"]] = totals.get(row["outcome"], 0) + row["n"]
     return totals
 

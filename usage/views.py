@@ -53,10 +53,17 @@ CHARTS: dict[str, tuple[str, str, bool, bool, Callable]] = {
 }
 
 
-def _series(name: str, scope: selectors.UsageScope, filters: selectors.UsageFilters) -> selectors.Series:
+PER_DAY = {"calls-per-day", "reads-writes"}
+
+
+def _series(
+    name: str, scope: selectors.UsageScope, filters: selectors.UsageFilters, breakdown: list[dict] | None = None
+) -> selectors.Series:
     fn = CHARTS[name][4]
     if fn is None:
         return selectors.sharing_activity_per_day(filters=filters)
+    if name in PER_DAY:
+        return fn(scope=scope, filters=filters, breakdown=breakdown)
     return fn(scope=scope, filters=filters)
 
 
@@ -76,8 +83,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "usage/dashboard.html", context, status=400)
     charts = []
     island = {}
+    # One pass over the window for the per-day charts and the totals.
+    breakdown = selectors.usage_day_breakdown(scope=scope, filters=filters)
     for name, (title, kind, stacked, horizontal, _fn) in CHARTS.items():
-        series = _series(name, scope, filters)
+        series = _series(name, scope, filters, breakdown)
         charts.append({"name": name, "title": title, "series": series})
         island[name] = {**series.chart(), "type": kind, "stacked": stacked, "horizontal": horizontal, "title": title}
     context.update(
@@ -85,7 +94,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             **{"chart_" + c["name"].replace("-", "_"): c for c in charts},
             "chart_data": island,
-            "outcomes": selectors.usage_outcomes(scope=scope, filters=filters),
+            "outcomes": selectors.usage_outcomes(scope=scope, filters=filters, breakdown=breakdown),
             "denied_events": selectors.usage_denied_events(scope=scope, filters=filters),
         }
     )
@@ -253,7 +262,6 @@ def source_detail(request: HttpRequest, source_uuid) -> HttpResponse:
         "health": selectors.trail_source_health(source=source),
         "quarantined": selectors.trail_files_quarantined(source=source),
         "replay_form": ReplayForm(initial={"start": timezone.localdate(), "end": timezone.localdate()}),
-        "can_delete": hasattr(services, "trail_source_delete"),
     }
     if request.headers.get("HX-Request"):
         return render(request, "usage/source_detail.html#health", context)
@@ -265,11 +273,7 @@ def source_detail(request: HttpRequest, source_uuid) -> HttpResponse:
 def source_delete(request: HttpRequest, source_uuid) -> HttpResponse:
     _require_operator(request.user)
     source = _source(source_uuid)
-    delete = getattr(services, "trail_source_delete", None)
-    if delete is None:
-        messages.error(request, "Removing a trail source is not available yet; disable it on its edit page instead.")
-        return redirect("usage:source_detail", source_uuid=source.uuid)
-    delete(actor=request.user, source=source)
+    services.trail_source_delete(actor=request.user, source=source)
     messages.success(request, f"Removed the trail source {source.name}. Usage already counted stays.")
     return redirect("usage:source_list")
 
@@ -289,16 +293,7 @@ def source_replay(request: HttpRequest, source_uuid) -> HttpResponse:
         }
         return render(request, "usage/source_detail.html", context, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    # Queued when the ingestion offers it (the listing runs in a worker), else done here.
-    request_replay = getattr(services, "trail_files_replay_request", None)
-    if request_replay is not None:
-        request_replay(actor=request.user, source=source, start=start, end=end)
-        messages.success(request, f"Replay of {start:%Y-%m-%d} to {end:%Y-%m-%d} queued; progress shows below.")
-    else:
-        result = services.trail_files_replay(actor=request.user, source=source, start=start, end=end)
-        messages.success(
-            request,
-            f"Replaying {start:%Y-%m-%d} to {end:%Y-%m-%d}: {result.requeued} quarantined file(s) queued again, "
-            f"{result.new_files} new file(s) found.",
-        )
+    # The listing runs in a worker: a request thread never waits on S3.
+    services.trail_files_replay_request(actor=request.user, source=source, start=start, end=end)
+    messages.success(request, f"Replay of {start:%Y-%m-%d} to {end:%Y-%m-%d} queued; progress shows below.")
     return redirect("usage:source_detail", source_uuid=source.uuid)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from portal.models import AuditEvent
 from tests.csp import assert_csp_clean
 from tests.usage.dashboard_data import event, rollups_rebuild, usage_world
+from usage import services
 from usage.models import TrailFile, TrailSource
 
 pytestmark = pytest.mark.django_db
@@ -261,7 +262,10 @@ def test_operator_adds_edits_and_removes_a_trail_source(client, operator):
     assert response.status_code == 302
     source.refresh_from_db()
     assert source.prefix == "trails" and source.external_id == "pantry-trail"
-    assert AuditEvent.objects.filter(action__in=["trail_source.created", "trail_source.updated"]).count() == 2
+    assert client.post(reverse("usage:source_delete", args=[source.uuid])).status_code == 302
+    assert not TrailSource.objects.exists()
+    actions = sorted(AuditEvent.objects.filter(object_type="trail_source").values_list("action", flat=True))
+    assert actions == ["trail_source.created", "trail_source.deleted", "trail_source.updated"]
 
 
 @pytest.mark.parametrize(
@@ -324,6 +328,24 @@ def test_health_shows_progress_lag_errors_and_quarantined_files(client, operator
     assert partial.lstrip().startswith('<div id="health"')
     listing = client.get(reverse("usage:source_list")).content.decode()
     assert "org-trail" in listing and "Error" in listing
+
+
+def test_replay_is_queued_for_a_worker_and_audited(client, operator, monkeypatch, django_capture_on_commit_callbacks):
+    source = _source()
+    sent = []
+    monkeypatch.setattr("celery.canvas.Signature.delay", lambda self: sent.append((self.task, self.args)))
+    client.force_login(operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("usage:source_replay", args=[source.uuid]), {"start": "2026-01-01", "end": "2026-01-03"}
+        )
+    assert response.status_code == 302
+    assert sent == [(services.REPLAY_TASK, (str(source.uuid), "2026-01-01", "2026-01-03"))]
+    assert AuditEvent.objects.get(action="trail_source.replay_requested").after == {
+        "start": "2026-01-01",
+        "end": "2026-01-03",
+    }
+    assert "queued" in client.get(response["Location"]).content.decode()
 
 
 def test_replay_range_is_validated(client, operator):
