@@ -523,6 +523,10 @@ def _commit(outcomes: list[_Outcome], worker: str, result: BatchResult, *, stage
     """Inside the caller's transaction: lock the ledger rows, stage, insert, roll up, mark done."""
     ids = [o.file.id for o in outcomes]
     with connection.cursor() as cur:
+        # Asynchronous commit is safe here: a server crash can only lose whole recent
+        # transactions — ledger row, events and rollups together — and their files are then
+        # claimed and counted again, once. It saves a WAL flush per batch.
+        cur.execute("SET LOCAL synchronous_commit TO OFF")
         cur.execute(
             "SELECT id FROM usage_trailfile WHERE id = ANY(%s) AND state = 'claimed' AND claimed_by = %s "
             "ORDER BY id FOR UPDATE",
