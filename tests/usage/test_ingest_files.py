@@ -176,3 +176,29 @@ def test_operator_actions_on_sources_are_audited(trail_org, django_user_model):
     # The external id (a confused-deputy guard) is recorded as set, never by value.
     after = AuditEvent.objects.get(action="trail_source.updated").after
     assert after["external_id_set"] is True and trail_org.trail["external_id"] not in str(after)
+
+
+def test_a_file_older_than_the_listing_look_back_is_found_by_a_replay(trail_org):
+    trail_org.calls(read_calls(1), delivered_minutes=300)
+    ingest_all()
+    trail_org.calls(read_calls(2, minute=10), delivered_minutes=20)  # 4h40 earlier than the newest
+    ingest_all()
+    assert usage_counts() == {("GetRecord", CONSUMER, "orders", "success"): 1}
+    day = dt.date(2026, 11, 20)
+    replay = services.trail_files_replay(actor=None, source=trail_org.source, start=day, end=day)
+    assert replay.new_files == 2  # the caller's and the owner's copies
+    ingest_all()
+    assert usage_counts() == {("GetRecord", CONSUMER, "orders", "success"): 3}
+
+
+def test_ingest_lag_is_the_oldest_waiting_files_age_and_zero_once_done(trail_org):
+    assert services.ingest_lag_seconds() == 0.0
+    trail_org.calls(read_calls(1))
+    services.trail_sources_list()
+    waited = services.ingest_lag_seconds()
+    delivered = dt.datetime(2026, 11, 20, 10, 5, tzinfo=dt.UTC)
+    assert waited == pytest.approx((dt.datetime.now(dt.UTC) - delivered).total_seconds(), abs=60)
+    ingest_all()
+    assert services.ingest_lag_seconds() == 0.0
+    TrailSource.objects.update(enabled=False)
+    assert services.ingest_lag_seconds() is None
