@@ -26,6 +26,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from catalog.models import AwsAccount, FeatureGroup, Membership, user_sees_everything
+from portal.audit import audit_action_label
 from portal.models import AuditEvent
 from sharing.models import Grant
 from usage.models import CloudTrailEvent, TrailFile, TrailSource, UsageDaily
@@ -370,7 +371,10 @@ def sharing_activity_per_day(*, filters: UsageFilters) -> Series:
     ):
         counts[row["action"]][row["day"]] = row["n"]
     days = filters.days
-    datasets = {action: [by_day.get(d, 0) for d in days] for action, by_day in sorted(counts.items())}
+    # Legends and table headers in the audit log's words ("Access request approved"...).
+    datasets = {
+        audit_action_label(action): [by_day.get(d, 0) for d in days] for action, by_day in sorted(counts.items())
+    }
     rows = [{"day": d, **{a: datasets[a][i] for a in datasets}} for i, d in enumerate(days)]
     return Series(labels=[d.isoformat() for d in days], datasets=datasets, rows=rows)
 

@@ -69,7 +69,14 @@ def _series(
 
 def _filtered(request: HttpRequest) -> tuple[UsageFilterForm, selectors.UsageScope, selectors.UsageFilters | None]:
     scope = selectors.usage_scope(request.user)
-    form = UsageFilterForm(request.GET, scope=scope)
+    # The fields show the range in effect (the last 30 days unless asked otherwise).
+    data = request.GET.copy()
+    default = selectors.UsageFilters.last_days()
+    if not data.get("end"):
+        data["end"] = default.end.isoformat()
+    if not data.get("start") and not request.GET.get("end"):
+        data["start"] = default.start.isoformat()
+    form = UsageFilterForm(data, scope=scope)
     return form, scope, form.filters() if form.is_valid() else None
 
 
@@ -200,7 +207,7 @@ def revoke_link(grant) -> tuple[str, str]:
 @require_GET
 def grants_usage(request: HttpRequest) -> HttpResponse:
     _require_org_usage(request.user)
-    form = GrantsWindowForm(request.GET)
+    form = GrantsWindowForm(request.GET if "days" in request.GET else {"days": selectors.DEFAULT_DAYS})
     if not form.is_valid():
         return render(request, "usage/grants.html", {"form": form}, status=400)
     report = selectors.grants_vs_use(days=form.window())

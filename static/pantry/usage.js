@@ -11,7 +11,7 @@
     var data = JSON.parse(island.textContent);
     document.querySelectorAll("canvas[data-usage-chart]").forEach(function (canvas) {
       var spec = data[canvas.dataset.usageChart];
-      if (!spec || !spec.labels.length) return;
+      if (!spec || !spec.labels.length || !spec.datasets.length) return;
       var chart = new window.Chart(canvas, {
         type: spec.type,
         data: {

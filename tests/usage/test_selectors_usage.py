@@ -199,3 +199,30 @@ def test_popularity_follows_other_accounts_reads(org, world):
     assert pop["quiet_group"] == 0
     # A second refresh with nothing new writes nothing.
     assert feature_groups_popularity_refresh() == 0
+
+
+def test_sharing_activity_counts_audit_log_actions_per_day(org, governance):
+    from portal.audit import audit_action_label, audit_log
+
+    for action, n in (("access_request.create", 3), ("access_request.approve", 2), ("share.create", 1)):
+        for _ in range(n):
+            audit_log(
+                actor=governance,
+                action=action,
+                object_type="access_request",
+                object_id="x",
+                owner_account_id=org.central.account_id,
+                consumer_account_id=org.consumer.account_id,
+            )
+    audit_log(actor=governance, action="account.update", object_type="account", object_id="y")
+    series = selectors.sharing_activity_per_day(filters=selectors.UsageFilters.last_days(7))
+    assert {k: sum(v) for k, v in series.datasets.items()} == {
+        audit_action_label("access_request.approve"): 2,
+        audit_action_label("access_request.create"): 3,
+        audit_action_label("share.create"): 1,
+    }
+    assert series.datasets[audit_action_label("access_request.create")][-1] == 3  # today
+    narrowed = selectors.sharing_activity_per_day(
+        filters=selectors.UsageFilters.last_days(7, consumer_account_id=org.team.account_id)
+    )
+    assert narrowed.datasets == {}
