@@ -164,10 +164,23 @@ class CloudTrailEvent(models.Model):
     source_ip = models.CharField(max_length=64, blank=True)
     owner_account_id = models.CharField(max_length=12, blank=True)
     consumer_account_id = models.CharField(max_length=12, blank=True)
-    feature_group = models.ForeignKey(FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No single-column index: ctevent_group_time leads with the group.
+    feature_group = models.ForeignKey(
+        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     region = models.CharField(max_length=32, blank=True)
-    file = models.ForeignKey(TrailFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Which file delivered it, for tracing. No constraint and no index: every index costs each
+    # insert, and a source removed with its ledger need not rewrite its events.
+    file = models.ForeignKey(
+        TrailFile,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
 
     class Meta:
         constraints = [
@@ -196,7 +209,10 @@ class UsageDaily(models.Model):
     in the transaction that marks the file done."""
 
     day = models.DateField()
-    feature_group = models.ForeignKey(FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No single-column index: usagedaily_group_day leads with the group.
+    feature_group = models.ForeignKey(
+        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     # The dimension itself (the FK follows it: a group the catalog learns later is linked by ARN).
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     owner_account_id = models.CharField(max_length=12, blank=True)
