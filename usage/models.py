@@ -248,3 +248,47 @@ class UsageDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.operation} {self.calls}"
+
+
+class UsageDailyTotal(models.Model):
+    """`UsageDaily` without the principal: what organisation-wide charts aggregate (per day,
+    top groups and consumers, outcomes), with far fewer rows. Written by the same statement, in
+    the same transaction, from the same inserted events."""
+
+    day = models.DateField()
+    # No single-column index: usagedailytotal_group_day leads with the group.
+    feature_group = models.ForeignKey(
+        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    feature_group_arn = models.CharField(max_length=2048, blank=True)
+    owner_account_id = models.CharField(max_length=12, blank=True)
+    consumer_account_id = models.CharField(max_length=12, blank=True)
+    operation = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=8, choices=CloudTrailEvent.Outcome.choices)
+    read_only = models.BooleanField(default=False)
+    calls = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "feature_group_arn",
+                    "owner_account_id",
+                    "consumer_account_id",
+                    "operation",
+                    "outcome",
+                    "read_only",
+                ],
+                name="usagedailytotal_unique_dimensions",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="usagedailytotal_day"),
+            models.Index(fields=["feature_group", "day"], name="usagedailytotal_group_day"),
+            models.Index(fields=["consumer_account_id", "day"], name="usagedailytotal_consumer_day"),
+            models.Index(fields=["owner_account_id", "day"], name="usagedailytotal_owner_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.operation} {self.calls}"

@@ -606,7 +606,8 @@ CREATE TEMP TABLE IF NOT EXISTS usage_stage (
 """
 
 # Staged rows → raw events (deduplicated on eventID per group, and on sharedEventID per group
-# for the two copies of a cross-account call) → the new rows' daily rollups. Ordered so that
+# for the two copies of a cross-account call) → the new rows' daily rollups, with and without
+# the principal. Ordered so that
 # concurrent workers take row locks in the same order (no deadlocks on shared rollup rows).
 _MOVE_SQL = """
 WITH ins AS (
@@ -635,6 +636,16 @@ WITH ins AS (
     ORDER BY 1, 3, 4, 5, 6, 7, 8, 9
     ON CONFLICT ON CONSTRAINT usagedaily_unique_dimensions DO UPDATE
         SET calls = u.calls + excluded.calls, feature_group_id = coalesce(u.feature_group_id, excluded.feature_group_id)
+), total AS (
+    INSERT INTO usage_usagedailytotal AS t (day, feature_group_id, feature_group_arn, owner_account_id,
+        consumer_account_id, operation, outcome, read_only, calls)
+    SELECT (event_time AT TIME ZONE 'UTC')::date, max(feature_group_id), feature_group_arn, owner_account_id,
+        consumer_account_id, event_name, outcome, read_only, count(*)
+    FROM ins
+    GROUP BY 1, 3, 4, 5, 6, 7, 8
+    ORDER BY 1, 3, 4, 5, 6, 7, 8
+    ON CONFLICT ON CONSTRAINT usagedailytotal_unique_dimensions DO UPDATE
+        SET calls = t.calls + excluded.calls, feature_group_id = coalesce(t.feature_group_id, excluded.feature_group_id)
 )
 SELECT file_id, count(*),
     array_agg(DISTINCT feature_group_arn) FILTER (WHERE feature_group_id IS NULL AND feature_group_arn <> '')
@@ -797,6 +808,13 @@ def usage_groups_link() -> int:
             """
         )
         linked = cur.rowcount
+        cur.execute(
+            """
+            UPDATE usage_usagedailytotal u SET feature_group_id = fg.id FROM catalog_featuregroup fg
+            WHERE u.feature_group_id IS NULL AND u.feature_group_arn <> '' AND fg.arn = u.feature_group_arn
+            """
+        )
+        linked += cur.rowcount
         cur.execute(
             """
             UPDATE usage_cloudtrailevent e SET feature_group_id = fg.id FROM catalog_featuregroup fg

@@ -80,7 +80,7 @@ def test_an_unknown_feature_group_is_counted_by_arn_and_linked_when_the_catalog_
         arn=info["feature_group_arn"],
         name=info["feature_group_arn"].rsplit("/", 1)[-1],
     )
-    assert services.usage_groups_link() == 1 + info["valid_records"]
+    assert services.usage_groups_link() == 2 + info["valid_records"]  # rollup, total, raw events
     row.refresh_from_db()
     assert row.feature_group == group and row.calls == info["valid_records"]
 

@@ -110,8 +110,16 @@ def ingest_all(*, worker: str = "test-worker") -> None:
 
 
 def usage_counts() -> dict[tuple, int]:
-    from usage.models import UsageDaily
+    """Calls by (operation, consumer account, group name, outcome); the principal-less totals
+    must say the same."""
+    from django.db.models import Sum
 
+    from usage.models import UsageDaily, UsageDailyTotal
+
+    dims = ("day", "feature_group_arn", "owner_account_id", "consumer_account_id", "operation", "outcome", "read_only")
+    by_dims = {tuple(r[d] for d in dims): r["c"] for r in UsageDaily.objects.values(*dims).annotate(c=Sum("calls"))}
+    totals = {tuple(getattr(t, d) for d in dims): t.calls for t in UsageDailyTotal.objects.all()}
+    assert by_dims == totals
     return {
         (u.operation, u.consumer_account_id, u.feature_group_arn.rsplit("/", 1)[-1], u.outcome): u.calls
         for u in UsageDaily.objects.all()
