@@ -113,7 +113,22 @@ def _seed(*, events: int, days: int, principals: int, groups: int, accounts: int
             },
         )
         inserted = cur.rowcount
+        # The principal-less rollup the ingestion writes in the same statement.
+        cur.execute(
+            """
+            INSERT INTO usage_usagedailytotal (day, feature_group_id, feature_group_arn, owner_account_id,
+                consumer_account_id, operation, outcome, read_only, calls)
+            SELECT day, max(feature_group_id), feature_group_arn, owner_account_id, consumer_account_id, operation,
+                outcome, read_only, sum(calls)
+            FROM usage_usagedaily WHERE feature_group_arn LIKE %s
+            GROUP BY day, feature_group_arn, owner_account_id, consumer_account_id, operation, outcome, read_only
+            ON CONFLICT DO NOTHING
+            """,
+            ["%:feature-group/bench_group_%"],
+        )
+        totals = cur.rowcount
         cur.execute("ANALYZE usage_usagedaily")
+        cur.execute("ANALYZE usage_usagedailytotal")
         cur.execute(
             "SELECT count(*), coalesce(sum(calls), 0) FROM usage_usagedaily WHERE day > %s",
             [today - __import__("datetime").timedelta(days=days)],
@@ -121,6 +136,7 @@ def _seed(*, events: int, days: int, principals: int, groups: int, accounts: int
         window_rows, window_calls = cur.fetchone()
     return {
         "rows": inserted,
+        "totals": totals,
         "seconds": time.perf_counter() - t0,
         "window_rows": window_rows,
         "window_calls": window_calls,
@@ -167,7 +183,8 @@ COVERING_INDEX = """CREATE INDEX IF NOT EXISTS usagedaily_day_cover ON usage_usa
 
 def _report(args, seed, selectors) -> None:
     print(
-        f"rollups: {seed['rows']:,} rows written in {seed['seconds']:.1f} s; the {args.days}-day window: "
+        f"rollups: {seed['rows']:,} UsageDaily rows ({seed['totals']:,} UsageDailyTotal) written in "
+        f"{seed['seconds']:.1f} s; the {args.days}-day window: "
         f"{seed['window_rows']:,} rows standing for {seed['window_calls']:,} calls"
     )
     everything = selectors.UsageScope(everything=True)
@@ -237,6 +254,7 @@ def main() -> int:
     try:
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE usage_usagedaily")
+            cur.execute("VACUUM ANALYZE usage_usagedailytotal")
             if args.covering:
                 cur.execute(COVERING_INDEX)
                 cur.execute("VACUUM ANALYZE usage_usagedaily")
@@ -244,9 +262,8 @@ def main() -> int:
     finally:
         with connection.cursor() as cur:
             cur.execute("DROP INDEX IF EXISTS usagedaily_day_cover")
-            cur.execute(
-                "DELETE FROM usage_usagedaily WHERE feature_group_arn LIKE %s", ["%:feature-group/bench_group_%"]
-            )
+            for table in ("usage_usagedaily", "usage_usagedailytotal"):
+                cur.execute(f"DELETE FROM {table} WHERE feature_group_arn LIKE %s", ["%:feature-group/bench_group_%"])  # noqa: S608
             cur.execute("DELETE FROM catalog_featuregroup WHERE name LIKE 'bench\\_group\\_%%'")
             cur.execute("DELETE FROM catalog_awsaccount WHERE name LIKE 'bench-owner-%%'")
             cur.execute("VACUUM ANALYZE usage_usagedaily")

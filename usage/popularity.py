@@ -3,7 +3,8 @@
 The catalog keeps `FeatureGroup.popularity` as a column (indexed for the
 "Most used" sort, and multiplied into the text rank as `1 + w·ln(1 + p)`,
 see catalog.selectors.search), so search never aggregates usage per query.
-This service refreshes that column from the daily rollups in one UPDATE.
+This service refreshes that column from the daily rollups (`UsageDailyTotal`, the
+principal-less one) in one UPDATE.
 
 Popularity is the number of successful *read* calls (GetRecord,
 BatchGetRecord, DescribeFeatureGroup, DescribeFeatureMetadata...) over the
@@ -28,7 +29,7 @@ _REFRESH_SQL = """
 WITH used AS (
     SELECT u.feature_group_id AS id,
            SUM(u.calls) + %(weight)s * COUNT(DISTINCT u.consumer_account_id) AS score
-    FROM usage_usagedaily u
+    FROM usage_usagedailytotal u
     WHERE u.day >= %(since)s AND u.day <= %(until)s
       AND u.outcome = 'success' AND u.read_only
       AND u.feature_group_id IS NOT NULL

@@ -1,7 +1,7 @@
 """Reads behind the usage dashboards, the group and account usage panels, and the usage API.
 
-Every figure comes from the daily rollups (`UsageDaily`), never from a scan of
-raw events: rollups grow with days × groups × accounts × principals ×
+Every figure comes from the daily rollups (`UsageDailyTotal` where no principal
+is named, `UsageDaily` where one is), never from a scan of raw events: rollups grow with days × groups × accounts × principals ×
 operations, not with calls, so a month of dashboard stays a few thousand rows
 whatever the traffic. Raw `CloudTrailEvent` rows are read only for the denied
 calls table (who tried what, within the retention window) and bounded by a
@@ -29,7 +29,7 @@ from catalog.models import AwsAccount, FeatureGroup, Membership, user_sees_every
 from portal.audit import audit_action_label
 from portal.models import AuditEvent
 from sharing.models import Grant
-from usage.models import CloudTrailEvent, TrailFile, TrailSource, UsageDaily
+from usage.models import CloudTrailEvent, TrailFile, TrailSource, UsageDaily, UsageDailyTotal
 from usage.operations import ADMIN_EXTRA_OPERATIONS, READ_WRITE_EXTRA_OPERATIONS
 
 DEFAULT_DAYS = 30
@@ -120,8 +120,12 @@ def _scoped(queryset: QuerySet, scope: UsageScope) -> QuerySet:
     return queryset.filter(owner_account_id__in=sorted(scope.owner_account_ids))
 
 
-def usage_rollups(*, scope: UsageScope, filters: UsageFilters) -> QuerySet[UsageDaily]:
-    rows = _scoped(UsageDaily.objects.all(), scope).filter(day__gte=filters.start, day__lte=filters.end)
+def usage_rollups(*, scope: UsageScope, filters: UsageFilters, by_principal: bool = True) -> QuerySet:
+    """The window's rollups. Figures that do not name principals pass `by_principal=False` and read
+    `UsageDailyTotal` (the same counts without the principal dimension, written in the same
+    transaction), which has principals-times fewer rows to aggregate."""
+    model = UsageDaily if by_principal else UsageDailyTotal
+    rows = _scoped(model.objects.all(), scope).filter(day__gte=filters.start, day__lte=filters.end)
     if filters.owner_account_id:
         rows = rows.filter(owner_account_id=filters.owner_account_id)
     if filters.consumer_account_id:
@@ -161,7 +165,7 @@ def usage_day_breakdown(*, scope: UsageScope, filters: UsageFilters) -> list[dic
     can be an index-only scan of the window.
     """
     return list(
-        usage_rollups(scope=scope, filters=filters)
+        usage_rollups(scope=scope, filters=filters, by_principal=False)
         .values("day", "operation", "outcome", "read_only")
         .annotate(n=Sum("calls"))
         .order_by()
@@ -197,7 +201,7 @@ def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = T
     covering index); calls on groups the catalog does not know yet (no id,
     linked later by ARN) are split by ARN in a second, small query.
     """
-    ok = usage_rollups(scope=scope, filters=filters).filter(outcome=SUCCESS)
+    ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
     top = list(
         ok.values("feature_group_id")
         .annotate(calls=Sum("calls"), accounts=Count("consumer_account_id", distinct=True))
@@ -231,7 +235,7 @@ def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = T
 
 def usage_top_consumers(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> Series:
     top = list(
-        usage_rollups(scope=scope, filters=filters)
+        usage_rollups(scope=scope, filters=filters, by_principal=False)
         .filter(outcome=SUCCESS)
         .values("consumer_account_id")
         .annotate(calls=Sum("calls"), groups=Count("feature_group_id", distinct=True))
@@ -394,7 +398,7 @@ def _use_by_pair(*, since: date) -> dict[tuple[int, str], dict]:
     """Successful use per (feature group pk, consumer account id) since a day: calls, writes, last day."""
     use: dict[tuple[int, str], dict] = {}
     for row in (
-        UsageDaily.objects.filter(day__gte=since, outcome=SUCCESS, feature_group__isnull=False)
+        UsageDailyTotal.objects.filter(day__gte=since, outcome=SUCCESS, feature_group__isnull=False)
         .values("feature_group_id", "consumer_account_id")
         .annotate(
             calls=Sum("calls"),
@@ -414,7 +418,7 @@ def _last_use(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], date]:
     groups = sorted({g for g, _ in pairs})
     accounts = sorted({a for _, a in pairs})
     rows = (
-        UsageDaily.objects.filter(outcome=SUCCESS, feature_group_id__in=groups, consumer_account_id__in=accounts)
+        UsageDailyTotal.objects.filter(outcome=SUCCESS, feature_group_id__in=groups, consumer_account_id__in=accounts)
         .values("feature_group_id", "consumer_account_id")
         .annotate(last_day=Max("day"))
         .order_by()
@@ -582,8 +586,8 @@ def group_usage(
 
 
 _GROUP_COUNTS_SQL = """
-SELECT EXISTS (SELECT 1 FROM usage_usagedaily WHERE feature_group_id = %(group)s AND outcome = 'success'),
-       (SELECT COUNT(DISTINCT consumer_account_id) FROM usage_usagedaily
+SELECT EXISTS (SELECT 1 FROM usage_usagedailytotal WHERE feature_group_id = %(group)s AND outcome = 'success'),
+       (SELECT COUNT(DISTINCT consumer_account_id) FROM usage_usagedailytotal
         WHERE feature_group_id = %(group)s AND day >= %(since)s AND outcome = 'success'
           AND consumer_account_id <> %(owner)s)
 """
@@ -620,7 +624,7 @@ def account_consumers(*, account: AwsAccount, days: int = DEFAULT_DAYS, today: d
         )
         entry["grants"] += 1
     for row in (
-        UsageDaily.objects.filter(owner_account_id=account.account_id, day__gte=since, outcome=SUCCESS)
+        UsageDailyTotal.objects.filter(owner_account_id=account.account_id, day__gte=since, outcome=SUCCESS)
         .exclude(consumer_account_id=account.account_id)
         .values("consumer_account_id")
         .annotate(calls=Sum("calls"), groups=Count("feature_group_arn", distinct=True), last_day=Max("day"))

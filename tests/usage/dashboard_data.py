@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalog.models import AwsAccount, FeatureGroup
 from sharing.models import Grant
 from tests.factories import FeatureGroupFactory, GrantFactory
-from usage.models import CloudTrailEvent, UsageDaily
+from usage.models import CloudTrailEvent, UsageDaily, UsageDailyTotal
 from usage.operations import READ_OPERATIONS, outcome_for
 
 ROLE = "arn:aws:sts::{account}:assumed-role/{role}/{session}"
@@ -66,9 +66,20 @@ def event(
 
 
 def rollups_rebuild() -> None:
-    """UsageDaily from every raw event (UTC days), as the ingestion's upsert would leave it."""
+    """UsageDaily and UsageDailyTotal from every raw event (UTC days), as the ingestion's upsert would leave them."""
     UsageDaily.objects.all().delete()
+    UsageDailyTotal.objects.all().delete()
     with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO usage_usagedailytotal (day, feature_group_id, feature_group_arn, owner_account_id,
+                consumer_account_id, operation, outcome, read_only, calls)
+            SELECT (event_time AT TIME ZONE 'UTC')::date, MAX(feature_group_id), feature_group_arn, owner_account_id,
+                consumer_account_id, event_name, outcome, read_only, COUNT(*)
+            FROM usage_cloudtrailevent
+            GROUP BY 1, feature_group_arn, owner_account_id, consumer_account_id, event_name, outcome, read_only
+            """
+        )
         cursor.execute(
             """
             INSERT INTO usage_usagedaily (day, feature_group_id, feature_group_arn, owner_account_id,

@@ -376,3 +376,22 @@ def test_only_operators_manage_trail_sources(client, request, persona):
         == 403
     )
     assert TrailSource.objects.count() == 1
+
+
+def test_every_usage_page_is_csp_clean(client, operator, owner, org, world):
+    source = _source()
+    client.force_login(operator)
+    for url in (
+        reverse("usage:source_list"),
+        reverse("usage:source_create"),
+        reverse("usage:source_edit", args=[source.uuid]),
+        reverse("usage:grants"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_csp_clean(response.content.decode())
+    client.force_login(owner)
+    for url in (world.profile.get_absolute_url(), org.central.get_absolute_url()):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_csp_clean(response.content.decode())
