@@ -256,13 +256,28 @@ def usage_top_consumers(*, scope: UsageScope, filters: UsageFilters, limit: int 
 
 
 def usage_top_principals(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> Series:
-    top = list(
+    # Grouped with the feature group and summed here: a COUNT(DISTINCT) per principal would
+    # make PostgreSQL sort the whole window instead of hashing it.
+    per_principal: dict[tuple[str, str], dict] = {}
+    for r in (
         usage_rollups(scope=scope, filters=filters)
         .filter(outcome=SUCCESS)
-        .values("principal_arn", "consumer_account_id")
-        .annotate(calls=Sum("calls"), groups=Count("feature_group_id", distinct=True))
-        .order_by("-calls", "principal_arn")[:limit]
-    )
+        .values("principal_arn", "consumer_account_id", "feature_group_id")
+        .annotate(calls=Sum("calls"))
+        .order_by()
+    ):
+        entry = per_principal.setdefault(
+            (r["principal_arn"], r["consumer_account_id"]),
+            {
+                "principal_arn": r["principal_arn"],
+                "consumer_account_id": r["consumer_account_id"],
+                "calls": 0,
+                "groups": 0,
+            },
+        )
+        entry["calls"] += r["calls"]
+        entry["groups"] += 1 if r["feature_group_id"] is not None else 0
+    top = sorted(per_principal.values(), key=lambda r: (-r["calls"], r["principal_arn"]))[:limit]
     rows = [
         {
             "principal_arn": r["principal_arn"],
