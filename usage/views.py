@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from django.contrib import messages
@@ -85,7 +86,13 @@ def _filtered(request: HttpRequest) -> tuple[UsageFilterForm, selectors.UsageSco
 def dashboard(request: HttpRequest) -> HttpResponse:
     _require_org_usage(request.user)
     form, scope, filters = _filtered(request)
-    context = {"form": form, "accounts": selectors.accounts_for_filters(), "query": request.GET.urlencode()}
+    today = timezone.localdate()
+    context = {
+        "form": form,
+        "accounts": selectors.accounts_for_filters(),
+        "query": request.GET.urlencode(),
+        "quick_ranges": [(days, (today - timedelta(days=days - 1)).isoformat()) for days in (7, 30, 60, 90)],
+    }
     if filters is None:
         return render(request, "usage/dashboard.html", context, status=400)
     charts = []
