@@ -527,6 +527,9 @@ def _commit(outcomes: list[_Outcome], worker: str, result: BatchResult, *, stage
         # transactions — ledger row, events and rollups together — and their files are then
         # claimed and counted again, once. It saves a WAL flush per batch.
         cur.execute("SET LOCAL synchronous_commit TO OFF")
+        # The stage is a fresh temporary table without statistics, so the planner guesses high
+        # row counts and would JIT-compile the move statement: compiling costs more than running it.
+        cur.execute("SET LOCAL jit TO OFF")
         cur.execute(
             "SELECT id FROM usage_trailfile WHERE id = ANY(%s) AND state = 'claimed' AND claimed_by = %s "
             "ORDER BY id FOR UPDATE",
