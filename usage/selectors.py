@@ -472,10 +472,11 @@ def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Gra
         pair = (grant.feature_group_id, grant.consumer_account.account_id)
         granted_pairs.add(pair)
         seen = use.get(pair)
-        # A grant made inside the window has not had `days` days to be used.
+        # Pantry's `created_at` is when it recorded the grant, not when RAM shared it (a grant
+        # mirrored from RAM today may be years old), so every grant counts; one recorded inside
+        # the window is marked, since it may simply not have had the time to be used.
         if seen is None:
-            if grant.created_at.date() <= since:
-                unused.append({"grant": grant})
+            unused.append({"grant": grant, "recent": grant.created_at.date() > since})
         else:
             needed = level_needed(seen["operations"])
             if Grant.LEVEL_ORDER[needed] < Grant.LEVEL_ORDER[grant.permission]:

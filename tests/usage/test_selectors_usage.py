@@ -154,9 +154,11 @@ def test_a_grant_used_only_before_the_window_is_unused_with_its_last_use(org, wo
     assert world.read_grant not in unused
 
 
-def test_a_grant_made_inside_the_window_is_not_called_unused(org, world):
+def test_a_grant_recorded_inside_the_window_is_unused_and_marked_recent(org, world):
+    assert selectors.grants_vs_use(days=30).unused[0]["recent"] is False
     world.unused_grant.__class__.objects.filter(pk=world.unused_grant.pk).update(created_at=timezone.now())
-    assert selectors.grants_vs_use(days=30).unused == []
+    [row] = selectors.grants_vs_use(days=30).unused
+    assert row["grant"] == world.unused_grant and row["recent"] is True
 
 
 def test_group_panel_by_consumer_and_operation(org, world):
