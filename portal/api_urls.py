@@ -12,8 +12,9 @@ from rest_framework.routers import DefaultRouter
 
 from catalog.api import accounts, groups, lineage, search
 from portal.api import ApiRootView
+from usage import api as usage_api
 
-API_MODULES = [accounts, groups, search, lineage]
+API_MODULES = [accounts, groups, search, lineage, usage_api]
 
 
 class Router(DefaultRouter):

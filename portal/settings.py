@@ -400,6 +400,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sharing.tasks.sharing_end_dates",
         "schedule": env_int("PANTRY_SHARING_END_DATES_SECONDS", 300),
     },
+    # Usage (docs/usage.md): list new CloudTrail files and queue ingestion; give back files whose
+    # worker died; drop raw events past retention; link usage to groups a sync found since.
+    "usage-trail-sources-list": {
+        "task": "usage.tasks.trail_sources_list",
+        "schedule": env_int("PANTRY_USAGE_LIST_SECONDS", 30),
+    },
+    "usage-trail-claims-sweep": {"task": "usage.tasks.trail_claims_sweep", "schedule": 60},
+    "usage-raw-events-prune": {"task": "usage.tasks.raw_events_prune", "schedule": 3600},
+    "usage-groups-link": {"task": "usage.tasks.usage_groups_link", "schedule": 600},
+    "usage-popularity-refresh": {"task": "usage.tasks.feature_groups_popularity_refresh", "schedule": 300},
 }
 
 # --- E-mail (notifications of the sharing workflow) ---------------------------
@@ -450,16 +460,46 @@ PANTRY_HEALTH_TIMEOUT_SECONDS = float(env_str("PANTRY_HEALTH_TIMEOUT_SECONDS", "
 # Bearer token /metrics wants; unset, /metrics answers only internal addresses not behind the proxy.
 PANTRY_METRICS_TOKEN = env_str("PANTRY_METRICS_TOKEN")
 # Feeds whose lag /metrics reports: comma-separated name=dotted.path.to.function.
-PANTRY_LAG_SOURCES = env_list("PANTRY_LAG_SOURCES", ["sync=portal.metrics.sync_lag"])
+PANTRY_LAG_SOURCES = env_list(
+    "PANTRY_LAG_SOURCES", ["sync=portal.metrics.sync_lag", "usage=usage.services.ingest_lag"]
+)
 # Celery workers serve their own task metrics on this port (unset: not served).
 PANTRY_WORKER_METRICS_PORT = env_int("PANTRY_WORKER_METRICS_PORT", 0)
 PANTRY_WORKER_METRICS_ADDR = env_str("PANTRY_WORKER_METRICS_ADDR", "0.0.0.0")  # noqa: S104 - scraped inside the network
+
+# --- Usage: CloudTrail ingestion (docs/usage.md) ------------------------------
+# Raw events are kept this long (denied calls longer); daily rollups are kept for good.
+PANTRY_USAGE_RAW_RETENTION_DAYS = env_int("PANTRY_USAGE_RAW_RETENTION_DAYS", 30)
+PANTRY_USAGE_DENIED_RETENTION_DAYS = env_int("PANTRY_USAGE_DENIED_RETENTION_DAYS", 365)
+# A new trail source starts this many days back; later listings re-read a look-back window for
+# files delivered late under an earlier stamp (replay covers anything older).
+PANTRY_USAGE_BACKFILL_DAYS = env_int("PANTRY_USAGE_BACKFILL_DAYS", 90)
+PANTRY_USAGE_LIST_LOOKBACK_MINUTES = env_int("PANTRY_USAGE_LIST_LOOKBACK_MINUTES", 60)
+# One transaction ingests up to this many files / stored bytes; downloads run in threads.
+PANTRY_USAGE_BATCH_FILES = env_int("PANTRY_USAGE_BATCH_FILES", 200)
+PANTRY_USAGE_BATCH_BYTES = env_int("PANTRY_USAGE_BATCH_BYTES", 4 * 1024 * 1024)
+PANTRY_USAGE_DOWNLOAD_THREADS = env_int("PANTRY_USAGE_DOWNLOAD_THREADS", 8)
+# JSON held in memory per file; larger files are parsed record by record (bounded memory).
+PANTRY_USAGE_MAX_BUFFER_MB = env_int("PANTRY_USAGE_MAX_BUFFER_MB", 16)
+# A claimed file whose worker shows no sign of life for this long goes back to pending; after
+# this many attempts it is quarantined (a file that kills workers).
+PANTRY_USAGE_CLAIM_STALE_SECONDS = env_int("PANTRY_USAGE_CLAIM_STALE_SECONDS", 300)
+PANTRY_USAGE_MAX_ATTEMPTS = env_int("PANTRY_USAGE_MAX_ATTEMPTS", 5)
+# Ingestion tasks queued per listing round, and how long each keeps claiming batches.
+PANTRY_USAGE_INGEST_TASKS = env_int("PANTRY_USAGE_INGEST_TASKS", 2)
+PANTRY_USAGE_INGEST_TASK_SECONDS = env_int("PANTRY_USAGE_INGEST_TASK_SECONDS", 25)
+# Pantry's own roles (sync, sharing, trail reading): their calls are not usage.
+PANTRY_USAGE_OWN_ROLE_NAMES = env_list(
+    "PANTRY_USAGE_OWN_ROLE_NAMES", ["PantryCatalogReader", "PantryTrailReader", "PantrySharing"]
+)
 
 # --- Logging (portal/logs.py) -------------------------------------------------------
 # json: one JSON object per line with the request id (production default); plain: for a terminal.
 LOG_FORMAT = env_str("LOG_FORMAT", "json" if IS_PRODUCTION else "plain")
 if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'plain', got {LOG_FORMAT!r}")
+
+# --- Logging ----------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("identity.urls")),
     path("", include("sharing.urls")),
     path("", include("catalog.urls")),
+    path("", include("usage.urls")),
 ]
 
 # Error pages in the site's layout (portal/errors.py).

@@ -29,6 +29,7 @@ from identity.models import ApiToken, RoleMapping
 from sharing import services as sharing_services
 from sharing.models import Grant, Invitation
 from tests.factories import FeatureFactory, FeatureGroupFactory, GrantFactory, SyncRunFactory, api_token_issue
+from usage.models import TrailSource
 
 PERSONAS = ("anonymous", "owner", "data_scientist", "consumer_admin", "governance", "operator", "outsider")
 # Reached through the admin namespace; Django's admin has its own permission system (staff and
@@ -98,6 +99,7 @@ class World:
     access_request: object = None  # dana's pending request for `group` (read and write)
     sharing_grant: object = None  # read access to another central group for the consumer account
     invitation: object = None  # an expired RAM invitation from central to the consumer account
+    source: object = None  # a CloudTrail trail source (usage)
 
 
 @dataclass
@@ -158,6 +160,19 @@ GROUP = lambda w: {"group_uuid": w.group.uuid}  # noqa: E731
 REQUEST = lambda w: {"request_uuid": w.access_request.uuid}  # noqa: E731
 INVITATION = lambda w: {"invitation_uuid": w.invitation.uuid}  # noqa: E731
 CENTRAL = lambda w: {"account_uuid": w.account.uuid}  # noqa: E731
+SOURCE = lambda w: {"source_uuid": w.source.uuid}  # noqa: E731
+TRAIL_SOURCE_FORM = {
+    "name": "matrix-trail",
+    "kind": "account",
+    "bucket": "matrix-trail-logs",
+    "prefix": "",
+    "region": "eu-west-1",
+    "organisation_id": "",
+    "account_id": "111111111111",
+    "role_arn": "arn:aws:iam::111111111111:role/PantryTrailReader",
+    "external_id": "",
+    "enabled": "on",
+}
 GROUP_ID = lambda w: {"id": w.group.uuid}  # noqa: E731
 JSON = "application/json"
 REQUEST_ID = lambda w: {"id": w.access_request.uuid}  # noqa: E731
@@ -530,6 +545,27 @@ ROUTES: dict[str, Route] = {
     ),
     "notification-list": Route(get=api(200)),
     "notification-mark-read": Route(get=api(405), write=Write("post", lambda w: {}, api(200), content_type=JSON)),
+    # --- usage: governance's organisation-wide pages, operators' trail sources, the usage API ---------
+    "usage:dashboard": Route(get=page(403, governance=200, operator=200)),
+    "usage:dashboard_csv": Route(kwargs=lambda w: {"chart": "top-groups"}, get=page(403, governance=200, operator=200)),
+    "usage:grants": Route(get=page(403, governance=200, operator=200)),
+    "usage:source_list": Route(get=operators_only(200)),
+    "usage:source_create": Route(
+        get=operators_only(200), write=Write("post", lambda w: TRAIL_SOURCE_FORM, operators_only(302))
+    ),
+    "usage:source_detail": Route(kwargs=SOURCE, get=operators_only(200)),
+    "usage:source_edit": Route(
+        kwargs=SOURCE,
+        get=operators_only(200),
+        write=Write("post", lambda w: {**TRAIL_SOURCE_FORM, "name": w.source.name}, operators_only(302)),
+    ),
+    "usage:source_delete": Route(kwargs=SOURCE, get=page(405), write=Write("post", lambda w: {}, operators_only(302))),
+    # An empty range: operators get the form's 400 (the replay itself lists S3, tested with the sandbox).
+    "usage:source_replay": Route(kwargs=SOURCE, get=page(405), write=Write("post", lambda w: {}, operators_only(400))),
+    # Usage is read by its owner side: governance, operators, owners and admins of owner accounts.
+    "api-usage-summary": Route(get=api(403, owner=200, governance=200, operator=200)),
+    "api-usage-daily": Route(get=api(403, owner=200, governance=200, operator=200)),
+    "api-usage-group": Route(kwargs=GROUP_ID, get=api(403, owner=200, governance=200, operator=200, outsider=404)),
 }
 
 
@@ -624,6 +660,14 @@ def world(request, org, owner, data_scientist, consumer_admin, governance, opera
         access_request=access_request,
         sharing_grant=sharing_grant,
         invitation=invitation,
+        source=TrailSource.objects.create(
+            name="org-trail",
+            bucket="org-trail-logs",
+            region="eu-west-1",
+            organisation_id="o-a1b2c3d4e5",
+            account_id="111111111111",
+            role_arn="arn:aws:iam::111111111111:role/PantryTrailReader",
+        ),
     )
 
 

@@ -1,1 +1,294 @@
-"""Usage: CloudTrail audit events and daily rollups (built by the usage capability)."""
+"""Usage: CloudTrail trail sources, the file ledger, raw events and daily rollups.
+
+Dashboards read `UsageDaily` (kept for good); `CloudTrailEvent` holds the raw events counted in
+it for a retention window only (docs/usage.md). Operation classes: `usage.operations`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+
+from catalog.models import FeatureGroup
+from usage.operations import (  # noqa: F401 - re-exported for the dashboards
+    READ_OPERATIONS,
+    SHARING_OPERATIONS,
+    WRITE_OPERATIONS,
+    operation_kind,
+)
+
+
+class TrailSource(models.Model):
+    """A CloudTrail trail's S3 location that Pantry ingests, with its ingestion health."""
+
+    class Kind(models.TextChoices):
+        ORGANISATION = "organisation", "Organisation trail"
+        ACCOUNT = "account", "Account trail"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    bucket = models.CharField(max_length=63, help_text="S3 bucket the trail delivers to.")
+    prefix = models.CharField(max_length=200, blank=True, help_text="The trail's S3 key prefix, if any.")
+    region = models.CharField(max_length=32, help_text="Region of the bucket.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ORGANISATION)
+    organisation_id = models.CharField(max_length=64, blank=True, help_text="o-… for an organisation trail.")
+    account_id = models.CharField(max_length=12, help_text="Account that owns the trail.")
+    # The role Pantry assumes to read the bucket (s3:ListBucket, s3:GetObject).
+    role_arn = models.CharField(max_length=2048)
+    external_id = models.CharField(max_length=1224, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Listing position: {"<account/region log prefix>": "<last key listed>"}. One position per
+    # account and region, because keys of different accounts interleave in S3's order.
+    cursor = models.JSONField(default=dict, blank=True)
+    # Accounts whose logs this trail delivers (from the listing): a cross-account call is
+    # counted on the owner's copy when the owner's account is covered by some source.
+    accounts_seen = models.JSONField(default=list, blank=True)
+
+    # Health.
+    last_listed_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    files_done = models.PositiveBigIntegerField(default=0)
+    files_quarantined = models.PositiveBigIntegerField(default=0)
+    events_total = models.PositiveBigIntegerField(default=0)
+    events_kept = models.PositiveBigIntegerField(default=0)
+    newest_file_at = models.DateTimeField(null=True, blank=True, help_text="Delivery time of the newest file listed.")
+    newest_done_at = models.DateTimeField(null=True, blank=True, help_text="Delivery time of the newest file done.")
+    lag_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Newest file listed − oldest not done.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        try:
+            return reverse("usage:source_detail", args=[self.uuid])
+        except NoReverseMatch:  # the operator pages are not wired
+            return ""
+
+    @property
+    def log_root(self) -> str:
+        """`[prefix/]AWSLogs/[o-ORG/]` under which the trail writes account folders."""
+        root = f"{self.prefix.strip('/')}/" if self.prefix.strip("/") else ""
+        root += "AWSLogs/"
+        if self.kind == self.Kind.ORGANISATION and self.organisation_id:
+            root += f"{self.organisation_id}/"
+        return root
+
+
+class TrailFile(models.Model):
+    """The ledger: one row per log file (S3 object). Its state changes in the same transaction
+    as the file's events and rollups, so a file is counted exactly once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLAIMED = "claimed", "Being ingested"
+        DONE = "done", "Done"
+        QUARANTINED = "quarantined", "Quarantined"
+
+    source = models.ForeignKey(TrailSource, on_delete=models.CASCADE, related_name="files")
+    key = models.CharField(max_length=1024)
+    size = models.PositiveBigIntegerField(default=0)
+    etag = models.CharField(max_length=100, blank=True)
+    log_account_id = models.CharField(max_length=12, blank=True)
+    log_region = models.CharField(max_length=32, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True, help_text="Delivery time from the key's name.")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    listed_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    events_total = models.PositiveIntegerField(default=0)
+    events_kept = models.PositiveIntegerField(default=0)
+    # Quarantine reason, or a note on skipped records in a file that was otherwise ingested.
+    error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="trailfile_unique_source_key")]
+        indexes = [
+            # Claiming: the oldest pending files first.
+            models.Index(
+                fields=["delivered_at", "id"],
+                name="trailfile_pending",
+                condition=models.Q(state="pending"),
+            ),
+            # Sweeping: claims whose heartbeat stopped.
+            models.Index(fields=["heartbeat_at"], name="trailfile_claimed", condition=models.Q(state="claimed")),
+            models.Index(fields=["source", "state", "delivered_at"], name="trailfile_source_state"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CloudTrailEvent(models.Model):
+    """A kept, counted CloudTrail event (one row per event and feature group it touched).
+
+    Only the copy that counts is kept (a cross-account call's other copy and Pantry's own calls
+    are not), so a direct count over these rows equals the rollups for the retention window.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Succeeded"
+        DENIED = "denied", "Denied"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        SAGEMAKER = "sagemaker", "SageMaker"
+        RAM = "ram", "RAM"
+
+    event_id = models.UUIDField()
+    shared_event_id = models.UUIDField(null=True, blank=True)
+    event_time = models.DateTimeField()
+    event_name = models.CharField(max_length=64)
+    event_source = models.CharField(max_length=16, choices=Source.choices)
+    read_only = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    error_code = models.CharField(max_length=128, blank=True)
+    error_message = models.TextField(blank=True)
+    # The caller's ARN when the record carries it; on an owner's copy of a cross-account call
+    # (userIdentity type AWSAccount) the ARN from a denial message, else "<principalId>".
+    principal_arn = models.CharField(max_length=2048, blank=True)
+    principal_type = models.CharField(max_length=32, blank=True)
+    principal_account_id = models.CharField(max_length=12, blank=True)
+    source_ip = models.CharField(max_length=64, blank=True)
+    owner_account_id = models.CharField(max_length=12, blank=True)
+    consumer_account_id = models.CharField(max_length=12, blank=True)
+    # No single-column index: ctevent_group_time leads with the group.
+    feature_group = models.ForeignKey(
+        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    feature_group_arn = models.CharField(max_length=2048, blank=True)
+    region = models.CharField(max_length=32, blank=True)
+    # Which file delivered it, for tracing. No constraint and no index: every index costs each
+    # insert, and a source removed with its ledger need not rewrite its events.
+    file = models.ForeignKey(
+        TrailFile,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+
+    class Meta:
+        constraints = [
+            # Dedupe: the same event delivered again (in the same or a later file) is not kept twice.
+            models.UniqueConstraint(fields=["event_id", "feature_group_arn"], name="ctevent_unique_event_group"),
+            # The two copies of one cross-account call: counted once even when the rule that picks
+            # the counted copy changes under it (a source added while files of the period wait).
+            models.UniqueConstraint(
+                fields=["shared_event_id", "feature_group_arn"],
+                name="ctevent_unique_shared_event_group",
+                condition=models.Q(shared_event_id__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["event_time"], name="ctevent_time"),
+            models.Index(fields=["feature_group", "event_time"], name="ctevent_group_time"),
+            models.Index(fields=["event_time"], name="ctevent_denied_time", condition=models.Q(outcome="denied")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} {self.event_id}"
+
+
+class UsageDaily(models.Model):
+    """Calls per UTC day and dimension, kept for good. Upserted `calls = calls + excluded.calls`
+    in the transaction that marks the file done."""
+
+    day = models.DateField()
+    # No single-column index: usagedaily_group_day leads with the group.
+    feature_group = models.ForeignKey(
+        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    # The dimension itself (the FK follows it: a group the catalog learns later is linked by ARN).
+    feature_group_arn = models.CharField(max_length=2048, blank=True)
+    owner_account_id = models.CharField(max_length=12, blank=True)
+    consumer_account_id = models.CharField(max_length=12, blank=True)
+    principal_arn = models.CharField(max_length=2048, blank=True)
+    operation = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=8, choices=CloudTrailEvent.Outcome.choices)
+    read_only = models.BooleanField(default=False)
+    calls = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "feature_group_arn",
+                    "owner_account_id",
+                    "consumer_account_id",
+                    "principal_arn",
+                    "operation",
+                    "outcome",
+                    "read_only",
+                ],
+                name="usagedaily_unique_dimensions",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="usagedaily_day"),
+            models.Index(fields=["feature_group", "day"], name="usagedaily_group_day"),
+            models.Index(fields=["consumer_account_id", "day"], name="usagedaily_consumer_day"),
+            models.Index(fields=["owner_account_id", "day"], name="usagedaily_owner_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.operation} {self.calls}"
+
+
+class UsageDailyTotal(models.Model):
+    """`UsageDaily` without the principal: what organisation-wide charts aggregate (per day,
+    top groups and consumers, outcomes), with far fewer rows. Written by the same statement, in
+    the same transaction, from the same inserted events."""
+
+    day = models.DateField()
+    # No single-column index: usagedailytotal_group_day leads with the group.
+    feature_group = models.ForeignKey(
+        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    feature_group_arn = models.CharField(max_length=2048, blank=True)
+    owner_account_id = models.CharField(max_length=12, blank=True)
+    consumer_account_id = models.CharField(max_length=12, blank=True)
+    operation = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=8, choices=CloudTrailEvent.Outcome.choices)
+    read_only = models.BooleanField(default=False)
+    calls = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "feature_group_arn",
+                    "owner_account_id",
+                    "consumer_account_id",
+                    "operation",
+                    "outcome",
+                    "read_only",
+                ],
+                name="usagedailytotal_unique_dimensions",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="usagedailytotal_day"),
+            models.Index(fields=["feature_group", "day"], name="usagedailytotal_group_day"),
+            models.Index(fields=["consumer_account_id", "day"], name="usagedailytotal_consumer_day"),
+            models.Index(fields=["owner_account_id", "day"], name="usagedailytotal_owner_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.operation} {self.calls}"

@@ -18,6 +18,7 @@ from catalog.selectors import aws_setup
 from catalog.services import account_audit
 from catalog.services import accounts as account_services
 from catalog.services import sync as services
+from usage import selectors as usage_selectors
 
 
 def _get_sync_run_for_user(user, run_uuid) -> SyncRun:
@@ -54,6 +55,13 @@ def account_detail(request: HttpRequest, account_uuid) -> HttpResponse:
                 if permissions.can_see_account_setup(request.user, account)
                 else None
             ),
+            # The owner side (its owners and admins, governance, operators) sees who uses its groups.
+            "consumers": (
+                usage_selectors.account_consumers(account=account)
+                if account.is_owner and usage_selectors.can_see_account_consumers(request.user, account)
+                else None
+            ),
+            "usage_days": usage_selectors.DEFAULT_DAYS,
         },
     )
 

@@ -21,6 +21,7 @@ from catalog.permissions import can_edit_group
 from catalog.selectors import access
 from catalog.selectors import groups as selectors
 from catalog.services import descriptions as services
+from usage import selectors as usage_selectors
 
 
 def get_feature_group_for_user(user, group_uuid) -> FeatureGroup:
@@ -55,6 +56,19 @@ def _schema_context(request: HttpRequest, group: FeatureGroup) -> dict:
     }
 
 
+def _usage_context(user, group: FeatureGroup) -> dict:
+    """How many accounts use the group (for everyone who sees it), and its owner side's usage panel."""
+    has_usage, accounts = usage_selectors.group_usage_counts(group=group)
+    panel = None
+    if usage_selectors.can_see_group_usage(user, group):
+        panel = usage_selectors.group_usage(group=group, has_usage=has_usage)
+    return {
+        "used_by": accounts if has_usage else None,
+        "usage_days": usage_selectors.DEFAULT_DAYS,
+        "usage_panel": panel,
+    }
+
+
 @login_required
 @require_GET
 def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
@@ -74,6 +88,7 @@ def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
         "edits": selectors.description_edits_for_group(group=group, limit=10),
         "can_edit": _may_edit(request.user, group),
         "tags": sorted((group.tags or {}).items()),
+        **_usage_context(request.user, group),
     }
     return render(request, "catalog/group_detail.html", context)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("portal", "catalog", "sharing", "usage")
-AWS_EDGE = {"portal.aws", "catalog.gateways.featurestore", "catalog.gateways.lineage", "sharing.aws"}
+AWS_EDGE = {"portal.aws", "catalog.gateways.featurestore", "catalog.gateways.lineage", "sharing.aws", "usage.aws"}
 # Cycles that exist and have an owner. An entry here that no longer occurs
 # fails the test too, so the list only shrinks.
 KNOWN_CYCLES: set[str] = set()

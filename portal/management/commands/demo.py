@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from celery import signature
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -144,6 +145,10 @@ class Command(BaseCommand):
         if manifest:
             counts = demo.demo_organisation_load(manifest=manifest)
             self.stdout.write(f"• demo organisation: {counts['accounts']} accounts, {counts['users']} people")
+            from usage.demo import demo_trail_sources_load
+
+            sources = demo_trail_sources_load(manifest=manifest)
+            self.stdout.write(f"• CloudTrail: {sources} trail source(s); beat lists and ingests them every 30 s")
 
         web = self._spawn(
             "web", [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"], env
@@ -246,6 +251,8 @@ class Command(BaseCommand):
     def _queue_first_sync(self) -> None:
         for account in AwsAccount.objects.exclude(kind=AwsAccount.Kind.CONSUMER):
             sync_request(account=account, trigger=SyncRun.Trigger.MANUAL)
+        # CloudTrail: list the trail sources now rather than at beat's first tick.
+        signature("usage.tasks.trail_sources_list").delay()
 
     def _announce(self, base: str) -> None:
         w = self.stdout.write
@@ -284,6 +291,9 @@ class Command(BaseCommand):
         manifest = self._manifest()
         if manifest:
             demo.demo_access_grants_load(manifest=manifest)
+        from usage.services import usage_groups_link
+
+        usage_groups_link()  # usage ingested before the sync named groups the catalog now has
         failed = SyncRun.objects.filter(status=SyncRun.Status.FAILED).count()
         groups = FeatureGroup.objects.live().count()
         message = f"First sync finished: {groups} feature groups in the catalog"
@@ -337,6 +347,36 @@ class Command(BaseCommand):
         self._check_sharing()
         if self.idp_issuer:
             self._check_idp_sign_in(base)
+        self._check_usage(timeout=sync_timeout * 2)
+
+    def _check_usage(self, *, timeout: float) -> None:
+        """The seeded CloudTrail history is ingested: every listed file done, 60 days of usage."""
+        from usage.models import TrailFile, TrailSource, UsageDaily
+        from usage.services import usage_groups_link
+
+        if not TrailSource.objects.exists():
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_children()
+            listed = TrailSource.objects.filter(last_listed_at__isnull=False).count()
+            waiting = TrailFile.objects.filter(state__in=[TrailFile.State.PENDING, TrailFile.State.CLAIMED]).count()
+            if listed == TrailSource.objects.count() and waiting == 0 and TrailFile.objects.exists():
+                break
+            time.sleep(1)
+        else:
+            raise CommandError(
+                f"demo --check: CloudTrail ingestion did not finish within {timeout:.0f} s; see {self.log_dir}/worker.log"
+            )
+        errors = list(TrailSource.objects.exclude(last_error="").values_list("name", "last_error"))
+        if errors:
+            raise CommandError(f"demo --check: trail source errors: {errors}")
+        usage_groups_link()
+        days = UsageDaily.objects.filter(feature_group__isnull=False).values("day").distinct().count()
+        if days < 55:
+            raise CommandError(f"demo --check: usage covers {days} days of the 60-day CloudTrail history")
+        calls = sum(UsageDaily.objects.values_list("calls", flat=True))
+        self.stdout.write(f"• CloudTrail ingested: {TrailFile.objects.count()} files, {calls} calls over {days} days")
 
     def _check_sharing(self) -> None:
         from sharing.models import AccessRequest, Grant, Invitation, Share
