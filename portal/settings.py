@@ -460,9 +460,7 @@ PANTRY_HEALTH_TIMEOUT_SECONDS = float(env_str("PANTRY_HEALTH_TIMEOUT_SECONDS", "
 # Bearer token /metrics wants; unset, /metrics answers only internal addresses not behind the proxy.
 PANTRY_METRICS_TOKEN = env_str("PANTRY_METRICS_TOKEN")
 # Feeds whose lag /metrics reports: comma-separated name=dotted.path.to.function.
-PANTRY_LAG_SOURCES = env_list(
-    "PANTRY_LAG_SOURCES", ["sync=portal.metrics.sync_lag", "usage=usage.services.ingest_lag"]
-)
+PANTRY_LAG_SOURCES = env_list("PANTRY_LAG_SOURCES", ["sync=portal.metrics.sync_lag", "usage=usage.services.ingest_lag"])
 # Celery workers serve their own task metrics on this port (unset: not served).
 PANTRY_WORKER_METRICS_PORT = env_int("PANTRY_WORKER_METRICS_PORT", 0)
 PANTRY_WORKER_METRICS_ADDR = env_str("PANTRY_WORKER_METRICS_ADDR", "0.0.0.0")  # noqa: S104 - scraped inside the network
