@@ -15,6 +15,7 @@ SHARING_ACTIONS = {
     "grant.activate": "Access active",
     "grant.revoke": "Access revoked",
     "grant.expire": "Access ended (end date)",
+    "grant.revoke_suggest": "Revoking suggested to the owners",
     "invitation.accept": "RAM invitation accepted",
     "invitation.reject": "RAM invitation rejected",
     "invitation.resend": "RAM invitation re-sent",

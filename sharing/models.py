@@ -384,6 +384,7 @@ class Notification(models.Model):
         ACCESS_ENDING = "access_ending", "Access ending soon"
         ACCESS_ENDED = "access_ended", "Access ended"
         REQUEST_FAILED = "request_failed", "Sharing failed in AWS"
+        REVOKE_SUGGESTED = "revoke_suggested", "Revoking suggested"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")

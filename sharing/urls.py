@@ -26,6 +26,7 @@ urlpatterns = [
     path("sharing/accounts/<uuid:account_uuid>/share/", views.share_create, name="share_create"),
     path("sharing/accounts/<uuid:account_uuid>/policy/", views.policy_edit, name="policy_edit"),
     path("sharing/grants/<uuid:grant_uuid>/revoke/", views.grant_revoke, name="grant_revoke"),
+    path("sharing/grants/<uuid:grant_uuid>/suggest-revoke/", views.grant_revoke_suggest, name="grant_revoke_suggest"),
     # Consumer account admins
     path("sharing/invitations/", views.invitation_inbox, name="invitation_inbox"),
     path("sharing/invitations/<uuid:invitation_uuid>/accept/", views.invitation_accept, name="invitation_accept"),

@@ -20,9 +20,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.models import AwsAccount, FeatureGroup, Membership, user_sees_everything
@@ -508,6 +509,28 @@ def grant_revoke(request: HttpRequest, grant_uuid) -> HttpResponse:
         messages.error(request, _error_text(exc))
     else:
         messages.success(request, "Revoked. Pantry is removing it from the AWS RAM share.")
+    return redirect("sharing:account_sharing", account_uuid=grant.owner_account.uuid)
+
+
+@login_required
+@require_POST
+def grant_revoke_suggest(request: HttpRequest, grant_uuid) -> HttpResponse:
+    """Governance asks the owners to revoke a grant (the usage pages' unused grants); owners revoke."""
+    if not user_sees_everything(request.user):
+        raise Http404
+    grant = get_object_or_404(Grant.objects.select_related("owner_account", "consumer_account"), uuid=grant_uuid)
+    told = services.grant_revoke_suggest(grant=grant, actor=request.user, note=request.POST.get("note", ""))
+    if told:
+        messages.success(
+            request, f"Asked {told} owner{'s' if told != 1 else ''} of {grant.owner_account.name} to revoke it."
+        )
+    else:
+        messages.info(request, "Nobody was asked: the grant has ended, or its account has no owners in Pantry.")
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(next_url)
     return redirect("sharing:account_sharing", account_uuid=grant.owner_account.uuid)
 
 

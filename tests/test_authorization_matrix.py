@@ -400,6 +400,12 @@ ROUTES: dict[str, Route] = {
         get=page(405),
         write=Write("post", lambda w: {}, page(302, **MANAGES_SHARING)),
     ),
+    # Governance and operators ask the owners to revoke (from the usage pages); hidden from everyone else.
+    "sharing:grant_revoke_suggest": Route(
+        kwargs=lambda w: {"grant_uuid": w.sharing_grant.uuid},
+        get=page(405),
+        write=Write("post", lambda w: {}, page(404, governance=302, operator=302)),
+    ),
     "sharing:invitation_inbox": Route(get=page(200)),
     # The invitation expired: accepting or rejecting says so (302 back to the inbox), with no AWS call.
     "sharing:invitation_accept": Route(

@@ -11,14 +11,13 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -186,28 +185,9 @@ def dashboard_csv(request: HttpRequest, chart: str) -> HttpResponse:
 
 
 def revoke_link(grant) -> tuple[str, str]:
-    """Where one click starts revoking a grant: the sharing pages' revoke, else a message to the owners.
-
-    Returns (url, label).
-    """
-    for name in ("sharing:grant_revoke", "sharing:grant_detail"):
-        try:
-            return reverse(name, args=[grant.uuid]), "Start revoking"
-        except NoReverseMatch:
-            continue
-    owner = grant.owner_account
-    if owner.contact_email:
-        subject = f"Pantry: revoke the unused grant of {grant.feature_group.name} to {grant.consumer_account.name}"
-        body = (
-            f"Pantry shows that {grant.consumer_account.name} ({grant.consumer_account.account_id}) has not used "
-            f"its {grant.get_permission_display()} grant on {grant.feature_group.arn}. "
-            f"Please revoke it in AWS RAM (share {grant.resource_share_arn or 'unknown'})."
-        )
-        return (
-            f"mailto:{quote(owner.contact_email, safe='@')}?{urlencode({'subject': subject, 'body': body}, quote_via=quote)}",
-            "Ask the owners to revoke",
-        )
-    return owner.get_absolute_url(), "Owners of the account"
+    """Where one click starts revoking a grant: governance asks the account's owners (they are
+    notified with a link to the grant; only owners revoke). Returns (form action, button label)."""
+    return reverse("sharing:grant_revoke_suggest", args=[grant.uuid]), "Ask the owners to revoke"
 
 
 @login_required

@@ -24,6 +24,7 @@ from sharing.services.requests import (
 from sharing.services.shares import (
     access_request_provision,
     grant_revoke,
+    grant_revoke_suggest,
     grants_expire_due,
     grants_warn_ending,
     share_create,
@@ -38,6 +39,7 @@ __all__ = [
     "access_request_retry",
     "access_request_withdraw",
     "grant_revoke",
+    "grant_revoke_suggest",
     "grants_expire_due",
     "grants_warn_ending",
     "invitation_accept",

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog.models import AwsAccount, FeatureGroup
+from catalog.models import AwsAccount, FeatureGroup, Membership, user_sees_everything
 from portal.audit import audit_log
 from portal.aws import AwsError
 from sharing.aws import (
@@ -562,6 +562,39 @@ def grant_revoke(*, grant: Grant, actor, note: str = "") -> Grant:
         except AwsError as exc:
             raise SharingError(ram_error_message(exc)) from exc
     return locked
+
+
+def grant_revoke_suggest(*, grant: Grant, actor, note: str = "") -> int:
+    """Governance (or an operator) asks the owners of a grant's account to revoke it, for example an
+    unused grant on the usage pages: each owner is notified with a link to the grant on the
+    account's sharing page, and the request is audited. Only owners revoke. Returns how many
+    owners were told; asking again about an ended grant does nothing."""
+    if not user_sees_everything(actor):
+        raise PermissionDenied("Only governance and operators ask owners to revoke.")
+    with transaction.atomic():
+        locked = (
+            Grant.objects.select_for_update(of=("self",))
+            .select_related("owner_account", "consumer_account", "feature_group")
+            .get(pk=grant.pk)
+        )
+        if not locked.is_live:
+            return 0
+        note = (note or "").strip()[:1000]
+        owners = people_of(locked.owner_account, Membership.Role.OWNER)
+        url = url_for("sharing:account_sharing", locked.owner_account.uuid)
+        told = notify(
+            owners,
+            kind=Notification.Kind.REVOKE_SUGGESTED,
+            message=(
+                f"{actor.get_full_name() or actor.username} suggests revoking "
+                f"{locked.consumer_account.name}'s {locked.get_permission_display().lower()} access to "
+                f"{locked.resource_label}." + (f" {note}" if note else "")
+            ),
+            url=f"{url}#grant-{locked.uuid}" if url else "",
+            exclude=actor,
+        )
+        _audit_grant(locked, actor=actor, action="grant.revoke_suggest", after={"owners_told": len(told)}, note=note)
+    return len(told)
 
 
 def grants_expire_due(*, now=None) -> int:

@@ -154,12 +154,41 @@ def test_grants_page_lists_unused_wider_and_ungranted(client, governance, org, w
     html = response.content.decode()
     unused = re.search(r'id="table-unused".*?</table>', html, re.S).group(0)
     assert "quiet_group" in unused and "payments-ml" in unused and "never" in unused
-    assert "mailto:central@example.com?subject=" in unused
+    assert "Ask the owners to revoke" in unused and "/suggest-revoke/" in unused
     wider = re.search(r'id="table-wider".*?</table>', html, re.S).group(0)
     assert "fraud_scores" in wider and "Read and write" in wider and "Read only" in wider
     ungranted = re.search(r'id="table-ungranted".*?</table>', html, re.S).group(0)
     assert "customer_profile" in ungranted and org.team.account_id in ungranted
     assert_csp_clean(html)
+
+
+def test_asking_the_owners_to_revoke_an_unused_grant_notifies_them_and_is_audited(client, governance, owner, world):
+    from sharing.models import Grant, Notification
+
+    grant = Grant.objects.get(feature_group__name="quiet_group")
+    client.force_login(governance)
+    page = reverse("usage:grants")
+    response = client.post(reverse("sharing:grant_revoke_suggest", args=[grant.uuid]), {"next": page, "note": "idle"})
+    assert response.status_code == 302 and response["Location"] == page
+    told = Notification.objects.get(user=owner, kind=Notification.Kind.REVOKE_SUGGESTED)
+    assert "quiet_group" in told.message and "idle" in told.message
+    assert told.url.endswith(f"#grant-{grant.uuid}")
+    assert AuditEvent.objects.filter(action="grant.revoke_suggest", object_id=str(grant.uuid)).count() == 1
+    # Only owners revoke: the grant is still live, and the owner's sharing page has its row.
+    grant.refresh_from_db()
+    assert grant.is_live
+    client.force_login(owner)
+    assert f'id="grant-{grant.uuid}"' in client.get(told.url.split("#")[0]).content.decode()
+
+
+def test_only_governance_and_operators_ask_owners_to_revoke(client, owner, data_scientist, world):
+    from sharing.models import Grant, Notification
+
+    grant = Grant.objects.get(feature_group__name="quiet_group")
+    for person in (owner, data_scientist):
+        client.force_login(person)
+        assert client.post(reverse("sharing:grant_revoke_suggest", args=[grant.uuid])).status_code == 404
+    assert not Notification.objects.filter(kind=Notification.Kind.REVOKE_SUGGESTED).exists()
 
 
 def test_grants_window_is_validated(client, governance, world):
