@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import time
 import uuid
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "pantry_bench"
+BENCH_DB = "pantry_bench"  # default; --database picks another (helpers share one server)
 ACCOUNTS = 30
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
 
@@ -77,24 +78,26 @@ GROUP_DESCRIPTIONS = [
 TYPES = ["String", "Integral", "Fractional"]
 
 
-def bench_database_url(base: str) -> tuple[str, str]:
+def bench_database_url(base: str, name: str = BENCH_DB) -> tuple[str, str]:
     parts = urlsplit(base)
     admin = urlunsplit(parts._replace(path="/postgres"))
-    bench = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    bench = urlunsplit(parts._replace(path=f"/{name}"))
     return admin, bench
 
 
-def create_database(admin_url: str, *, reuse: bool) -> bool:
+def create_database(admin_url: str, *, reuse: bool, name: str = BENCH_DB) -> bool:
     """Create the bench database; True when it must be (re)loaded."""
     import psycopg
 
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise SystemExit(f"bench database name {name!r}: use lower-case letters, digits and _")
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if exists and reuse:
             return False
         if exists:
-            conn.execute(f"DROP DATABASE {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
     return True
 
 
@@ -342,15 +345,16 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=50_000)
     parser.add_argument("--features", type=int, default=2_000_000)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--reuse", action="store_true", help="reuse a loaded pantry_bench database")
+    parser.add_argument("--database", default=BENCH_DB, help=f"bench database name (default {BENCH_DB})")
+    parser.add_argument("--reuse", action="store_true", help="reuse a loaded bench database")
     parser.add_argument("--load-only", action="store_true", help="load the catalogue, run no queries")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
 
     admin_url, bench_url = bench_database_url(
-        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres")
+        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"), args.database
     )
-    fresh = create_database(admin_url, reuse=args.reuse)
+    fresh = create_database(admin_url, reuse=args.reuse, name=args.database)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("PANTRY_ENV", "development")
