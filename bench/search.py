@@ -141,7 +141,8 @@ def load(*, groups: int, features: int, seed: int = 7) -> None:
         # faster than maintaining four GIN indexes row by row.
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('catalog_feature', 'catalog_featuregroup')"
-            " AND (indexname LIKE '%%search_vector' OR indexname LIKE '%%trgm' OR indexname = 'fg_popularity')"
+            " AND (indexname LIKE '%%search_vector' OR indexname LIKE '%%search_lexemes' OR indexname LIKE '%%name_vector'"
+            " OR indexname LIKE '%%name_key' OR indexname LIKE '%%trgm' OR indexname LIKE 'fg_popularity%%')"
         )
         search_indexes = cursor.fetchall()
         for name, _ in search_indexes:
