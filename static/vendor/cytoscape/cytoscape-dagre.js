@@ -546,4 +546,4 @@
   return register;
 
 }));
-//# sourceMappingURL=cytoscape-dagre.js.map
+// (source map reference removed: the .map is not vendored; collectstatic would fail on it)
