@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.search import SearchConfig, SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q, Value
@@ -182,6 +182,8 @@ def name_key_expression(column: str = "name") -> models.Func:
 # full vector (~1.8 kB compressed, TOASTed), whose de-TOAST cost ~14 µs per
 # row walked (docs/search.md); the full vector stays for phrase checks.
 GROUP_SEARCH_LEXEMES_SQL = f"strip({GROUP_SEARCH_VECTOR_SQL})"
+# A feature's name words; catalog.selectors.search queries this exact expression.
+FEATURE_NAME_VECTOR = models.Func(SearchConfig("english"), models.F("name"), function="to_tsvector")
 GROUP_NAME_VECTOR_SQL = "to_tsvector('english'::regconfig, coalesce(name, ''))"
 
 
@@ -319,6 +321,10 @@ class Feature(models.Model):
             GinIndex(fields=["search_vector"], name="feature_search_vector"),
             # Exact and prefix feature-name matches (search's first tiers).
             models.Index(OpClass(name_key_expression(), name="text_pattern_ops"), name="feature_name_key"),
+            # The name's words (search's name tier): lets the planner see how
+            # rare a name word is (statistics of the expression) and look rare
+            # ones up instead of walking groups by popularity.
+            GinIndex(FEATURE_NAME_VECTOR, name="feature_name_vector"),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import ceil
@@ -311,11 +312,6 @@ TSQUERY_SQL = "websearch_to_tsquery('english'::regconfig, %s)"
 # Same expression as the fg_name_key / feature_name_key indexes (catalog.models.name_key_expression).
 NAME_KEY_SQL = "lower(regexp_replace({column}, '[^a-zA-Z0-9]+', '', 'g'))"
 NAME_KEY_RE = re.compile(r"[^a-zA-Z0-9]+")
-# The query restricted to weight A (a feature's name): each quoted lexeme gets `:A`.
-NAME_WEIGHTED_TSQUERY_SQL = (
-    "(regexp_replace((" + TSQUERY_SQL + ")::text, '(''(?:[^'']|'''')*'')', '\\1:A', 'g'))::tsquery"
-)
-
 BASE_PARAMS = object()  # placeholder for the gate's parameters in a source's parameter list
 
 ORDERINGS = {
@@ -372,7 +368,9 @@ def _candidate_sources(
         source = f"{table} JOIN {GROUPS_TABLE} ON {GROUPS_TABLE}.id = {table}.feature_group_id"
         order = f"{POPULARITY_SQL} DESC, {GROUPS_TABLE}.id, {table}.id"
         match, match_params = f"{table}.search_vector @@ {TSQUERY_SQL}", [query]
-        name_words = f"{table}.search_vector @@ {NAME_WEIGHTED_TSQUERY_SQL}"
+        # The feature_name_vector expression index: its statistics tell the
+        # planner how rare the words are in names, so rare ones are looked up.
+        name_words = f"to_tsvector('english'::regconfig, {table}.name) @@ {TSQUERY_SQL}"
         if values := facets.get("feature_type"):
             extra, extra_params = f" AND {table}.type = ANY(%s)", [list(values)]
     key_sql = NAME_KEY_SQL.format(column=f"{table}.name")
@@ -438,7 +436,7 @@ class Candidate:
     id: int
     group_id: int
     name: str
-    modified: object  # aws_modified_at (datetime or None)
+    modified: float | None  # aws_modified_at as a Unix time (plain floats load faster than datetimes)
     popularity: float
     account_id: str  # the 12-digit id
     account_name: str
@@ -456,7 +454,7 @@ def _candidate_columns(kind: str) -> str:
     row = "g" if kind == "groups" else "f"
     feature_type = "f.type" if kind == "features" else "''"
     return (
-        f"s.id, s.tier, g.id, {row}.name, {row}.aws_modified_at, g.popularity, a.account_id, a.name, a.id,"
+        f"s.id, s.tier, g.id, {row}.name, extract(epoch FROM {row}.aws_modified_at)::float8, g.popularity, a.account_id, a.name, a.id,"
         f" g.region, g.status, g.online_store_enabled, g.offline_store_enabled, g.tags, {feature_type}"
     )
 
@@ -591,7 +589,7 @@ def _sort_key(sort: str):
         return lambda c: (c.name, c.id)
     if sort == "recent":
         # Newest first, rows without a time last.
-        return lambda c: (c.modified is None, -(c.modified.timestamp() if c.modified else 0), c.name, c.id)
+        return lambda c: (c.modified is None, -(c.modified or 0), c.name, c.id)
     if sort == "popular":
         return lambda c: (-c.popularity, c.name, c.id)
     return None  # relevance: the candidates' own order
@@ -603,36 +601,37 @@ def _run(cursor, *, scope: VisibilityScope, params: SearchParams, base, text: st
     cap = GROUP_CANDIDATES if params.kind == "groups" else FEATURE_CANDIDATES
     # Facets and pages cover at most `cap` candidates; one more only says there are more.
     shown = candidates[:cap]
-    counted: dict[str, dict[str, tuple[str, int]]] = {}
-
-    def count(dimension: str, value: str, label: str) -> None:
-        bucket = counted.setdefault(dimension, {})
-        bucket[value] = (label, bucket.get(value, ("", 0))[1] + 1)
-
     levels: dict[int, int] = {}
-    tags: dict[str, int] = {}
+    accounts: Counter = Counter()
+    plain: Counter = Counter()  # (facet, value) → count, for facets whose label is the value
+    tags: Counter = Counter()
+    features = params.kind == "features"
     for c in shown:
         level = levels.get(c.group_id)
         if level is None:
             level = levels[c.group_id] = access_level_of(
                 scope, group_id=c.group_id, account_id=c.account_pk, region=c.region
             )
-        count("account", c.account_id, c.account_name)
-        count("region", c.region, c.region)
+        accounts[(c.account_id, c.account_name)] += 1
+        plain[("region", c.region)] += 1
+        plain[("access", access_slug(level))] += 1
         if c.online:
-            count("store", "online", "online")
+            plain[("store", "online")] += 1
         if c.offline:
-            count("store", "offline", "offline")
+            plain[("store", "offline")] += 1
         if c.status:
-            count("status", c.status, c.status)
-        count("access", access_slug(level), "")
-        if params.kind == "features":
-            count("feature_type", c.feature_type, c.feature_type)
-        # Django's PostgreSQL backend hands jsonb to its fields as text.
-        group_tags = json.loads(c.tags) if isinstance(c.tags, str) else c.tags
-        for key, value in (group_tags or {}).items():
-            pair = f"{key}={value}"
-            tags[pair] = tags.get(pair, 0) + 1
+            plain[("status", c.status)] += 1
+        if features:
+            plain[("feature_type", c.feature_type)] += 1
+        if c.tags and c.tags != "{}":
+            # Django's PostgreSQL backend hands jsonb to its fields as text.
+            group_tags = json.loads(c.tags) if isinstance(c.tags, str) else c.tags
+            tags.update(f"{key}={value}" for key, value in group_tags.items())
+    counted: dict[str, dict[str, tuple[str, int]]] = {}
+    for (account_id, name), n in accounts.items():
+        counted.setdefault("account", {})[account_id] = (name, n)
+    for (dimension, value), n in plain.items():
+        counted.setdefault(dimension, {})[value] = ("" if dimension == "access" else value, n)
     # The most frequent tag values (ties by text), as many as the page can list.
     for pair, n in sorted(tags.items(), key=lambda item: (-item[1], item[0]))[: FACET_VALUES_SHOWN * 2]:
         counted.setdefault("tag", {})[pair] = (pair, n)
@@ -695,13 +694,19 @@ def _page_rows(*, kind: str, ids: list[tuple[int, int]]) -> list:
         rows = (
             FeatureGroup.objects.filter(pk__in=[pk for pk, _ in ids])
             .select_related("account")
-            .defer("search_vector", "feature_words", "online_store_config")
+            .defer("search_vector", "search_lexemes", "name_vector", "feature_words", "online_store_config")
         )
     else:
         rows = (
             Feature.objects.filter(pk__in=[pk for pk, _ in ids])
             .select_related("feature_group__account")
-            .defer("search_vector", "feature_group__search_vector", "feature_group__feature_words")
+            .defer(
+                "search_vector",
+                "feature_group__search_vector",
+                "feature_group__search_lexemes",
+                "feature_group__name_vector",
+                "feature_group__feature_words",
+            )
         )
     by_id = {row.pk: row for row in rows}
     ordered = []
