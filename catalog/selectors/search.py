@@ -312,6 +312,10 @@ TSQUERY_SQL = "websearch_to_tsquery('english'::regconfig, %s)"
 # Same expression as the fg_name_key / feature_name_key indexes (catalog.models.name_key_expression).
 NAME_KEY_SQL = "lower(regexp_replace({column}, '[^a-zA-Z0-9]+', '', 'g'))"
 NAME_KEY_RE = re.compile(r"[^a-zA-Z0-9]+")
+# The query restricted to weight A (a feature's name): each quoted lexeme gets `:A`.
+NAME_WEIGHTED_TSQUERY_SQL = (
+    "(regexp_replace((" + TSQUERY_SQL + ")::text, '(''(?:[^'']|'''')*'')', '\\1:A', 'g'))::tsquery"
+)
 BASE_PARAMS = object()  # placeholder for the gate's parameters in a source's parameter list
 
 ORDERINGS = {
@@ -368,9 +372,14 @@ def _candidate_sources(
         source = f"{table} JOIN {GROUPS_TABLE} ON {GROUPS_TABLE}.id = {table}.feature_group_id"
         order = f"{POPULARITY_SQL} DESC, {GROUPS_TABLE}.id, {table}.id"
         match, match_params = f"{table}.search_vector @@ {TSQUERY_SQL}", [query]
-        # The feature_name_vector expression index: its statistics tell the
-        # planner how rare the words are in names, so rare ones are looked up.
-        name_words = f"to_tsvector('english'::regconfig, {table}.name) @@ {TSQUERY_SQL}"
+        # Two forms of one condition: the stored vector restricted to its
+        # name weight is cheap to check row by row (a walk checks thousands),
+        # and the feature_name_vector expression index lets the planner see
+        # how rare the words are in names and look rare ones up.
+        name_words = (
+            f"{table}.search_vector @@ {NAME_WEIGHTED_TSQUERY_SQL}"
+            f" AND to_tsvector('english'::regconfig, {table}.name) @@ {TSQUERY_SQL}"
+        )
         if values := facets.get("feature_type"):
             extra, extra_params = f" AND {table}.type = ANY(%s)", [list(values)]
     key_sql = NAME_KEY_SQL.format(column=f"{table}.name")
@@ -389,7 +398,10 @@ def _candidate_sources(
     # For plain words a name match is a text match (the name is part of the
     # text), so the name tier reads only what the popularity index carries.
     # Exclusions and phrases must also hold on the whole text.
-    name_match, name_params = (name_words, [query]) if plain else (f"{name_words} AND {match}", [query, *match_params])
+    words_params = [query] if kind == "groups" else [query, query]
+    name_match, name_params = (
+        (name_words, words_params) if plain else (f"{name_words} AND {match}", [*words_params, *match_params])
+    )
     name_tiers = (
         f"({select}, {TIER_NAME_WORDS} FROM {source} WHERE {{base}}{extra} AND {name_match}"
         f" ORDER BY {order} LIMIT {limit})"
