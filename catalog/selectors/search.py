@@ -22,7 +22,6 @@ The query path (measured in docs/search.md and docs/benchmarks.md):
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -457,8 +456,11 @@ class Candidate:
     status: str
     online: bool
     offline: bool
-    tags: dict | str  # jsonb, as the cursor returns it
+    tags: list[str]  # "key=value" (a text array loads faster than jsonb parsed in Python)
     feature_type: str  # features only
+
+
+TAG_PAIRS_SQL = "ARRAY(SELECT t.key || '=' || t.value FROM jsonb_each_text(g.tags) t)"
 
 
 def _candidate_columns(kind: str) -> str:
@@ -467,7 +469,8 @@ def _candidate_columns(kind: str) -> str:
     feature_type = "f.type" if kind == "features" else "''"
     return (
         f"s.id, s.tier, g.id, {row}.name, extract(epoch FROM {row}.aws_modified_at)::float8, g.popularity, a.account_id, a.name, a.id,"
-        f" g.region, g.status, g.online_store_enabled, g.offline_store_enabled, g.tags, {feature_type}"
+        f" g.region, g.status, g.online_store_enabled, g.offline_store_enabled,"
+        f" {TAG_PAIRS_SQL}, {feature_type}"
     )
 
 
@@ -635,10 +638,7 @@ def _run(cursor, *, scope: VisibilityScope, params: SearchParams, base, text: st
             plain[("status", c.status)] += 1
         if features:
             plain[("feature_type", c.feature_type)] += 1
-        if c.tags and c.tags != "{}":
-            # Django's PostgreSQL backend hands jsonb to its fields as text.
-            group_tags = json.loads(c.tags) if isinstance(c.tags, str) else c.tags
-            tags.update(f"{key}={value}" for key, value in group_tags.items())
+        tags.update(c.tags)
     counted: dict[str, dict[str, tuple[str, int]]] = {}
     for (account_id, name), n in accounts.items():
         counted.setdefault("account", {})[account_id] = (name, n)
