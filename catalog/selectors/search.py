@@ -339,7 +339,7 @@ def _base_where(user, facets: Mapping[str, tuple[str, ...]], scope: VisibilitySc
 
 
 def _candidate_sources(
-    *, kind: str, query: str, phrase: bool, facets: Mapping[str, tuple[str, ...]]
+    *, kind: str, query: str, phrase: bool, negated: bool, facets: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[str, list, list]]:
     """(sql, params before {base}, params after) per tier, best tier first.
 
@@ -394,12 +394,13 @@ def _candidate_sources(
         ]
     # The name tiers share one statement (both are small index scans); the
     # text tier runs only if they leave room.
-    # For plain words a name match is a text match (the name is part of the
-    # text), so the name tier reads only what the popularity index carries.
-    # Exclusions and phrases must also hold on the whole text.
+    # Without a negation the query is monotone (AND, OR, phrases), and a
+    # name match is then a text match (the name is part of the text, at the
+    # same positions): the name tier reads only what the popularity index
+    # carries. An exclusion must also hold on the whole text.
     words_params = [query] if kind == "groups" else [query, query]
     name_match, name_params = (
-        (name_words, words_params) if plain else (f"{name_words} AND {match}", [*words_params, *match_params])
+        (f"{name_words} AND {match}", [*words_params, *match_params]) if negated else (name_words, words_params)
     )
     name_tiers = (
         f"({select}, {TIER_NAME_WORDS} FROM {source} WHERE {{base}}{extra} AND {name_match}"
@@ -483,7 +484,9 @@ def _candidate_joins(kind: str) -> str:
     )
 
 
-def _candidates(cursor, *, kind: str, base: tuple[str, list], query: str, phrase: bool, facets) -> list[Candidate]:
+def _candidates(
+    cursor, *, kind: str, base: tuple[str, list], query: str, phrase: bool, negated: bool, facets
+) -> list[Candidate]:
     """Up to cap + 1 candidates, best first: tier, then popularity (see above).
 
     Each source is asked for cap + 1 rows: at most as many as were already
@@ -497,7 +500,7 @@ def _candidates(cursor, *, kind: str, base: tuple[str, list], query: str, phrase
     seen: set[int] = set()
     ordered: list[Candidate] = []
     columns, joins = _candidate_columns(kind), _candidate_joins(kind)
-    for sql, before, after in _candidate_sources(kind=kind, query=query, phrase=phrase, facets=facets):
+    for sql, before, after in _candidate_sources(kind=kind, query=query, phrase=phrase, negated=negated, facets=facets):
         if len(ordered) >= limit:
             break
         # `base` is ORM-compiled SQL (values are parameters); BASE_PARAMS in
@@ -546,16 +549,18 @@ def _search(*, user, params: SearchParams) -> SearchResults:
         # phrase (which the position-free lexemes cannot check alone) and
         # whether there is usage data.
         settings_sql = "set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)"
-        checks_sql = f"numnode(q) > 0, strpos(q::text, '<') > 0, EXISTS ({usage_sql})"
+        checks_sql = f"numnode(q) > 0, strpos(q::text, '<') > 0, strpos(q::text, '!') > 0, EXISTS ({usage_sql})"
         cursor.execute(
             f"SELECT {settings_sql}, {checks_sql} FROM {TSQUERY_SQL} q",  # noqa: S608 (ORM-compiled SQL, constants)
             [*usage_params, query if any(ch.isalnum() for ch in query) else ""],
         )
-        _, _, has_words, phrase, usage_data = cursor.fetchone()
+        _, _, has_words, phrase, negated, usage_data = cursor.fetchone()
         has_words = bool(query) and bool(has_words)
         text = query if has_words else ""
         sort = params.sort if (has_words or params.sort != "relevance") else "popular"
-        outcome = _run(cursor, scope=scope, params=params, base=base, text=text, phrase=phrase, sort=sort)
+        outcome = _run(
+            cursor, scope=scope, params=params, base=base, text=text, phrase=phrase, negated=negated, sort=sort
+        )
         corrected = None
         if has_words and outcome["total"] < FUZZY_BELOW and not OPERATOR_RE.search(query):
             # Next to no hits for plain words: try again with misspelt words
@@ -563,7 +568,16 @@ def _search(*, user, params: SearchParams) -> SearchResults:
             # Phrases and exclusions are meant literally and are left alone.
             corrected = _query_corrected(query)
             if corrected:
-                retry = _run(cursor, scope=scope, params=params, base=base, text=corrected, phrase=False, sort=sort)
+                retry = _run(
+                    cursor,
+                    scope=scope,
+                    params=params,
+                    base=base,
+                    text=corrected,
+                    phrase=False,
+                    negated=False,
+                    sort=sort,
+                )
                 if retry["total"] > outcome["total"]:
                     outcome = retry
                 else:
@@ -610,9 +624,13 @@ def _sort_key(sort: str):
     return None  # relevance: the candidates' own order
 
 
-def _run(cursor, *, scope: VisibilityScope, params: SearchParams, base, text: str, phrase: bool, sort: str) -> dict:
+def _run(
+    cursor, *, scope: VisibilityScope, params: SearchParams, base, text: str, phrase: bool, negated: bool, sort: str
+) -> dict:
     """The candidates (one or two statements), then facets and the page from them in Python."""
-    candidates = _candidates(cursor, kind=params.kind, base=base, query=text, phrase=phrase, facets=params.facets)
+    candidates = _candidates(
+        cursor, kind=params.kind, base=base, query=text, phrase=phrase, negated=negated, facets=params.facets
+    )
     cap = GROUP_CANDIDATES if params.kind == "groups" else FEATURE_CANDIDATES
     # Facets and pages cover at most `cap` candidates; one more only says there are more.
     shown = candidates[:cap]

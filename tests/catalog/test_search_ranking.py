@@ -202,3 +202,15 @@ def test_the_level_catalogue_covers_every_level_a_consumer_can_have(data_scienti
         "admin": access.ADMIN,
         "private": access.NONE,
     }
+
+
+def test_an_exclusion_applies_to_the_whole_text_even_when_the_name_matches(data_scientist, crowded):
+    FeatureGroup.objects.filter(pk=crowded["customer_lifetime"].pk).update(description="Days since signup.")
+    found = names(feature_groups_search(user=data_scientist, query="customer -days"))
+    assert "customer_lifetime" not in found
+    # Names with the word first (by popularity), then the most used descriptions.
+    assert found[:4] == ["customer_segments", "orders_by_customer", "Customer", "popular_ledger"]
+
+
+def test_a_quoted_phrase_in_a_name_ranks_that_name_first(data_scientist, crowded):
+    assert names(feature_groups_search(user=data_scientist, query='"customer lifetime"'))[0] == "customer_lifetime"
