@@ -563,14 +563,10 @@ def _search(*, user, params: SearchParams) -> SearchResults:
     base = _base_where(user, params.facets, scope)
     # Is there usage data at all among the groups the user may see (facets
     # aside)? One index probe, in the first statement.
-    usage_sql, usage_params = (
-        FeatureGroup.objects.visible_to(user, scope=scope)
-        .live()
-        .filter(popularity__gt=0)
-        .values("id")
-        .order_by()[:1]
-        .query.sql_with_params()
-    )
+    # Without facets the gate is the same WHERE as `base`: no second compile.
+    gate_sql, gate_params = _base_where(user, {}, scope) if params.facets else base
+    usage_sql = f"SELECT 1 FROM {GROUPS_TABLE} WHERE {gate_sql} AND {POPULARITY_SQL} > 0 LIMIT 1"  # noqa: S608
+    usage_params = gate_params
     with transaction.atomic(), connection.cursor() as cursor:
         # Plans over two million features can cross jit_above_cost, and
         # compiling them (~60 ms measured) costs more than running them. The
