@@ -3,6 +3,7 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/search.py
     ... --groups 5000 --features 200000      # a smaller run
     ... --reuse                              # keep an already loaded pantry_bench database
+    ... --database wt_perf_bench             # another database name (several people share one server)
 
 The catalogue goes into its own database (`pantry_bench` on the server named
 by DATABASE_URL; the database in DATABASE_URL itself is never touched). Then
@@ -289,6 +290,8 @@ def run(*, repeats: int) -> str:
     factory = APIRequestFactory()
     api: dict[tuple[str, str], list[float]] = {}
     sql: dict[tuple[str, str], list[float]] = {}
+    # The machine is shared: the 1-minute load average when each query kind finished.
+    load: dict[tuple[str, str], float] = {}
     for kind in ("groups", "features"):
         for label, q, facets in QUERY_MIX:
             params = {"q": q, "kind": kind, **facets}
@@ -314,16 +317,18 @@ def run(*, repeats: int) -> str:
                     continue  # warm-up
                 api.setdefault((kind, label), []).append(elapsed)
                 sql.setdefault((kind, label), []).append(bare)
+                load[(kind, label)] = os.getloadavg()[0]
     lines = [
-        "| kind | query kind | API p50 | API p95 | API p99 | SQL p50 | SQL p95 | SQL p99 | API/SQL p95 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| kind | query kind | API p50 | API p95 | API p99 | SQL p50 | SQL p95 | SQL p99 | API/SQL p95 | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (kind, label), times in api.items():
         bare = sql[(kind, label)]
         p95, s95 = percentile(times, 95), percentile(bare, 95)
         lines.append(
             f"| {kind} | {label} | {percentile(times, 50):.1f} | {p95:.1f} | {percentile(times, 99):.1f} "
-            f"| {percentile(bare, 50):.1f} | {s95:.1f} | {percentile(bare, 99):.1f} | {p95 / s95:.2f}× |"
+            f"| {percentile(bare, 50):.1f} | {s95:.1f} | {percentile(bare, 99):.1f} | {p95 / s95:.2f}× "
+            f"| {load[(kind, label)]:.1f} |"
         )
     return "\n".join(lines)
 
@@ -337,6 +342,8 @@ def write_report(table: str, *, groups: int, features: int, repeats: int) -> Non
         f"{datetime.now(UTC):%Y-%m-%d}; {repeats} runs of each query after one warm-up, times in ms. "
         "API = the DRF search view called in-process (selector + serialisation); SQL = the same statements "
         "the selector issued, replayed on a bare cursor. The user sees 10 of 30 accounts. "
+        "`load` is the 1-minute load average when the kind finished (the machine is shared; above 2, "
+        "other work competed for the two cores and the times are inflated). "
         "Design and trade-offs: docs/search.md.\n\n" + table,
     )
 
