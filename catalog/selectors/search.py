@@ -39,8 +39,8 @@ from catalog.selectors.access import (
     access_label_for_slug,
     access_level_for_slug,
     access_level_of,
+    access_level_q,
     access_slug,
-    annotate_access_level,
 )
 from catalog.selectors.accounts import account_names_seen
 from catalog.visibility import VisibilityScope, visibility_scope
@@ -261,7 +261,7 @@ def _access_levels(values: tuple[str, ...]) -> list[int]:
 def _visible_groups(user, facets: Mapping[str, tuple[str, ...]], scope: VisibilityScope) -> QuerySet[FeatureGroup]:
     groups = FeatureGroup.objects.visible_to(user, scope=scope).live().filter(_group_facet_filter(facets))
     if values := facets.get("access"):
-        groups = annotate_access_level(groups, user, scope=scope).filter(access_level__in=_access_levels(values))
+        groups = groups.filter(access_level_q(scope, _access_levels(values)))
     return groups
 
 

@@ -214,3 +214,19 @@ def test_an_exclusion_applies_to_the_whole_text_even_when_the_name_matches(data_
 
 def test_a_quoted_phrase_in_a_name_ranks_that_name_first(data_scientist, crowded):
     assert names(feature_groups_search(user=data_scientist, query='"customer lifetime"'))[0] == "customer_lifetime"
+
+
+@pytest.mark.parametrize("persona", ["data_scientist", "owner", "consumer_admin", "governance", "operator", "outsider"])
+def test_the_access_facet_filter_selects_exactly_the_groups_of_those_levels(request, persona, every_level):
+    from catalog.selectors import access
+    from catalog.visibility import visibility_scope
+
+    user = request.getfixturevalue(persona)
+    scope = visibility_scope(user)
+    levels = dict(
+        access.annotate_access_level(FeatureGroup.objects.all(), user, scope=scope).values_list("id", "access_level")
+    )
+    every = [a.level for a in access.ACCESS_LEVELS]
+    for chosen in [[level] for level in every] + [[access.READ_ONLY, access.READ_WRITE, access.ADMIN], every]:
+        filtered = set(FeatureGroup.objects.filter(access.access_level_q(scope, chosen)).values_list("id", flat=True))
+        assert filtered == {pk for pk, level in levels.items() if level in chosen}, chosen
