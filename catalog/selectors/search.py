@@ -2,19 +2,22 @@
 
 The query path (measured in docs/search.md and docs/benchmarks.md):
 
-1. The text match uses the stored, GIN-indexed `search_vector` columns and
-   `websearch_to_tsquery('english', q)`; nothing computes a vector per query.
-2. Everything starts from `FeatureGroup.objects.visible_to(user).live()`, so
-   results and facet counts only ever include what the user may see.
+1. The text match uses stored, GIN-indexed vectors (`search_lexemes` for
+   groups, `search_vector` for features) and `websearch_to_tsquery('english', q)`;
+   nothing computes a vector per query.
+2. Everything starts from `FeatureGroup.objects.visible_to(user).live()` (plus
+   the facet filters), compiled once into the WHERE of every candidate source,
+   so results and facet counts only ever include what the user may see.
 3. Matches form a *bounded candidate set* (at most `GROUP_CANDIDATES` or
-   `FEATURE_CANDIDATES` rows). A common word such as `customer` matches a large
-   share of two million features; ranking and counting every match is what
-   made the naive query take seconds. Below the bound every figure is exact;
-   above it the page says "more than N" and ranks, pages and counts facets
-   within the candidates, so a facet's count still equals the results it
-   leads to within what is shown.
-4. One SQL statement computes the candidates, every facet's counts and the
-   ids of the requested page; one more fetches those rows for display.
+   `FEATURE_CANDIDATES` rows), chosen by quality: exact name, name prefix,
+   name words, then any text, each tier by popularity (see "candidate
+   selection" below). Below the bound every figure is exact; above it the page
+   says "more than N" and ranks, pages and counts facets within the
+   candidates, so a facet's count still equals the results it leads to within
+   what is shown.
+4. One or two statements return the candidates with what facets and sorts
+   need; facets and the page are counted from them in Python; one more
+   statement fetches the page's rows for display.
 5. When plain words find next to nothing, misspelt words are corrected
    against a trigram-indexed table of the words in names and the search runs
    again (`custmer_age` → `customer age`).
@@ -52,12 +55,6 @@ PAGE_SIZE = 20
 GROUP_CANDIDATES = 500
 FEATURE_CANDIDATES = 500
 TEXT_CONFIG = "english"
-# ts_rank_cd weights for D, C, B, A: a name hit (A) counts ten times a feature
-# word (C), so a group named for the word beats one whose features mention it.
-RANK_WEIGHTS = [0.02, 0.1, 0.4, 1.0]
-# Popularity (filled from usage) lifts a result by a log factor, never enough
-# to bury a name match under a popular group that only mentions the word.
-POPULARITY_WEIGHT = 0.1
 
 # Typo matching joins in below this many text matches.
 FUZZY_BELOW = 5
@@ -303,7 +300,7 @@ def _query_corrected(query: str) -> str | None:
 # The ranking function's inputs are the tier and POPULARITY_SQL, nothing else,
 # so the usage app can change where popularity comes from (rollups) by
 # pointing POPULARITY_SQL at another group column with a (-column, id) index
-# like fg_popularity, which the popularity-ordered sources walk.
+# like fg_popularity_walk, which the popularity-ordered sources walk.
 TIER_EXACT_NAME, TIER_NAME_PREFIX, TIER_NAME_WORDS, TIER_TEXT = 0, 1, 2, 3
 GROUPS_TABLE = '"catalog_featuregroup"'
 FEATURES_TABLE = '"catalog_feature"'
