@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import ceil
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
@@ -332,7 +333,12 @@ def _base_where(user, facets: Mapping[str, tuple[str, ...]], scope: VisibilitySc
     """WHERE over catalog_featuregroup alone: visible, live, facet-filtered (the one gate, compiled once)."""
     groups = _visible_groups(user, facets, scope)
     compiler = groups.query.get_compiler(using=groups.db)
-    sql, params = compiler.compile(groups.query.where)
+    try:
+        sql, params = compiler.compile(groups.query.where)
+    except EmptyResultSet:  # e.g. `access=admin` for someone granted no admin access
+        return "FALSE", []
+    except FullResultSet:
+        return "TRUE", []
     return sql, list(params)
 
 

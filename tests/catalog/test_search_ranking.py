@@ -230,3 +230,16 @@ def test_the_access_facet_filter_selects_exactly_the_groups_of_those_levels(requ
     for chosen in [[level] for level in every] + [[access.READ_ONLY, access.READ_WRITE, access.ADMIN], every]:
         filtered = set(FeatureGroup.objects.filter(access.access_level_q(scope, chosen)).values_list("id", flat=True))
         assert filtered == {pk for pk, level in levels.items() if level in chosen}, chosen
+
+
+@pytest.mark.parametrize("kind", ["groups", "features"])
+def test_an_access_level_the_user_has_nowhere_gives_an_empty_search(data_scientist, every_level, kind):
+    from catalog.selectors.search import SearchParams, search_run
+
+    # The data scientist has admin access to one group: drop it, and ask for admin.
+    from sharing.models import Grant
+
+    Grant.objects.filter(permission=Grant.Permission.ADMIN).delete()
+    results = search_run(user=data_scientist, params=SearchParams(kind=kind, facets={"access": ("admin",)}))
+    assert results.count == 0 and results.results == []
+    assert [(f.value, f.count) for f in results.facets["access"]] == [("admin", 0)]
