@@ -3,6 +3,7 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/search.py
     ... --groups 5000 --features 200000      # a smaller run
     ... --reuse                              # keep an already loaded pantry_bench database
+    ... --database wt_perf_bench             # another database name (several people share one server)
 
 The catalogue goes into its own database (`pantry_bench` on the server named
 by DATABASE_URL; the database in DATABASE_URL itself is never touched). Then
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import time
 import uuid
@@ -28,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "pantry_bench"
+BENCH_DB = "pantry_bench"  # default; --database picks another (helpers share one server)
 ACCOUNTS = 30
 REGIONS = ["us-east-1", "eu-west-1", "eu-central-1"]
 
@@ -77,24 +79,26 @@ GROUP_DESCRIPTIONS = [
 TYPES = ["String", "Integral", "Fractional"]
 
 
-def bench_database_url(base: str) -> tuple[str, str]:
+def bench_database_url(base: str, name: str = BENCH_DB) -> tuple[str, str]:
     parts = urlsplit(base)
     admin = urlunsplit(parts._replace(path="/postgres"))
-    bench = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    bench = urlunsplit(parts._replace(path=f"/{name}"))
     return admin, bench
 
 
-def create_database(admin_url: str, *, reuse: bool) -> bool:
+def create_database(admin_url: str, *, reuse: bool, name: str = BENCH_DB) -> bool:
     """Create the bench database; True when it must be (re)loaded."""
     import psycopg
 
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise SystemExit(f"bench database name {name!r}: use lower-case letters, digits and _")
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if exists and reuse:
             return False
         if exists:
-            conn.execute(f"DROP DATABASE {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
     return True
 
 
@@ -138,7 +142,8 @@ def load(*, groups: int, features: int, seed: int = 7) -> None:
         # faster than maintaining four GIN indexes row by row.
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('catalog_feature', 'catalog_featuregroup')"
-            " AND (indexname LIKE '%%search_vector' OR indexname LIKE '%%trgm' OR indexname = 'fg_popularity')"
+            " AND (indexname LIKE '%%search_vector' OR indexname LIKE '%%search_lexemes' OR indexname LIKE '%%name_vector'"
+            " OR indexname LIKE '%%name_key' OR indexname LIKE '%%trgm' OR indexname LIKE 'fg_popularity%%')"
         )
         search_indexes = cursor.fetchall()
         for name, _ in search_indexes:
@@ -285,6 +290,8 @@ def run(*, repeats: int) -> str:
     factory = APIRequestFactory()
     api: dict[tuple[str, str], list[float]] = {}
     sql: dict[tuple[str, str], list[float]] = {}
+    # The machine is shared: the 1-minute load average when each query kind finished.
+    load: dict[tuple[str, str], float] = {}
     for kind in ("groups", "features"):
         for label, q, facets in QUERY_MIX:
             params = {"q": q, "kind": kind, **facets}
@@ -310,16 +317,18 @@ def run(*, repeats: int) -> str:
                     continue  # warm-up
                 api.setdefault((kind, label), []).append(elapsed)
                 sql.setdefault((kind, label), []).append(bare)
+                load[(kind, label)] = os.getloadavg()[0]
     lines = [
-        "| kind | query kind | API p50 | API p95 | API p99 | SQL p50 | SQL p95 | SQL p99 | API/SQL p95 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| kind | query kind | API p50 | API p95 | API p99 | SQL p50 | SQL p95 | SQL p99 | API/SQL p95 | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (kind, label), times in api.items():
         bare = sql[(kind, label)]
         p95, s95 = percentile(times, 95), percentile(bare, 95)
         lines.append(
             f"| {kind} | {label} | {percentile(times, 50):.1f} | {p95:.1f} | {percentile(times, 99):.1f} "
-            f"| {percentile(bare, 50):.1f} | {s95:.1f} | {percentile(bare, 99):.1f} | {p95 / s95:.2f}× |"
+            f"| {percentile(bare, 50):.1f} | {s95:.1f} | {percentile(bare, 99):.1f} | {p95 / s95:.2f}× "
+            f"| {load[(kind, label)]:.1f} |"
         )
     return "\n".join(lines)
 
@@ -333,6 +342,8 @@ def write_report(table: str, *, groups: int, features: int, repeats: int) -> Non
         f"{datetime.now(UTC):%Y-%m-%d}; {repeats} runs of each query after one warm-up, times in ms. "
         "API = the DRF search view called in-process (selector + serialisation); SQL = the same statements "
         "the selector issued, replayed on a bare cursor. The user sees 10 of 30 accounts. "
+        "`load` is the 1-minute load average when the kind finished (the machine is shared; above 2, "
+        "other work competed for the two cores and the times are inflated). "
         "Design and trade-offs: docs/search.md.\n\n" + table,
     )
 
@@ -342,7 +353,8 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=50_000)
     parser.add_argument("--features", type=int, default=2_000_000)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--reuse", action="store_true", help="reuse a loaded pantry_bench database")
+    parser.add_argument("--database", default=BENCH_DB, help=f"bench database name (default {BENCH_DB})")
+    parser.add_argument("--reuse", action="store_true", help="reuse a loaded bench database")
     parser.add_argument("--load-only", action="store_true", help="load the catalogue, run no queries")
     parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
@@ -350,8 +362,8 @@ def main() -> None:
     from bench._common import embedded_services_if_needed
 
     embedded_services_if_needed()  # no DATABASE_URL: the embedded PostgreSQL
-    admin_url, bench_url = bench_database_url(os.environ["DATABASE_URL"])
-    fresh = create_database(admin_url, reuse=args.reuse)
+    admin_url, bench_url = bench_database_url(os.environ["DATABASE_URL"], args.database)
+    fresh = create_database(admin_url, reuse=args.reuse, name=args.database)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("PANTRY_ENV", "development")

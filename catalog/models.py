@@ -12,12 +12,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchConfig, SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -177,6 +178,28 @@ GROUP_SEARCH_VECTOR_SQL = (
 )
 
 
+# What "the same name" means for search's exact and prefix tiers: the name in
+# lower case with everything but ASCII letters and digits removed, so
+# `Customer_Age`, `customer-age` and the query "customer age" share the key
+# `customerage`. Expression indexes on both tables (text_pattern_ops, for
+# `LIKE 'key%'`) use exactly this expression; catalog.selectors.search builds
+# the query side with NAME_KEY_RE.
+def name_key_expression(column: str = "name") -> models.Func:
+    return Lower(
+        models.Func(models.F(column), Value("[^a-zA-Z0-9]+"), Value(""), Value("g"), function="regexp_replace")
+    )
+
+
+# The group's vector without positions or weights: one entry per distinct
+# word, ~0.6 kB, stored inline in the row. Matching reads this instead of the
+# full vector (~1.8 kB compressed, TOASTed), whose de-TOAST cost ~14 µs per
+# row walked (docs/search.md); the full vector stays for phrase checks.
+GROUP_SEARCH_LEXEMES_SQL = f"strip({GROUP_SEARCH_VECTOR_SQL})"
+# A feature's name words; catalog.selectors.search queries this exact expression.
+FEATURE_NAME_VECTOR = models.Func(SearchConfig("english"), models.F("name"), function="to_tsvector")
+GROUP_NAME_VECTOR_SQL = "to_tsvector('english'::regconfig, coalesce(name, ''))"
+
+
 class FeatureGroup(models.Model):
     """A SageMaker Feature Store feature group, as last synced from its owner account."""
 
@@ -222,6 +245,18 @@ class FeatureGroup(models.Model):
         output_field=SearchVectorField(),
         db_persist=True,
     )
+    # For search's candidate tiers (docs/search.md): the name's words alone,
+    # and the words of the whole vector without positions (both generated).
+    name_vector = models.GeneratedField(
+        expression=RawSQL(GROUP_NAME_VECTOR_SQL, []),  # noqa: S611 (a constant expression, no input)
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    search_lexemes = models.GeneratedField(
+        expression=RawSQL(GROUP_SEARCH_LEXEMES_SQL, []),  # noqa: S611 (a constant expression, no input)
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     objects = FeatureGroupQuerySet.as_manager()
 
@@ -230,8 +265,28 @@ class FeatureGroup(models.Model):
         indexes = [
             models.Index(fields=["account", "region"], name="fg_account_region"),
             GinIndex(fields=["search_vector"], name="fg_search_vector"),
-            # Popularity-ordered scans for the "most used" sort and candidate bounding.
-            models.Index(fields=["-popularity", "id"], name="fg_popularity"),
+            GinIndex(fields=["search_lexemes"], name="fg_search_lexemes"),
+            GinIndex(fields=["name_vector"], name="fg_name_vector"),
+            # Exact and prefix name matches (search's first tiers).
+            models.Index(OpClass(name_key_expression(), name="text_pattern_ops"), name="fg_name_key"),
+            # Popularity-ordered walks: the "most used" sort and search's
+            # candidate tiers. The gate's columns and the name vector ride along,
+            # so a walk is an index-only scan over densely packed tuples instead
+            # of a random heap page per group (docs/search.md).
+            models.Index(
+                fields=["-popularity", "id"],
+                name="fg_popularity_walk",
+                include=[
+                    "account_id",
+                    "region",
+                    "deleted_at",
+                    "status",
+                    "online_store_enabled",
+                    "offline_store_enabled",
+                    "name",
+                    "name_vector",
+                ],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -275,7 +330,15 @@ class Feature(models.Model):
         constraints = [models.UniqueConstraint(fields=["feature_group", "name"], name="feature_unique_group_name")]
         # Typo tolerance does not scan names by trigram (9 s over 2M names,
         # docs/search.md); it corrects query words against catalog_search_word.
-        indexes = [GinIndex(fields=["search_vector"], name="feature_search_vector")]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="feature_search_vector"),
+            # Exact and prefix feature-name matches (search's first tiers).
+            models.Index(OpClass(name_key_expression(), name="text_pattern_ops"), name="feature_name_key"),
+            # The name's words (search's name tier): lets the planner see how
+            # rare a name word is (statistics of the expression) and look rare
+            # ones up instead of walking groups by popularity.
+            GinIndex(FEATURE_NAME_VECTOR, name="feature_name_vector"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.feature_group.name}.{self.name}"

@@ -2,19 +2,22 @@
 
 The query path (measured in docs/search.md and docs/benchmarks.md):
 
-1. The text match uses the stored, GIN-indexed `search_vector` columns and
-   `websearch_to_tsquery('english', q)`; nothing computes a vector per query.
-2. Everything starts from `FeatureGroup.objects.visible_to(user).live()`, so
-   results and facet counts only ever include what the user may see.
+1. The text match uses stored, GIN-indexed vectors (`search_lexemes` for
+   groups, `search_vector` for features) and `websearch_to_tsquery('english', q)`;
+   nothing computes a vector per query.
+2. Everything starts from `FeatureGroup.objects.visible_to(user).live()` (plus
+   the facet filters), compiled once into the WHERE of every candidate source,
+   so results and facet counts only ever include what the user may see.
 3. Matches form a *bounded candidate set* (at most `GROUP_CANDIDATES` or
-   `FEATURE_CANDIDATES` rows). A common word such as `customer` matches a large
-   share of two million features; ranking and counting every match is what
-   made the naive query take seconds. Below the bound every figure is exact;
-   above it the page says "more than N" and ranks, pages and counts facets
-   within the candidates, so a facet's count still equals the results it
-   leads to within what is shown.
-4. One SQL statement computes the candidates, every facet's counts and the
-   ids of the requested page; one more fetches those rows for display.
+   `FEATURE_CANDIDATES` rows), chosen by quality: exact name, name prefix,
+   name words, then any text, each tier by popularity (see "candidate
+   selection" below). Below the bound every figure is exact; above it the page
+   says "more than N" and ranks, pages and counts facets within the
+   candidates, so a facet's count still equals the results it leads to within
+   what is shown.
+4. One or two statements return the candidates with what facets and sorts
+   need; facets and the page are counted from them in Python; one more
+   statement fetches the page's rows for display.
 5. When plain words find next to nothing, misspelt words are corrected
    against a trigram-indexed table of the words in names and the search runs
    again (`custmer_age` → `customer age`).
@@ -22,26 +25,27 @@ The query path (measured in docs/search.md and docs/benchmarks.md):
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import ceil
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection, transaction
-from django.db.models import F, FloatField, Q, QuerySet, Value
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Ln
+from django.db.models import Q, QuerySet
 
-from catalog.models import Feature, FeatureGroup
+from catalog.models import AwsAccount, Feature, FeatureGroup
 from catalog.scope import VisibilityScope, visibility_scope
 from catalog.selectors.access import (
-    ACCESS_LEVELS,
     ACCESS_SLUG_ALIASES,
     ACCESS_SLUGS,
     access_label_for_slug,
     access_level_for_slug,
-    annotate_access_level,
+    access_level_of,
+    access_level_q,
+    access_slug,
 )
 from catalog.selectors.accounts import account_names_seen
 
@@ -52,12 +56,6 @@ PAGE_SIZE = 20
 GROUP_CANDIDATES = 500
 FEATURE_CANDIDATES = 500
 TEXT_CONFIG = "english"
-# ts_rank_cd weights for D, C, B, A: a name hit (A) counts ten times a feature
-# word (C), so a group named for the word beats one whose features mention it.
-RANK_WEIGHTS = [0.02, 0.1, 0.4, 1.0]
-# Popularity (filled from usage) lifts a result by a log factor, never enough
-# to bury a name match under a popular group that only mentions the word.
-POPULARITY_WEIGHT = 0.1
 
 # Typo matching joins in below this many text matches.
 FUZZY_BELOW = 5
@@ -228,27 +226,28 @@ def _tsquery_has_words(query: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def _group_facet_filter(facets: Mapping[str, tuple[str, ...]], *, prefix: str = "") -> Q:
-    """OR within a facet, AND across facets. `prefix` reaches groups from features."""
+def _group_facet_filter(facets: Mapping[str, tuple[str, ...]]) -> Q:
+    """OR within a facet, AND across facets, on the group row alone (no joins)."""
     condition = Q()
     if values := facets.get("account"):
-        condition &= Q(**{f"{prefix}account__account_id__in": values})
+        # A subquery rather than a join: the candidate sources walk the group table alone.
+        condition &= Q(account_id__in=AwsAccount.objects.filter(account_id__in=values).values("pk"))
     if values := facets.get("region"):
-        condition &= Q(**{f"{prefix}region__in": values})
+        condition &= Q(region__in=values)
     if values := facets.get("status"):
-        condition &= Q(**{f"{prefix}status__in": values})
+        condition &= Q(status__in=values)
     if values := facets.get("store"):
         store = Q()
         if "online" in values:
-            store |= Q(**{f"{prefix}online_store_enabled": True})
+            store |= Q(online_store_enabled=True)
         if "offline" in values:
-            store |= Q(**{f"{prefix}offline_store_enabled": True})
+            store |= Q(offline_store_enabled=True)
         condition &= store
     if values := facets.get("tag"):
         tags = Q()
         for value in values:
             key, _, tag_value = value.partition("=")
-            tags |= Q(**{f"{prefix}tags__contains": {key: tag_value}})
+            tags |= Q(tags__contains={key: tag_value})
         condition &= tags
     return condition
 
@@ -260,22 +259,8 @@ def _access_levels(values: tuple[str, ...]) -> list[int]:
 def _visible_groups(user, facets: Mapping[str, tuple[str, ...]], scope: VisibilityScope) -> QuerySet[FeatureGroup]:
     groups = FeatureGroup.objects.visible_to(user, scope=scope).live().filter(_group_facet_filter(facets))
     if values := facets.get("access"):
-        groups = annotate_access_level(groups, user, scope=scope).filter(access_level__in=_access_levels(values))
+        groups = groups.filter(access_level_q(scope, _access_levels(values)))
     return groups
-
-
-def _score(search_query: SearchQuery | None, query: str, popularity) -> object:
-    lift = 1 + POPULARITY_WEIGHT * Ln(1 + popularity)
-    if search_query is None:
-        return Value(1.0, output_field=FloatField()) * lift
-    rank = SearchRank(F("search_vector"), search_query, weights=RANK_WEIGHTS, cover_density=True, normalization=32)
-    # Trigram similarity of the whole name to the query: the exact-name and
-    # typo signal, cheap because it reads the name, not a vector.
-    return (rank + TrigramSimilarity("name", query)) * lift
-
-
-def _text_filter(search_query: SearchQuery | None) -> Q:
-    return Q() if search_query is None else Q(search_vector=search_query)
 
 
 def _query_corrected(query: str) -> str | None:
@@ -302,46 +287,330 @@ def _query_corrected(query: str) -> str | None:
     return " ".join(corrected) if corrected != tokens else None
 
 
+# --- candidate selection ------------------------------------------------------
+#
+# Above the bound, which matches get ranked decides what a common word finds.
+# Candidates are taken tier by tier, best first, and within a tier by
+# popularity, each tier from its own index-backed source with a LIMIT:
+#
+#   0  the name is the query        (`Customer_Age` for "customer age")
+#   1  the name starts with it      (`customer_age_v2`)    groups, plain words only
+#   2  the name has every word      (`daily_customer_age`)
+#   3  any text match               (descriptions, feature words, tags)
+#
+# The ranking function's inputs are the tier and POPULARITY_SQL, nothing else,
+# so the usage app can change where popularity comes from (rollups) by
+# pointing POPULARITY_SQL at another group column with a (-column, id) index
+# like fg_popularity_walk, which the popularity-ordered sources walk.
+TIER_EXACT_NAME, TIER_NAME_PREFIX, TIER_NAME_WORDS, TIER_TEXT = 0, 1, 2, 3
+GROUPS_TABLE = '"catalog_featuregroup"'
+FEATURES_TABLE = '"catalog_feature"'
+POPULARITY_SQL = f"{GROUPS_TABLE}.popularity"
+TSQUERY_SQL = "websearch_to_tsquery('english'::regconfig, %s)"
+# Same expression as the fg_name_key / feature_name_key indexes (catalog.models.name_key_expression).
+NAME_KEY_SQL = "lower(regexp_replace({column}, '[^a-zA-Z0-9]+', '', 'g'))"
+NAME_KEY_RE = re.compile(r"[^a-zA-Z0-9]+")
+# The query restricted to weight A (a feature's name): each quoted lexeme gets `:A`.
+NAME_WEIGHTED_TSQUERY_SQL = (
+    "(regexp_replace((" + TSQUERY_SQL + ")::text, '(''(?:[^'']|'''')*'')', '\\1:A', 'g'))::tsquery"
+)
+BASE_PARAMS = object()  # placeholder for the gate's parameters in a source's parameter list
+
 ORDERINGS = {
-    "relevance": "c.score DESC, c.name, c.id",
-    "name": "c.name, c.id",
-    "recent": "c.modified DESC NULLS LAST, c.name, c.id",
-    "popular": "c.popularity DESC, c.name, c.id",
+    "relevance": "c.ord",
+    "name": "r.name, r.id",
+    "recent": "r.aws_modified_at DESC NULLS LAST, r.name, r.id",
+    "popular": "g.popularity DESC, r.name, r.id",
 }
+
+
+def name_key(text: str) -> str:
+    """The query side of catalog.models.name_key_expression."""
+    return NAME_KEY_RE.sub("", text).lower()
+
+
+def _base_where(user, facets: Mapping[str, tuple[str, ...]], scope: VisibilityScope) -> tuple[str, list]:
+    """WHERE over catalog_featuregroup alone: visible, live, facet-filtered (the one gate, compiled once)."""
+    groups = _visible_groups(user, facets, scope)
+    compiler = groups.query.get_compiler(using=groups.db)
+    try:
+        sql, params = compiler.compile(groups.query.where)
+    except EmptyResultSet:  # e.g. `access=admin` for someone granted no admin access
+        return "FALSE", []
+    except FullResultSet:
+        return "TRUE", []
+    return sql, list(params)
+
+
+def _candidate_sources(
+    *,
+    kind: str,
+    query: str,
+    phrase: bool,
+    negated: bool,
+    facets: Mapping[str, tuple[str, ...]],
+    name_common: bool = False,
+) -> list[tuple[str, list, list]]:
+    """(sql, params before {base}, params after) per tier, best tier first.
+
+    Each selects (id, tier), best first within its tier; `{base}` stands for
+    the group gate of `_base_where`.
+    """
+    plain = bool(query) and not OPERATOR_RE.search(query)
+    key = name_key(query) if plain else ""
+    extra, extra_params = "", []
+    if kind == "groups":
+        table, source = GROUPS_TABLE, GROUPS_TABLE
+        order = f"{POPULARITY_SQL} DESC, {GROUPS_TABLE}.id"
+        match, match_params = f"{table}.search_lexemes @@ {TSQUERY_SQL}", [query]
+        if phrase:
+            # The lexemes have no positions, so a phrase is matched there as
+            # "all its words" (a superset, through the GIN index) and then
+            # checked on the full vector. Under a negation that superset
+            # would exclude too much, so only the full vector decides.
+            words_only = f"regexp_replace(({TSQUERY_SQL})::text, '<[0-9-]+>', '&', 'g')::tsquery"
+            match = (
+                f"{table}.search_vector @@ {TSQUERY_SQL}"
+                if "!" in query or "-" in query
+                else f"{table}.search_lexemes @@ {words_only} AND {table}.search_vector @@ {TSQUERY_SQL}"
+            )
+            match_params = [query] if "!" in query or "-" in query else [query, query]
+        name_words, words_params = f"{table}.name_vector @@ {TSQUERY_SQL}", [query]
+    else:
+        table = FEATURES_TABLE
+        source = f"{table} JOIN {GROUPS_TABLE} ON {GROUPS_TABLE}.id = {table}.feature_group_id"
+        order = f"{POPULARITY_SQL} DESC, {GROUPS_TABLE}.id, {table}.id"
+        match, match_params = f"{table}.search_vector @@ {TSQUERY_SQL}", [query]
+        # A feature's name words, in one of two forms of the same condition.
+        # Common in names: the stored vector at its name weight, cheap to
+        # check row by row while walking groups by popularity. Rare: the
+        # feature_name_vector expression index, whose statistics the planner
+        # reads right and which it looks rare words up in. (Both at once
+        # made it multiply two correlated estimates and read 120,000
+        # features for `merchant`.)
+        if name_common:
+            name_words, words_params = f"{table}.search_vector @@ {NAME_WEIGHTED_TSQUERY_SQL}", [query]
+        else:
+            name_words, words_params = f"to_tsvector('english'::regconfig, {table}.name) @@ {TSQUERY_SQL}", [query]
+        if values := facets.get("feature_type"):
+            extra, extra_params = f" AND {table}.type = ANY(%s)", [list(values)]
+    key_sql = NAME_KEY_SQL.format(column=f"{table}.name")
+    limit = (GROUP_CANDIDATES if kind == "groups" else FEATURE_CANDIDATES) + 1
+    select = f"SELECT {table}.id"
+    if not query:
+        return [
+            (
+                f"{select}, {TIER_TEXT} FROM {source} WHERE {{base}}{extra} ORDER BY {order} LIMIT {limit}",
+                [],
+                extra_params,
+            )
+        ]
+    # The name tiers share one statement (both are small index scans); the
+    # text tier runs only if they leave room.
+    # Without a negation the query is monotone (AND, OR, phrases), and a
+    # name match is then a text match (the name is part of the text, at the
+    # same positions): the name tier reads only what the popularity index
+    # carries. An exclusion must also hold on the whole text.
+    name_match, name_params = (
+        (f"{name_words} AND {match}", [*words_params, *match_params]) if negated else (name_words, words_params)
+    )
+    name_tiers = (
+        f"({select}, {TIER_NAME_WORDS} FROM {source} WHERE {{base}}{extra} AND {name_match}"
+        f" ORDER BY {order} LIMIT {limit})"
+    )
+    name_before, name_after = [], [*extra_params, *name_params]
+    if key:
+        # Exact: an equality probe of the name-key index.
+        exact = (
+            f"({select}, {TIER_EXACT_NAME} FROM {source} WHERE {{base}}{extra} AND {key_sql} = %s"
+            f" ORDER BY {order} LIMIT {limit})"
+        )
+        if kind == "groups":
+            # Prefix: ordered by popularity on its own, so a prefix shared by
+            # much of the catalogue (`customer…`) walks the popularity index
+            # and stops early. Not for features: a feature's popularity is its
+            # group's, and finding the most popular of ten thousand
+            # `payment_amount…` features means reading all of them (measured:
+            # ~0.5 s), while the name-words tier below already ranks them.
+            name_tiers = (
+                f"{exact} UNION ALL ({select}, {TIER_NAME_PREFIX} FROM {source} WHERE {{base}}{extra}"
+                f" AND {key_sql} LIKE %s ORDER BY {order} LIMIT {limit}) UNION ALL {name_tiers}"
+            )
+            # {base} appears three times: its parameters are repeated for each part.
+            name_after = [*extra_params, key, BASE_PARAMS, *extra_params, key + "%", BASE_PARAMS, *name_after]
+        else:
+            name_tiers = f"{exact} UNION ALL {name_tiers}"
+            name_after = [*extra_params, key, BASE_PARAMS, *name_after]
+        name_before = []
+    sources = [(name_tiers, name_before, name_after)]
+    sources.append(
+        (
+            f"{select}, {TIER_TEXT} FROM {source} WHERE {{base}}{extra} AND {match} ORDER BY {order} LIMIT {limit}",
+            [],
+            [*extra_params, *match_params],
+        )
+    )
+    return sources
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate row with what facets and sorts need, read by the source that found it."""
+
+    id: int
+    group_id: int
+    name: str
+    modified: float | None  # aws_modified_at as a Unix time (plain floats load faster than datetimes)
+    popularity: float
+    account_id: str  # the 12-digit id
+    account_name: str
+    account_pk: int
+    region: str
+    status: str
+    online: bool
+    offline: bool
+    tags: list[str]  # "key=value" (a text array loads faster than jsonb parsed in Python)
+    feature_type: str  # features only
+
+
+TAG_PAIRS_SQL = "ARRAY(SELECT t.key || '=' || t.value FROM jsonb_each_text(g.tags) t)"
+
+
+def _candidate_columns(kind: str) -> str:
+    """Columns read for each of the (at most cap + 1) rows a source returns, by primary key."""
+    row = "g" if kind == "groups" else "f"
+    feature_type = "f.type" if kind == "features" else "''"
+    return (
+        f"s.id, s.tier, g.id, {row}.name, extract(epoch FROM {row}.aws_modified_at)::float8, g.popularity, a.account_id, a.name, a.id,"
+        f" g.region, g.status, g.online_store_enabled, g.offline_store_enabled,"
+        f" {TAG_PAIRS_SQL}, {feature_type}"
+    )
+
+
+def _candidate_joins(kind: str) -> str:
+    if kind == "groups":
+        return f"JOIN {GROUPS_TABLE} g ON g.id = s.id JOIN catalog_awsaccount a ON a.id = g.account_id"
+    return (
+        f"JOIN {FEATURES_TABLE} f ON f.id = s.id JOIN {GROUPS_TABLE} g ON g.id = f.feature_group_id"
+        " JOIN catalog_awsaccount a ON a.id = g.account_id"
+    )
+
+
+# Feature names matching the query, as the planner estimates them, from
+# which the name tier walks groups by popularity instead of looking names up.
+NAME_WALK_FROM = 20_000
+
+
+def _feature_name_matches_estimate(cursor, query: str) -> float:
+    """The planner's estimate of features whose name has the query's words (planning only, ~1 ms)."""
+    cursor.execute(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {FEATURES_TABLE}"  # noqa: S608 (constants of this module)
+        f" WHERE to_tsvector('english'::regconfig, name) @@ {TSQUERY_SQL}",
+        [query],
+    )
+    plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _candidates(
+    cursor, *, kind: str, base: tuple[str, list], query: str, phrase: bool, negated: bool, facets
+) -> list[Candidate]:
+    """Up to cap + 1 candidates, best first: tier, then popularity (see above).
+
+    Each source is asked for cap + 1 rows: at most as many as were already
+    taken can repeat, so what is left is still the best of its tier. A source
+    runs only while the candidates are short, so a common word costs one or
+    two popularity-ordered index walks that stop early. The columns facets
+    and sorts need are read only for the rows a source returns.
+    """
+    limit = (GROUP_CANDIDATES if kind == "groups" else FEATURE_CANDIDATES) + 1
+    base_sql, base_params = base
+    seen: set[int] = set()
+    ordered: list[Candidate] = []
+    columns, joins = _candidate_columns(kind), _candidate_joins(kind)
+    name_common = kind == "features" and bool(query) and _feature_name_matches_estimate(cursor, query) >= NAME_WALK_FROM
+    for sql, before, after in _candidate_sources(
+        kind=kind, query=query, phrase=phrase, negated=negated, facets=facets, name_common=name_common
+    ):
+        if len(ordered) >= limit:
+            break
+        # `base` is ORM-compiled SQL (values are parameters); BASE_PARAMS in
+        # `after` marks where its parameters go again when it appears twice.
+        values = [*before, *base_params]
+        for value in after:
+            values.extend(base_params if value is BASE_PARAMS else [value])
+        statement = f"SELECT {columns} FROM ({sql.replace('{base}', base_sql)}) s(id, tier) {joins}"  # noqa: S608
+        cursor.execute(statement, values)
+        rows = cursor.fetchall()
+        # Each tier's rows come in popularity order (then id); the joins may
+        # reorder them, so order again: by tier, popularity, group, row.
+        rows.sort(key=lambda r: (r[1], -r[5], r[2], r[0]))
+        for pk, _tier, *rest in rows:
+            if pk not in seen:
+                seen.add(pk)
+                ordered.append(Candidate(pk, *rest))
+    return ordered[:limit]
 
 
 def _search(*, user, params: SearchParams) -> SearchResults:
     query = params.query
-    has_words = bool(query) and _tsquery_has_words(query)
-    search_query = SearchQuery(query, search_type="websearch", config=TEXT_CONFIG) if has_words else None
-    sort = params.sort if (has_words or params.sort != "relevance") else "popular"
     # The user's accounts and grants, read once for every statement below.
     scope = visibility_scope(user)
     if not (scope.everything or scope.member_accounts or scope.catalogs or scope.granted_groups):
         # Someone in no account yet (a first sign-in) sees nothing; there is no
         # SQL to run, since every statement below would filter on empty lists.
+        has_words = bool(query) and _tsquery_has_words(query)
         outcome = {"total": 0, "facets": {}, "page_ids": [], "usage_data": False}
         return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=None, scope=scope)
-    outcome = _run(user=user, scope=scope, params=params, search_query=search_query, text=query, sort=sort)
-    corrected = None
-    if has_words and outcome["total"] < FUZZY_BELOW and not OPERATOR_RE.search(query):
-        # Next to no hits for plain words: try again with misspelt words
-        # replaced by the closest words of real names (`custmer` → `customer`).
-        # Phrases and exclusions are meant literally and are left alone.
-        corrected = _query_corrected(query)
-        if corrected:
-            retry = _run(
-                user=user,
-                scope=scope,
-                params=params,
-                search_query=SearchQuery(corrected, search_type="websearch", config=TEXT_CONFIG),
-                text=corrected,
-                sort=sort,
-            )
-            if retry["total"] > outcome["total"]:
-                outcome = retry
-            else:
-                corrected = None
+    base = _base_where(user, params.facets, scope)
+    # Is there usage data at all among the groups the user may see (facets
+    # aside)? One index probe, in the first statement.
+    # Without facets the gate is the same WHERE as `base`: no second compile.
+    gate_sql, gate_params = _base_where(user, {}, scope) if params.facets else base
+    usage_sql = f"SELECT 1 FROM {GROUPS_TABLE} WHERE {gate_sql} AND {POPULARITY_SQL} > 0 LIMIT 1"  # noqa: S608
+    usage_params = gate_params
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Plans over two million features can cross jit_above_cost, and
+        # compiling them (~60 ms measured) costs more than running them. The
+        # same round trip asks whether the query has words, whether it holds a
+        # phrase (which the position-free lexemes cannot check alone) and
+        # whether there is usage data.
+        settings_sql = "set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)"
+        checks_sql = f"numnode(q) > 0, strpos(q::text, '<') > 0, strpos(q::text, '!') > 0, EXISTS ({usage_sql})"
+        cursor.execute(
+            f"SELECT {settings_sql}, {checks_sql} FROM {TSQUERY_SQL} q",  # noqa: S608 (ORM-compiled SQL, constants)
+            [*usage_params, query if any(ch.isalnum() for ch in query) else ""],
+        )
+        _, _, has_words, phrase, negated, usage_data = cursor.fetchone()
+        has_words = bool(query) and bool(has_words)
+        text = query if has_words else ""
+        sort = params.sort if (has_words or params.sort != "relevance") else "popular"
+        outcome = _run(
+            cursor, scope=scope, params=params, base=base, text=text, phrase=phrase, negated=negated, sort=sort
+        )
+        corrected = None
+        if has_words and outcome["total"] < FUZZY_BELOW and not OPERATOR_RE.search(query):
+            # Next to no hits for plain words: try again with misspelt words
+            # replaced by the closest words of real names (`custmer` → `customer`).
+            # Phrases and exclusions are meant literally and are left alone.
+            corrected = _query_corrected(query)
+            if corrected:
+                retry = _run(
+                    cursor,
+                    scope=scope,
+                    params=params,
+                    base=base,
+                    text=corrected,
+                    phrase=False,
+                    negated=False,
+                    sort=sort,
+                )
+                if retry["total"] > outcome["total"]:
+                    outcome = retry
+                else:
+                    corrected = None
+    outcome["usage_data"] = bool(usage_data)
     return _results(params=params, query=query, has_words=has_words, outcome=outcome, corrected=corrected, scope=scope)
 
 
@@ -372,111 +641,65 @@ def _results(
     )
 
 
+def _sort_key(sort: str):
+    if sort == "name":
+        return lambda c: (c.name, c.id)
+    if sort == "recent":
+        # Newest first, rows without a time last.
+        return lambda c: (c.modified is None, -(c.modified or 0), c.name, c.id)
+    if sort == "popular":
+        return lambda c: (-c.popularity, c.name, c.id)
+    return None  # relevance: the candidates' own order
+
+
 def _run(
-    *, user, scope: VisibilityScope, params: SearchParams, search_query: SearchQuery | None, text: str, sort: str
+    cursor, *, scope: VisibilityScope, params: SearchParams, base, text: str, phrase: bool, negated: bool, sort: str
 ) -> dict:
-    """One statement: bounded candidates, facet counts, the page's ids."""
-    groups = _visible_groups(user, params.facets, scope)
-    match = _text_filter(search_query)
-    if params.kind == "groups":
-        cap = GROUP_CANDIDATES
-        candidates = (
-            groups.filter(match)
-            .annotate(score=_score(search_query, text, F("popularity")), modified=F("aws_modified_at"))
-            .values("id", "name", "score", "modified", "popularity")
-        )
-        group_ids_sql = "SELECT id FROM c"
-    else:
-        cap = FEATURE_CANDIDATES
-        features = Feature.objects.filter(feature_group__in=groups.values("pk")).filter(match)
-        if values := params.facets.get("feature_type"):
-            features = features.filter(type__in=values)
-        candidates = features.annotate(
-            score=_score(search_query, text, F("feature_group__popularity")),
-            modified=F("aws_modified_at"),
-            popularity=F("feature_group__popularity"),
-        ).values("id", "name", "score", "modified", "popularity", "type", "feature_group_id")
-        group_ids_sql = "SELECT DISTINCT feature_group_id FROM c"
-    # Without ORDER BY the planner takes the cheapest `cap + 1` matches (a
-    # bitmap scan that stops early); ranking happens within them below.
-    candidates_sql, candidates_params = candidates.order_by()[: cap + 1].query.sql_with_params()
-    # Facet columns of the candidates' groups, with the user's access level,
-    # computed only for the (bounded) groups that matched.
-    # group_ids_sql is one of two constant strings naming the CTE below.
-    in_candidates = RawSQL(group_ids_sql, [])  # noqa: S611
-    group_columns = annotate_access_level(FeatureGroup.objects.filter(pk__in=in_candidates), user, scope=scope).values(
-        "id", "account_id", "region", "tags", "online_store_enabled", "offline_store_enabled", "status", "access_level"
+    """The candidates (one or two statements), then facets and the page from them in Python."""
+    candidates = _candidates(
+        cursor, kind=params.kind, base=base, query=text, phrase=phrase, negated=negated, facets=params.facets
     )
-    groups_sql, groups_params = group_columns.order_by().query.sql_with_params()
-    join = "cg.id = c.id" if params.kind == "groups" else "cg.id = c.feature_group_id"
-    # Is there usage data at all among the groups the user may see (facets
-    # aside)? One row at most, found through the fg_popularity index.
-    usage_sql, usage_params = (
-        FeatureGroup.objects.visible_to(user, scope=scope)
-        .live()
-        .filter(popularity__gt=0)
-        .values("id")
-        .order_by()[:1]
-        .query.sql_with_params()
-    )
-    # Each level counts under its own slug, the vocabulary of catalog.selectors.access.
-    access_slugs_sql = " ".join(f"WHEN {a.level} THEN '{a.slug}'" for a in ACCESS_LEVELS)
-    type_facet = (
-        "UNION ALL SELECT 'feature_type', type, type, count(*) FROM c GROUP BY type"
-        if params.kind == "features"
-        else ""
-    )
-    # Interpolated pieces are ORM-compiled SQL (values stay parameters) and
-    # constants of this module; user input only ever travels as parameters.
-    sql = f"""
-        WITH c AS MATERIALIZED ({candidates_sql}),
-        cg AS MATERIALIZED ({groups_sql}),
-        j AS (SELECT c.id, cg.* FROM c JOIN cg ON {join})
-        SELECT 'total', '', '', count(*) FROM c
-        UNION ALL SELECT 'account', a.account_id, a.name, count(*)
-            FROM j JOIN catalog_awsaccount a ON a.id = j.account_id GROUP BY a.account_id, a.name
-        UNION ALL SELECT 'region', region, region, count(*) FROM j GROUP BY region
-        UNION ALL (SELECT 'tag', t.key || '=' || t.value, t.key || '=' || t.value, count(*)
-            FROM j, jsonb_each_text(j.tags) t GROUP BY t.key, t.value ORDER BY count(*) DESC, 2 LIMIT {FACET_VALUES_SHOWN * 2})
-        UNION ALL SELECT 'store', 'online', 'online', count(*) FROM j WHERE online_store_enabled
-        UNION ALL SELECT 'store', 'offline', 'offline', count(*) FROM j WHERE offline_store_enabled
-        UNION ALL SELECT 'status', status, status, count(*) FROM j WHERE status <> '' GROUP BY status
-        UNION ALL SELECT 'access', CASE access_level {access_slugs_sql} END, '', count(*) FROM j GROUP BY 2
-        {type_facet}
-        UNION ALL SELECT 'usage', '', '', count(*) FROM ({usage_sql}) u
-        UNION ALL (SELECT 'page', c.id::text, cg.access_level::text, 0 FROM c JOIN cg ON {join}
-                   ORDER BY {ORDERINGS[sort]}
-                   LIMIT {PAGE_SIZE}
-                   -- a page past the end shows the last page instead
-                   OFFSET LEAST(%s, (SELECT GREATEST(count(*) - 1, 0) / {PAGE_SIZE} * {PAGE_SIZE} FROM c)))
-    """  # noqa: S608
-    offset = min(params.page - 1, cap // PAGE_SIZE) * PAGE_SIZE
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The planner's cost figures for these statements cross jit_above_cost,
-        # and compiling them (~60 ms measured) costs more than running them.
-        # Synchronised scans start wherever another scan of the table is, so a
-        # capped candidate set ("the first N matches") could differ between
-        # page 1 and page 2; from the start of the table it is the same each time.
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL synchronize_seqscans = off")
-        cursor.execute(sql, [*candidates_params, *groups_params, *usage_params, offset])
-        rows = cursor.fetchall()
-    total = 0
-    usage_data = False
-    facets: dict[str, dict[str, tuple[str, int]]] = {}
-    page_ids: list[tuple[int, int]] = []  # (id, access level of its group)
-    for dimension, value, label, count in rows:
-        if dimension == "total":
-            total = count
-        elif dimension == "usage":
-            usage_data = count > 0
-        elif dimension == "page":
-            page_ids.append((int(value), int(label)))
-        elif count:
-            bucket = facets.setdefault(dimension, {})
-            previous = bucket.get(value, ("", 0))[1]
-            bucket[value] = (label, previous + count)
-    return {"total": total, "facets": facets, "page_ids": page_ids, "usage_data": usage_data}
+    cap = GROUP_CANDIDATES if params.kind == "groups" else FEATURE_CANDIDATES
+    # Facets and pages cover at most `cap` candidates; one more only says there are more.
+    shown = candidates[:cap]
+    levels: dict[int, int] = {}
+    accounts: Counter = Counter()
+    plain: Counter = Counter()  # (facet, value) → count, for facets whose label is the value
+    tags: Counter = Counter()
+    features = params.kind == "features"
+    for c in shown:
+        level = levels.get(c.group_id)
+        if level is None:
+            level = levels[c.group_id] = access_level_of(
+                scope, group_id=c.group_id, account_id=c.account_pk, region=c.region
+            )
+        accounts[(c.account_id, c.account_name)] += 1
+        plain[("region", c.region)] += 1
+        plain[("access", access_slug(level))] += 1
+        if c.online:
+            plain[("store", "online")] += 1
+        if c.offline:
+            plain[("store", "offline")] += 1
+        if c.status:
+            plain[("status", c.status)] += 1
+        if features:
+            plain[("feature_type", c.feature_type)] += 1
+        tags.update(c.tags)
+    counted: dict[str, dict[str, tuple[str, int]]] = {}
+    for (account_id, name), n in accounts.items():
+        counted.setdefault("account", {})[account_id] = (name, n)
+    for (dimension, value), n in plain.items():
+        counted.setdefault(dimension, {})[value] = ("" if dimension == "access" else value, n)
+    # The most frequent tag values (ties by text), as many as the page can list.
+    for pair, n in sorted(tags.items(), key=lambda item: (-item[1], item[0]))[: FACET_VALUES_SHOWN * 2]:
+        counted.setdefault("tag", {})[pair] = (pair, n)
+    key = _sort_key(sort)
+    ranked = sorted(shown, key=key) if key else shown
+    # A page past the end shows the last page instead.
+    last_page_offset = max(len(shown) - 1, 0) // PAGE_SIZE * PAGE_SIZE
+    offset = min((params.page - 1) * PAGE_SIZE, last_page_offset)
+    page_ids = [(c.id, levels[c.group_id]) for c in ranked[offset : offset + PAGE_SIZE]]
+    return {"total": len(candidates), "facets": counted, "page_ids": page_ids, "usage_data": False}
 
 
 def _facet_values(
@@ -529,13 +752,19 @@ def _page_rows(*, kind: str, ids: list[tuple[int, int]]) -> list:
         rows = (
             FeatureGroup.objects.filter(pk__in=[pk for pk, _ in ids])
             .select_related("account")
-            .defer("search_vector", "feature_words", "online_store_config")
+            .defer("search_vector", "search_lexemes", "name_vector", "feature_words", "online_store_config")
         )
     else:
         rows = (
             Feature.objects.filter(pk__in=[pk for pk, _ in ids])
             .select_related("feature_group__account")
-            .defer("search_vector", "feature_group__search_vector", "feature_group__feature_words")
+            .defer(
+                "search_vector",
+                "feature_group__search_vector",
+                "feature_group__search_lexemes",
+                "feature_group__name_vector",
+                "feature_group__feature_words",
+            )
         )
     by_id = {row.pk: row for row in rows}
     ordered = []

@@ -1,0 +1,376 @@
+"""Load benchmark: gunicorn + PostgreSQL at the search benchmark's size, many signed-in users.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/search.py --load-only
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/load.py
+    ... --users 50 --duration 60 --think 1.0 --workers 5
+    ... --routes search_page,search_api,group,lineage,dashboard
+
+It reuses the catalogue `bench/search.py` loaded (50,000 groups / 2,000,000
+features in its own database, `pantry_bench` unless --database says
+otherwise), adds lineage around the groups the users open and `--users`
+people who belong to the bench's consumer account (so each sees a third of
+the catalogue), signs each in by creating a session row (the cookie a browser
+would hold after the login form), starts gunicorn on the portal and drives it
+with an asyncio client (httpx): every user loops over the routes by weight
+with an exponential think time between requests, for `--duration` seconds
+after a short warm-up. A request counts as an error when it fails or its
+status is not 200 (a redirect to the login page is an error). The table
+(p50 / p95 / p99 per route and overall, errors, throughput, load average)
+goes to stdout and to docs/benchmarks.md under "## Load".
+
+Routes are named; one whose URL does not exist in this build (the usage
+dashboard, before the usage app has pages) is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.search import BENCH_DB, QUERY_MIX, bench_database_url, percentile  # noqa: E402
+
+# name → (weight, URL name to check it exists). Weights: what a browsing
+# data scientist does most (search as they type), then open groups and lineage.
+ROUTES = {
+    "search_page": (30, "catalog:catalog_list"),
+    "search_api": (15, "api-search"),
+    "group": (25, "catalog:group_detail"),
+    "lineage": (15, "catalog:group_lineage"),
+    "lineage_api": (5, "featuregroup-lineage"),
+    "dashboard": (10, "usage:dashboard"),
+}
+USER_PREFIX = "load-user-"
+LINEAGE_GROUPS = 300  # groups the users open, each given upstream sources and downstream models
+
+
+def setup(*, users: int) -> dict:
+    """Users, their sessions and some lineage in the bench database (idempotent)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, Membership
+    from sharing.visibility import visibility_scope
+
+    consumer = AwsAccount.objects.get(name="bench-account-00")
+    user_model = get_user_model()
+    cookies = []
+    for i in range(users):
+        user, created = user_model.objects.get_or_create(username=f"{USER_PREFIX}{i:03d}")
+        if created:
+            user.set_unusable_password()
+            user.save()
+        Membership.objects.get_or_create(user=user, account=consumer)
+        # What the login view stores in the session; the cookie is all the client holds.
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        cookies.append(session.session_key)
+    # The groups users open: popular visible ones, as a search would lead them to.
+    user = user_model.objects.get(username=f"{USER_PREFIX}000")
+    groups = list(
+        FeatureGroup.objects.visible_to(user, scope=visibility_scope(user))
+        .live()
+        .order_by("-popularity", "id")
+        .values_list("id", "uuid", "arn", "name", "account_id")[:LINEAGE_GROUPS]
+    )
+    _lineage_seed(groups, LineageNode=LineageNode, LineageEdge=LineageEdge)
+    return {"cookies": cookies, "groups": [str(uuid) for _, uuid, _, _, _ in groups]}
+
+
+def _lineage_seed(groups, *, LineageNode, LineageEdge) -> None:  # noqa: N803 (model classes)
+    """Per group: two S3 sources and a pipeline upstream, two models downstream, one shared job."""
+    if LineageEdge.objects.filter(origin="sagemaker", relation="bench").exists():
+        return
+    nodes = [
+        LineageNode(key=arn, kind="feature_group", name=name, account_id=account_id, feature_group_id=gid)
+        for gid, _, arn, name, account_id in groups
+    ]
+    existing = set(LineageNode.objects.filter(key__in=[n.key for n in nodes]).values_list("key", flat=True))
+    LineageNode.objects.bulk_create([n for n in nodes if n.key not in existing])
+    by_key = {n.key: n for n in LineageNode.objects.filter(key__in=[n.key for n in nodes])}
+    shared = LineageNode.objects.create(key="bench::nightly-features", kind="pipeline", name="nightly-features")
+    extra, edges = [], []
+    for _, _, arn, name, _ in groups:
+        group_node = by_key[arn]
+        upstream = [
+            LineageNode(key=f"s3://bench-raw/{name}/events/", kind="s3", name=f"{name} events"),
+            LineageNode(key=f"s3://bench-raw/{name}/profiles/", kind="s3", name=f"{name} profiles"),
+        ]
+        downstream = [
+            LineageNode(key=f"bench::model/{name}/churn", kind="model", name=f"{name} churn model"),
+            LineageNode(key=f"bench::model/{name}/ltv", kind="model", name=f"{name} ltv model"),
+        ]
+        extra += upstream + downstream
+        edges += [(u, group_node) for u in upstream] + [(group_node, d) for d in downstream]
+        edges.append((shared, group_node))
+    LineageNode.objects.bulk_create(extra)
+    LineageEdge.objects.bulk_create(
+        [LineageEdge(source=s, target=t, origin="sagemaker", relation="bench") for s, t in edges]
+    )
+
+
+def routes_available(names: list[str]) -> tuple[list[str], list[str]]:
+    """The named routes whose URL exists in this build, and a note for each one skipped."""
+    from django.urls import NoReverseMatch, reverse
+
+    sample = "00000000-0000-0000-0000-000000000000"
+    present, notes = [], []
+    for name in names:
+        if name not in ROUTES:
+            notes.append(f"unknown route {name!r} skipped (known: {', '.join(ROUTES)})")
+            continue
+        for kwargs in ({}, {"group_uuid": sample}, {"id": sample}):
+            try:
+                reverse(ROUTES[name][1], kwargs=kwargs)
+            except NoReverseMatch:
+                continue
+            present.append(name)
+            break
+        else:
+            notes.append(f"route {name!r} ({ROUTES[name][1]}) does not exist in this build: skipped")
+    return present, notes
+
+
+def url_for(route: str, rng: random.Random, groups: list[str]) -> tuple[str, dict]:
+    from django.urls import reverse
+
+    _, q, facets = rng.choice(QUERY_MIX)
+    kind = rng.choice(["groups", "groups", "features"])
+    if route == "search_page":
+        # Live search: htmx asks for the results fragment as the user types.
+        return f"/catalog/?{urlencode({'q': q, 'kind': kind, **facets}, doseq=True)}", {"HX-Request": "true"}
+    if route == "search_api":
+        return f"/api/v1/search/?{urlencode({'q': q, 'kind': kind, **facets}, doseq=True)}", {}
+    group = rng.choice(groups)
+    if route == "group":
+        return reverse("catalog:group_detail", kwargs={"group_uuid": group}), {}
+    if route == "lineage":
+        return reverse("catalog:group_lineage", kwargs={"group_uuid": group}), {}
+    if route == "lineage_api":
+        return reverse("featuregroup-lineage", kwargs={"id": group}), {}
+    return reverse(ROUTES[route][1]), {}
+
+
+async def drive(
+    *, base: str, cookies: list[str], groups: list[str], routes: list[str], duration: float, warmup: float, think: float
+) -> tuple[dict[str, list[float]], dict[str, int], dict[str, str], float]:
+    import httpx
+
+    weights = [ROUTES[name][0] for name in routes]
+    times: dict[str, list[float]] = {name: [] for name in routes}
+    errors: dict[str, int] = {name: 0 for name in routes}
+    examples: dict[str, str] = {}
+    started = time.perf_counter()
+    measure_from = started + warmup
+    stop_at = measure_from + duration
+    limits = httpx.Limits(max_connections=len(cookies), max_keepalive_connections=len(cookies))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+
+        async def user_loop(index: int, cookie: str) -> None:
+            rng = random.Random(index)
+            await asyncio.sleep(rng.uniform(0, min(think, 1.0) if think else 0.05))  # do not start in lockstep
+            while (now := time.perf_counter()) < stop_at:
+                route = rng.choices(routes, weights)[0]
+                path, headers = url_for(route, rng, groups)
+                t0 = time.perf_counter()
+                try:
+                    response = await client.get(path, headers=headers, cookies={"sessionid": cookie})
+                    ok = response.status_code == 200
+                    problem = f"{response.status_code} {path}"
+                except httpx.HTTPError as exc:
+                    ok, problem = False, f"{type(exc).__name__} {path}"
+                elapsed = (time.perf_counter() - t0) * 1000
+                if now >= measure_from:
+                    times[route].append(elapsed)
+                    if not ok:
+                        errors[route] += 1
+                        examples.setdefault(route, problem)
+                if think:
+                    await asyncio.sleep(rng.expovariate(1 / think))
+
+        await asyncio.gather(*(user_loop(i, cookie) for i, cookie in enumerate(cookies)))
+    return times, errors, examples, duration
+
+
+def report(times, errors, examples, *, duration: float, load_before: tuple, load_after: tuple, notes: list[str]) -> str:
+    lines = [
+        "| route | requests | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    every: list[float] = []
+    for route, values in times.items():
+        every += values
+        if not values:
+            lines.append(f"| {route} | 0 | — | — | — | {errors[route]} |")
+            continue
+        lines.append(
+            f"| {route} | {len(values)} | {percentile(values, 50):.1f} | {percentile(values, 95):.1f} "
+            f"| {percentile(values, 99):.1f} | {errors[route]} |"
+        )
+    total_errors = sum(errors.values())
+    if every:
+        lines.append(
+            f"| **all** | {len(every)} | {percentile(every, 50):.1f} | {percentile(every, 95):.1f} "
+            f"| {percentile(every, 99):.1f} | {total_errors} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Throughput {len(every) / duration:.1f} requests/s. Load average (1, 5, 15 min) "
+        f"{', '.join(f'{x:.2f}' for x in load_before)} before, {', '.join(f'{x:.2f}' for x in load_after)} after."
+    )
+    for route, problem in examples.items():
+        lines.append(f"First error on {route}: {problem}.")
+    lines += notes
+    return "\n".join(lines)
+
+
+def start_gunicorn(*, bench_url: str, port: int, workers: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_url,
+        # Development settings (no TLS redirect, local hosts allowed) with DEBUG
+        # off: templates cached, no query log, no debug toolbar.
+        "PANTRY_ENV": "development",
+        "DEBUG": "false",
+        "DB_CONN_MAX_AGE": "600",
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "portal.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--backlog",
+        "512",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 (our own command)
+
+
+def wait_until_up(base: str, *, seconds: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("gunicorn did not answer /healthz in time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default=BENCH_DB, help="the database bench/search.py loaded")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds driven before measuring")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds a user waits between requests")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--routes", default=",".join(ROUTES), help="comma-separated route names")
+    parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
+    args = parser.parse_args()
+
+    _, bench_url = bench_database_url(
+        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"), args.database
+    )
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("PANTRY_ENV", "development")
+    os.environ["DEBUG"] = "false"
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from catalog.models import FeatureGroup
+
+    if not FeatureGroup.objects.exists():
+        raise SystemExit(f"{args.database} has no catalogue: run bench/search.py --load-only first")
+    groups_total = FeatureGroup.objects.count()
+    routes, notes = routes_available([name.strip() for name in args.routes.split(",") if name.strip()])
+    for note in notes:
+        print(f"note: {note}", flush=True)
+    from django.core.management import call_command
+
+    # DEBUG off serves static files through the manifest, as a deployment does.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    prepared = setup(users=args.users)
+    connection.close()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    base = f"http://127.0.0.1:{args.port}"
+    server = start_gunicorn(bench_url=bench_url, port=args.port, workers=args.workers)
+    try:
+        wait_until_up(base)
+        load_before = os.getloadavg()
+        print(
+            f"driving {args.users} users over {', '.join(routes)} for {args.duration:.0f}s "
+            f"(think {args.think}s, {args.workers} gunicorn workers, load average {load_before[0]:.2f})",
+            flush=True,
+        )
+        times, errors, examples, duration = asyncio.run(
+            drive(
+                base=base,
+                cookies=prepared["cookies"],
+                groups=prepared["groups"],
+                routes=routes,
+                duration=args.duration,
+                warmup=args.warmup,
+                think=args.think,
+            )
+        )
+        load_after = os.getloadavg()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    table = report(
+        times,
+        errors,
+        examples,
+        duration=duration,
+        load_before=load_before,
+        load_after=load_after,
+        notes=[f"Note: {note}." for note in notes],
+    )
+    print(table)
+    if not args.no_report:
+        from bench._common import write_report_section
+
+        write_report_section(
+            "Load",
+            f"`bench/load.py --users {args.users} --duration {args.duration:.0f} --think {args.think} "
+            f"--workers {args.workers}` on {os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: "
+            f"gunicorn (sync workers) + PostgreSQL over the search benchmark's catalogue ({groups_total:,} groups); "
+            f"{args.users} signed-in users (session cookies), each looping over the routes by weight "
+            f"({', '.join(f'{r} {ROUTES[r][0]}' for r in routes)}) with an exponential think time of mean "
+            f"{args.think} s, measured for {args.duration:.0f} s after a {args.warmup:.0f} s warm-up. Times are "
+            "client-side (request sent to body read), in ms; an error is any status but 200. "
+            "The search routes draw from bench/search.py's query mix; group and lineage pages from the "
+            f"{LINEAGE_GROUPS} most popular visible groups, each with five lineage edges.\n\n" + table,
+        )
+
+
+if __name__ == "__main__":
+    main()
