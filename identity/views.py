@@ -7,9 +7,7 @@ or an operator, else 404).
 
 from __future__ import annotations
 
-import csv
 import secrets
-from collections.abc import Iterator
 
 from django.conf import settings
 from django.contrib import messages
@@ -36,6 +34,7 @@ from identity.services import mappings as mapping_services
 from identity.services import people as people_services
 from identity.services import tokens as token_services
 from portal.audit import audit_action_label, audit_log
+from portal.csv_export import audit_events_csv
 
 User = get_user_model()
 TOKEN_FORM_NONCES = "pantry_token_form_nonces"
@@ -452,67 +451,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-CSV_COLUMNS = [
-    "at",
-    "actor",
-    "via",
-    "source_ip",
-    "action",
-    "object_type",
-    "object_id",
-    "object",
-    "owner_account_id",
-    "consumer_account_id",
-    "before",
-    "after",
-    "note",
-]
-
-
-def csv_cell(value) -> str:
-    """A cell a spreadsheet shows as text: values starting with = + - @ (or a tab/CR) would run as formulas."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @operator_required
 @require_GET
 def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered log as CSV, streamed row by row (no cap, bounded memory)."""
-    import json
-
     _form, events = _audit_filtered(request)
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
-        for e in events.iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    csv_cell(v)
-                    for v in (
-                        e.at.isoformat(),
-                        e.actor_label,
-                        e.via,
-                        e.source_ip,
-                        e.action,
-                        e.object_type,
-                        e.object_id,
-                        e.object_label,
-                        e.owner_account_id,
-                        e.consumer_account_id,
-                        json.dumps(e.before, sort_keys=True) if e.before else "",
-                        json.dumps(e.after, sort_keys=True) if e.after else "",
-                        e.note,
-                    )
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="pantry-audit-{timezone.now():%Y%m%d-%H%M}.csv"'
-    return response
+    return audit_events_csv(events, filename=f"pantry-audit-{timezone.now():%Y%m%d-%H%M}.csv", source_ip=True)

@@ -9,10 +9,7 @@ the form (or on the page), and nothing half-done is left behind.
 
 from __future__ import annotations
 
-import csv
-import json
 import uuid
-from collections.abc import Iterator
 from functools import wraps
 
 from django.contrib import messages
@@ -30,8 +27,8 @@ from catalog.models import AwsAccount, FeatureGroup, Membership, user_sees_every
 from catalog.selectors.accounts import account_pks_seen, get_account_for_user
 from catalog.views.groups import get_feature_group_for_user
 from identity.selectors import audit_events
-from identity.views import csv_cell
 from portal.audit import audit_action_label
+from portal.csv_export import audit_events_csv
 from portal.models import AuditEvent
 from sharing import forms, selectors, services
 from sharing.audit_actions import SHARING_ACTIONS
@@ -101,60 +98,12 @@ def sharing_audit(request: HttpRequest) -> HttpResponse:
     )
 
 
-AUDIT_CSV_COLUMNS = [
-    "at",
-    "actor",
-    "via",
-    "action",
-    "object_type",
-    "object_id",
-    "object",
-    "owner_account_id",
-    "consumer_account_id",
-    "before",
-    "after",
-    "note",
-]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @governance_required
 @require_GET
 def sharing_audit_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered trail as CSV, streamed; every cell formula-safe (csv_cell)."""
+    """The filtered trail as CSV, streamed; every cell formula-safe."""
     _form, events = _sharing_audit_filtered(request)
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(AUDIT_CSV_COLUMNS)
-        for e in events.iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    csv_cell(v)
-                    for v in (
-                        e.at.isoformat(),
-                        e.actor_label,
-                        e.via,
-                        e.action,
-                        e.object_type,
-                        e.object_id,
-                        e.object_label,
-                        e.owner_account_id,
-                        e.consumer_account_id,
-                        json.dumps(e.before, sort_keys=True) if e.before else "",
-                        json.dumps(e.after, sort_keys=True) if e.after else "",
-                        e.note,
-                    )
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="pantry-sharing-audit-{timezone.now():%Y%m%d-%H%M}.csv"'
-    return response
+    return audit_events_csv(events, filename=f"pantry-sharing-audit-{timezone.now():%Y%m%d-%H%M}.csv", source_ip=False)
 
 
 # --- data scientists: asking for access ------------------------------------------------

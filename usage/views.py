@@ -8,21 +8,20 @@ errors, never a silently wider result.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from identity.permissions import is_operator
-from identity.views import csv_cell
+from portal.csv_export import csv_response
 from usage import selectors, services
 from usage.forms import GrantsWindowForm, ReplayForm, TrailSourceForm, UsageFilterForm
 from usage.models import TrailSource
@@ -114,11 +113,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "usage/dashboard.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_columns(name: str, series: selectors.Series) -> tuple[list[str], Iterator[list]]:
     rows = series.rows
     if name in ("calls-per-day", "sharing"):
@@ -168,17 +162,7 @@ def dashboard_csv(request: HttpRequest, chart: str) -> HttpResponse:
         errors = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in form.errors.items())
         return HttpResponse(f"Bad filters: {errors}\n", status=400, content_type="text/plain; charset=utf-8")
     header, rows = _csv_columns(chart, _series(chart, scope, filters))
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([csv_cell(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    filename = f"pantry-usage-{chart}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(header, rows, filename=f"pantry-usage-{chart}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv")
 
 
 # --- grants vs use --------------------------------------------------------------------------------
