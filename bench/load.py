@@ -293,9 +293,10 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true", help="do not write docs/benchmarks.md")
     args = parser.parse_args()
 
-    _, bench_url = bench_database_url(
-        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"), args.database
-    )
+    from bench._common import embedded_services_if_needed
+
+    embedded_services_if_needed()  # no DATABASE_URL / CELERY_BROKER_URL: the embedded servers
+    _, bench_url = bench_database_url(os.environ["DATABASE_URL"], args.database)
     os.environ["DATABASE_URL"] = bench_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("PANTRY_ENV", "development")
