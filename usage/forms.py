@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -46,6 +46,17 @@ def _date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+# Dates outside this span are refused (400) rather than overflowing date arithmetic (end - 29 days, end + 1 day).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
+def _day_in_span(day: date | None) -> date | None:
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationError(f"Enter a date between {EARLIEST_DAY:%Y-%m-%d} and {LATEST_DAY:%Y-%m-%d}.")
+    return day
+
+
 OPERATION_CHOICES = [("", "Any operation"), *[(op, op) for op in sorted(FEATURE_STORE_OPERATIONS | SHARING_OPERATIONS)]]
 
 
@@ -74,6 +85,12 @@ class UsageFilterForm(forms.Form):
         self.fields["owner"].widget.attrs["list"] = "owner-accounts"
         self.fields["consumer"].widget.attrs["list"] = "consumer-accounts"
         _bootstrap(self)
+
+    def clean_start(self) -> date | None:
+        return _day_in_span(self.cleaned_data.get("start"))
+
+    def clean_end(self) -> date | None:
+        return _day_in_span(self.cleaned_data.get("end"))
 
     def _known_account(self, account_id: str, *, owner: bool) -> str:
         if not account_id:

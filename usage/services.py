@@ -65,29 +65,36 @@ SOURCE_FIELDS = (
 )
 
 
-def trail_source_create(*, actor, **fields) -> TrailSource:
-    """Register a trail's bucket for ingestion (operators only; audited)."""
+def _check_source_fields(fields: dict) -> None:
     unknown = set(fields) - set(SOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown trail source fields: {sorted(unknown)}")
+
+
+def _audit_source(*, actor, action: str, source: TrailSource, **snapshots) -> None:
+    """One trail source audit row (`before`/`after` snapshots as given), inside the caller's transaction."""
+    audit_log(
+        actor=actor,
+        action=action,
+        object_type="trail_source",
+        object_id=str(source.uuid),
+        object_label=source.name,
+        owner_account_id=source.account_id,
+        **snapshots,
+    )
+
+
+def trail_source_create(*, actor, **fields) -> TrailSource:
+    """Register a trail's bucket for ingestion (operators only; audited)."""
+    _check_source_fields(fields)
     with transaction.atomic():
         source = TrailSource.objects.create(**fields)
-        audit_log(
-            actor=actor,
-            action="trail_source.created",
-            object_type="trail_source",
-            object_id=str(source.uuid),
-            object_label=source.name,
-            owner_account_id=source.account_id,
-            after=_source_snapshot(source),
-        )
+        _audit_source(actor=actor, action="trail_source.created", source=source, after=_source_snapshot(source))
     return source
 
 
 def trail_source_update(*, actor, source: TrailSource, **fields) -> TrailSource:
-    unknown = set(fields) - set(SOURCE_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown trail source fields: {sorted(unknown)}")
+    _check_source_fields(fields)
     with transaction.atomic():
         locked = TrailSource.objects.select_for_update().get(pk=source.pk)
         before = _source_snapshot(locked)
@@ -100,15 +107,8 @@ def trail_source_update(*, actor, source: TrailSource, **fields) -> TrailSource:
             locked.cursor = {}
             locked.accounts_seen = []
         locked.save()
-        audit_log(
-            actor=actor,
-            action="trail_source.updated",
-            object_type="trail_source",
-            object_id=str(locked.uuid),
-            object_label=locked.name,
-            owner_account_id=locked.account_id,
-            before=before,
-            after=_source_snapshot(locked),
+        _audit_source(
+            actor=actor, action="trail_source.updated", source=locked, before=before, after=_source_snapshot(locked)
         )
     return locked
 
@@ -118,15 +118,7 @@ def trail_source_delete(*, actor, source: TrailSource) -> None:
     raw events do not depend on the source."""
     with transaction.atomic():
         locked = TrailSource.objects.select_for_update().get(pk=source.pk)
-        audit_log(
-            actor=actor,
-            action="trail_source.deleted",
-            object_type="trail_source",
-            object_id=str(locked.uuid),
-            object_label=locked.name,
-            owner_account_id=locked.account_id,
-            before=_source_snapshot(locked),
-        )
+        _audit_source(actor=actor, action="trail_source.deleted", source=locked, before=_source_snapshot(locked))
         locked.delete()
 
 
@@ -756,13 +748,10 @@ def trail_files_replay_request(*, actor, source: TrailSource, start: dt.date, en
     if end < start:
         raise ValueError("the range ends before it starts")
     with transaction.atomic():
-        audit_log(
+        _audit_source(
             actor=actor,
             action="trail_source.replay_requested",
-            object_type="trail_source",
-            object_id=str(source.uuid),
-            object_label=source.name,
-            owner_account_id=source.account_id,
+            source=source,
             after={"start": start.isoformat(), "end": end.isoformat()},
         )
         args = (str(source.uuid), start.isoformat(), end.isoformat())
@@ -784,13 +773,10 @@ def trail_files_replay(*, actor, source: TrailSource, start: dt.date, end: dt.da
             delivered_at__gte=since,
             delivered_at__lte=until,
         ).update(state=TrailFile.State.PENDING, attempts=0, error="", claimed_by="")
-        audit_log(
+        _audit_source(
             actor=actor,
             action="trail_source.replayed",
-            object_type="trail_source",
-            object_id=str(source.uuid),
-            object_label=source.name,
-            owner_account_id=source.account_id,
+            source=source,
             after={"start": start.isoformat(), "end": end.isoformat(), "requeued": requeued},
         )
     listing = trail_source_list(source=source, since=since, until=until)

@@ -87,6 +87,8 @@ def test_a_consumer_sees_the_group_but_not_who_uses_it(data_scientist, outsider,
         ({"consumer": "abc"}, "consumer"),
         ({"group": "nope"}, "group"),
         ({"owner": "999999999999"}, "owner"),
+        ({"end": "0001-01-01"}, "end"),
+        ({"end": "9999-12-31"}, "end"),
     ],
 )
 def test_bad_filters_are_400_naming_the_field(governance, world, params, field):

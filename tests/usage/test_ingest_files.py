@@ -173,6 +173,10 @@ def test_operator_actions_on_sources_are_audited(trail_org, django_user_model):
     assert not TrailSource.objects.exists()
     actions = list(AuditEvent.objects.filter(actor_username="olga").order_by("id").values_list("action", flat=True))
     assert actions == ["trail_source.updated", "trail_source.replay_requested", "trail_source.deleted"]
+    rows = AuditEvent.objects.filter(actor_username="olga")
+    assert {(r.object_type, r.object_id, r.object_label) for r in rows} == {
+        ("trail_source", str(source.uuid), source.name)
+    }
     # The external id (a confused-deputy guard) is recorded as set, never by value.
     after = AuditEvent.objects.get(action="trail_source.updated").after
     assert after["external_id_set"] is True and trail_org.trail["external_id"] not in str(after)

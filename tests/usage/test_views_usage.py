@@ -99,6 +99,9 @@ def test_filters_narrow_every_figure(client, governance, org, world):
         ({"start": "2026-13-01"}, "Enter a valid date"),
         ({"start": "2026-02-01", "end": "2026-01-01"}, "The start date is after the end date"),
         ({"start": "2020-01-01", "end": "2026-01-01"}, "at most 400 days"),
+        # Far-off days were a 500 (end - 29 days / end + 1 day overflowed).
+        ({"end": "0001-01-01"}, "Enter a date between 2000-01-01 and 2999-12-31"),
+        ({"start": "9999-12-31", "end": "9999-12-31"}, "Enter a date between 2000-01-01 and 2999-12-31"),
     ],
 )
 def test_bad_filters_are_a_400_with_the_reason(client, governance, world, params, message):
