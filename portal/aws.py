@@ -24,7 +24,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import boto3
@@ -252,7 +252,9 @@ class AccountRole:
 
     account_id: str
     role_arn: str
-    external_id: str
+    # Shown to the account's owners and admins only (catalog.permissions.can_see_account_setup):
+    # kept out of the repr, so a log line, a traceback or a debug page showing the role does not show it.
+    external_id: str = field(repr=False)
 
 
 # One botocore session for Pantry's own calls (STS) and one shared data

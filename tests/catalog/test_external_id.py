@@ -310,3 +310,14 @@ def test_the_api_keeps_the_role_setup_from_everyone_else(request, org, persona, 
 
     assert response.status_code == status
     assert org.central.external_id not in response.content.decode()
+
+
+def test_a_plain_member_who_sees_the_account_gets_403_not_the_role_setup(data_scientist, org):
+    # dana is a member (not owner or admin) of the consumer account: she sees it, so 403, not 404.
+    api = APIClient()
+    api.force_authenticate(data_scientist)
+    assert api.get(f"/api/v1/accounts/{org.consumer.uuid}/").status_code == 200
+    response = api.get(f"/api/v1/accounts/{org.consumer.uuid}/setup/")
+
+    assert response.status_code == 403
+    assert org.consumer.external_id not in response.content.decode()

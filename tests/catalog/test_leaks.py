@@ -62,8 +62,12 @@ def test_search_api_account_facet_names_an_account_the_user_can_see(data_scienti
 
 def test_search_page_account_facet_does_not_name_a_hidden_account(client, data_scientist, org, catalogue):
     client.force_login(data_scientist)
-    hidden = client.get(reverse("catalog:catalog_list"), {"account": org.team.account_id}).content.decode()
-    unknown = client.get(reverse("catalog:catalog_list"), {"account": NOBODY}).content.decode()
+    hidden_response = client.get(reverse("catalog:catalog_list"), {"account": org.team.account_id})
+    unknown_response = client.get(reverse("catalog:catalog_list"), {"account": NOBODY})
+    # Real search pages, not two identical error pages or redirects.
+    assert hidden_response.status_code == unknown_response.status_code == 200
+    hidden, unknown = hidden_response.content.decode(), unknown_response.content.decode()
+    assert org.team.account_id in hidden  # the typed id is echoed back in the facet
     assert org.team.name not in hidden
     # The two pages differ only where the typed id is echoed back.
     assert hidden.replace(org.team.account_id, NOBODY) == _strip_tokens(unknown, hidden)

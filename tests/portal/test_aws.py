@@ -97,3 +97,12 @@ def test_a_session_aws_rejects_as_expired_is_renewed_and_a_refused_renewal_is_ac
     with pytest.raises(aws.AwsAccessDenied) as info:
         list(gateway.feature_group_pages())
     assert info.value.operation == "AssumeRole"
+
+
+def test_an_account_role_does_not_show_its_external_id_in_logs_or_tracebacks():
+    role = aws.AccountRole("111111111111", "arn:aws:iam::111111111111:role/PantryAccess", "pantry-ext-5f2c9a")
+
+    assert "pantry-ext-5f2c9a" not in repr(role) and "pantry-ext-5f2c9a" not in str(role)
+    assert "arn:aws:iam::111111111111:role/PantryAccess" in repr(role)
+    # Still part of the role's identity (session cache key): a different external id is a different role.
+    assert role != aws.AccountRole(role.account_id, role.role_arn, "pantry-other")

@@ -27,10 +27,14 @@ def _value(samples, name: str, **labels) -> float | None:
 @pytest.mark.django_db
 def test_request_latency_is_counted_by_route_name_not_path(client, owner):
     client.force_login(owner)
+    # The counters are per process and other tests count requests too: compare with before.
+    count = "pantry_http_request_duration_seconds_count"
+    before = _value(_samples(client.get("/metrics").content), count, route="home", method="GET", status="200") or 0
     client.get("/")
     client.get("/catalog/")
     samples = _samples(client.get("/metrics").content)
     assert _value(samples, "pantry_http_request_duration_seconds_count", route="home", method="GET", status="200")
+    assert _value(samples, count, route="home", method="GET", status="200") == before + 1
     assert _value(samples, "pantry_http_request_duration_seconds_bucket", route="catalog:catalog_list", le="+Inf")
     assert not any("/catalog/" in s.labels.get("route", "") for s in samples)
 
