@@ -19,7 +19,7 @@ and a scrape adds them up, whichever worker answers.
 Access: with `PANTRY_METRICS_TOKEN` set, /metrics wants
 `Authorization: Bearer <token>`; without it, /metrics answers only requests
 from loopback or private addresses that did not come through a proxy (no
-`X-Forwarded-For`). Anything else gets a 404, as if there were no such page.
+`X-Forwarded-For`, `Forwarded` or `X-Real-IP`). Anything else gets a 404, as if there were no such page.
 """
 
 from __future__ import annotations
@@ -138,13 +138,17 @@ def metrics_payload() -> bytes:
 
 
 def _internal(request: HttpRequest) -> bool:
-    if request.META.get("HTTP_X_FORWARDED_FOR"):
-        return False  # came through the public proxy
+    if any(request.META.get(h) for h in PROXY_HEADERS):
+        return False  # came through a proxy (whichever forwarding header it sets)
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
     return address.is_loopback or address.is_private
+
+
+# Headers a reverse proxy adds: their presence means the caller is not an internal scraper.
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
 def metrics_allowed(request: HttpRequest) -> bool:

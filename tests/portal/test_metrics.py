@@ -114,6 +114,9 @@ def test_without_a_token_metrics_answer_only_internal_callers_not_behind_the_pro
     assert client.get("/metrics", REMOTE_ADDR="93.184.216.34").status_code == 404
     # Through the public proxy (which adds X-Forwarded-For) even a private peer address is refused.
     assert client.get("/metrics", REMOTE_ADDR="10.0.3.4", HTTP_X_FORWARDED_FOR="93.184.216.34").status_code == 404
+    # Whichever forwarding header the proxy sets.
+    assert client.get("/metrics", REMOTE_ADDR="10.0.3.4", HTTP_FORWARDED="for=93.184.216.34").status_code == 404
+    assert client.get("/metrics", REMOTE_ADDR="10.0.3.4", HTTP_X_REAL_IP="93.184.216.34").status_code == 404
 
 
 def test_a_worker_serves_its_own_task_metrics_when_given_a_port(settings):
