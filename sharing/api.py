@@ -301,7 +301,8 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                 FeatureGroup.objects.visible_to(request.user).select_related("account"), uuid=data["feature_group"]
             )
         else:
-            owner = get_object_or_404(AwsAccount, account_id=data.get("owner_account_id") or "")
+            # Unknown and unseen accounts answer alike: the service's 404 "No such account." for both.
+            owner = AwsAccount.objects.filter(account_id=data.get("owner_account_id") or "").first()
         try:
             created = services.access_request_create(
                 user=request.user,

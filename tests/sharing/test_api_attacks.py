@@ -108,3 +108,22 @@ def test_share_create_for_someone_elses_account(org, outsider, data_scientist, o
         ):
             response = _client(user).post("/api/v1/shares/", body, format="json")
             assert response.status_code in (400, 403), response.content
+
+
+def test_catalog_request_does_not_tell_unseen_accounts_from_unknown_ones(org, outsider):
+    """An outsider asking to discover a real account they cannot see gets the same 404 as for a made-up id."""
+    answers = []
+    for account_id in (org.central.account_id, "999999999999"):
+        response = _client(outsider).post(
+            "/api/v1/access-requests/",
+            {
+                "consumer_account_id": org.unrelated.account_id,
+                "owner_account_id": account_id,
+                "region": "eu-west-1",
+                "level": "discover",
+                "reason": "x",
+            },
+            format="json",
+        )
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1] == (404, {"detail": "No such account."})
