@@ -33,6 +33,15 @@ def _raise(exc: SharingError):
     raise ValidationError({exc.field: [exc.message]} if exc.field else {"detail": exc.message}) from exc
 
 
+def _answer(serializer_class, service, **kwargs) -> Response:
+    """Run a sharing service and answer 200 with what it returns; a `SharingError` is a 400."""
+    try:
+        done = service(**kwargs)
+    except SharingError as exc:
+        _raise(exc)
+    return Response(serializer_class(done).data)
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     requester = serializers.CharField(source="requester.username", read_only=True)
@@ -292,7 +301,8 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
                 FeatureGroup.objects.visible_to(request.user).select_related("account"), uuid=data["feature_group"]
             )
         else:
-            owner = get_object_or_404(AwsAccount, account_id=data.get("owner_account_id") or "")
+            # Unknown and unseen accounts answer alike: the service's 404 "No such account." for both.
+            owner = AwsAccount.objects.filter(account_id=data.get("owner_account_id") or "").first()
         try:
             created = services.access_request_create(
                 user=request.user,
@@ -314,6 +324,8 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         access_request = selectors.get_access_request_for_user(self.request.user, id)
         if not is_owner(self.request.user, access_request.owner_account):
             raise PermissionDenied("Only the owners of the account that holds it decide.")
+        if access_request.requester_id == self.request.user.pk:
+            raise PermissionDenied("Nobody decides on their own request.")
         return access_request
 
     @extend_schema(request=DecisionSerializer, responses={200: AccessRequestSerializer})
@@ -321,54 +333,46 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def approve(self, request: Request, id=None) -> Response:
         """Approve (optionally at a lower level or an earlier end date); Pantry then shares it in AWS RAM."""
         access_request = self._for_decision(id)
-        if access_request.requester_id == request.user.pk:
-            raise PermissionDenied("Nobody decides on their own request.")
         payload = DecisionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            done = services.access_request_approve(
-                access_request=access_request, approver=request.user, **payload.validated_data
-            )
-        except SharingError as exc:
-            _raise(exc)
-        return Response(AccessRequestSerializer(done).data)
+        return _answer(
+            AccessRequestSerializer,
+            services.access_request_approve,
+            access_request=access_request,
+            approver=request.user,
+            **payload.validated_data,
+        )
 
     @extend_schema(request=RejectSerializer, responses={200: AccessRequestSerializer})
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, id=None) -> Response:
         access_request = self._for_decision(id)
-        if access_request.requester_id == request.user.pk:
-            raise PermissionDenied("Nobody decides on their own request.")
         payload = RejectSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            done = services.access_request_reject(
-                access_request=access_request, approver=request.user, note=payload.validated_data["note"]
-            )
-        except SharingError as exc:
-            _raise(exc)
-        return Response(AccessRequestSerializer(done).data)
+        return _answer(
+            AccessRequestSerializer,
+            services.access_request_reject,
+            access_request=access_request,
+            approver=request.user,
+            note=payload.validated_data["note"],
+        )
 
     @extend_schema(request=None, responses={200: AccessRequestSerializer})
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, id=None) -> Response:
         access_request = selectors.get_access_request_for_user(request.user, id)
-        try:
-            done = services.access_request_withdraw(access_request=access_request, user=request.user)
-        except SharingError as exc:
-            _raise(exc)
-        return Response(AccessRequestSerializer(done).data)
+        return _answer(
+            AccessRequestSerializer, services.access_request_withdraw, access_request=access_request, user=request.user
+        )
 
     @extend_schema(request=None, responses={200: AccessRequestSerializer})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, id=None) -> Response:
         """Share a failed request in AWS again."""
         access_request = selectors.get_access_request_for_user(request.user, id)
-        try:
-            done = services.access_request_retry(access_request=access_request, actor=request.user)
-        except SharingError as exc:
-            _raise(exc)
-        return Response(AccessRequestSerializer(done).data)
+        return _answer(
+            AccessRequestSerializer, services.access_request_retry, access_request=access_request, actor=request.user
+        )
 
 
 class ShareViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -454,11 +458,13 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise PermissionDenied("Only the account's owners revoke its shares.")
         payload = RevokeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            done = services.grant_revoke(grant=grant, actor=request.user, note=payload.validated_data.get("note", ""))
-        except SharingError as exc:
-            _raise(exc)
-        return Response(GrantSerializer(done).data)
+        return _answer(
+            GrantSerializer,
+            services.grant_revoke,
+            grant=grant,
+            actor=request.user,
+            note=payload.validated_data.get("note", ""),
+        )
 
 
 class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -476,11 +482,7 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def _answer(self, request: Request, id, service) -> Response:
         invitation = selectors.get_invitation_for_admin(request.user, id)
-        try:
-            done = service(invitation=invitation, actor=request.user)
-        except SharingError as exc:
-            _raise(exc)
-        return Response(InvitationSerializer(done).data)
+        return _answer(InvitationSerializer, service, invitation=invitation, actor=request.user)
 
     @extend_schema(request=None, responses={200: InvitationSerializer})
     @action(detail=True, methods=["post"])

@@ -43,10 +43,6 @@ def _form_error(form, exc: SharingError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
-def _error_text(exc: SharingError) -> str:
-    return exc.message
-
-
 # --- governance: the sharing audit trail -------------------------------------------
 
 
@@ -254,7 +250,7 @@ def request_withdraw(request: HttpRequest, request_uuid) -> HttpResponse:
     try:
         services.access_request_withdraw(access_request=access_request, user=request.user)
     except SharingError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, "Withdrew the request.")
     return redirect("sharing:requests_mine")
@@ -321,7 +317,7 @@ def request_retry(request: HttpRequest, request_uuid) -> HttpResponse:
     try:
         services.access_request_retry(access_request=access_request, actor=request.user)
     except SharingError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, "Trying again to create the AWS RAM share.")
     return redirect("sharing:request_detail", request_uuid=access_request.uuid)
@@ -455,7 +451,7 @@ def grant_revoke(request: HttpRequest, grant_uuid) -> HttpResponse:
     try:
         services.grant_revoke(grant=grant, actor=request.user, note=note)
     except SharingError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, "Revoked. Pantry is removing it from the AWS RAM share.")
     return redirect("sharing:account_sharing", account_uuid=grant.owner_account.uuid)
@@ -519,7 +515,7 @@ def _invitation_action(request: HttpRequest, invitation_uuid, service, done: str
     try:
         service(invitation=invitation, actor=request.user)
     except SharingError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.message)
     else:
         messages.success(request, done)
     if is_account_admin(request.user, invitation.receiver_account):

@@ -252,7 +252,8 @@ def test_requester_and_consumer_admin_cannot_decide(client, data_scientist, cons
     for user in (data_scientist, consumer_admin):
         client.force_login(user)
         response = client.post(reverse("sharing:request_reject", args=[access_request.uuid]), {"reject-note": "no"})
-        assert response.status_code in (403, 404)
+        # Both see the request (the requester's own; their account's), so it is a 403, not a 404.
+        assert response.status_code == 403
     access_request.refresh_from_db()
     assert access_request.state == AccessRequest.State.PENDING
 
@@ -281,7 +282,10 @@ def test_account_sharing_lists_grants_with_revoke_for_owners_only(
     html = client.get(url).content.decode()
     assert "customer_profile" in html
     assert reverse("sharing:grant_revoke", args=[grant.uuid]) not in html
-    assert client.post(reverse("sharing:grant_revoke", args=[grant.uuid])).status_code in (403, 404)
+    # Governance sees every grant (read-only): a 403, not a 404; the grant stays live.
+    assert client.post(reverse("sharing:grant_revoke", args=[grant.uuid])).status_code == 403
+    grant.refresh_from_db()
+    assert grant.is_live
 
     client.force_login(data_scientist)
     assert client.get(url).status_code == 404
@@ -602,3 +606,25 @@ def test_a_reader_without_the_catalog_asks_to_discover_it(client, data_scientist
     client.force_login(data_scientist)
     unknown_region = reverse("sharing:catalog_request_create", args=[org.central.uuid, "mars-north-1"])
     assert client.get(unknown_region).status_code == 404
+
+
+def test_outsider_posting_to_anothers_request_is_404_and_changes_nothing(client, data_scientist, outsider, group, org):
+    access_request = _request(data_scientist, org.consumer, group)
+    client.force_login(outsider)
+    for name in ("request_approve", "request_reject", "request_withdraw", "request_retry"):
+        response = client.post(reverse(f"sharing:{name}", args=[access_request.uuid]), {"reject-note": "x" * 100_000})
+        assert response.status_code == 404, name
+        assert group.name not in response.content.decode()
+    access_request.refresh_from_db()
+    assert access_request.state == AccessRequest.State.PENDING
+
+
+def test_request_form_refuses_huge_reason_and_nul(client, data_scientist, group, org):
+    client.force_login(data_scientist)
+    url = reverse("sharing:request_create", args=[group.uuid])
+    before = AccessRequest.objects.count()
+    response = client.post(url, {"consumer_account": org.consumer.pk, "level": "read_only", "reason": "x" * 1_000_000})
+    assert response.status_code == 200  # the form again, with its error
+    assert "at most 4096 characters" in response.context["form"].errors["reason"][0]
+    assert client.post(url, {"consumer_account": org.consumer.pk, "reason": "a\x00b"}).status_code == 400
+    assert AccessRequest.objects.count() == before
