@@ -412,6 +412,9 @@ CELERY_BEAT_SCHEDULE = {
     "usage-popularity-refresh": {"task": "usage.tasks.feature_groups_popularity_refresh", "schedule": 300},
 }
 
+# An approved request with no provisioning progress for this long is queued again (a killed worker).
+PANTRY_SHARING_STALL_SECONDS = env_int("PANTRY_SHARING_STALL_SECONDS", 300)
+
 # --- E-mail (notifications of the sharing workflow) ---------------------------
 # Development prints mail to the console; production sends with SMTP (EMAIL_HOST, EMAIL_PORT,
 # EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS are Django's own settings).

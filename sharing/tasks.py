@@ -27,7 +27,9 @@ def sharing_reconcile_account(account_uuid: str) -> None:
 
 @shared_task(name="sharing.tasks.sharing_end_dates")
 def sharing_end_dates() -> None:
-    """Beat: warnings three days ahead, grants past their end date, invitations past 12 hours."""
+    """Beat: warnings three days ahead, grants past their end date, invitations past 12 hours,
+    and approved requests whose provisioning no worker finished (a killed worker)."""
+    services.access_requests_resume_stalled()
     services.grants_warn_ending()
     services.grants_expire_due()
     services.invitations_expire_due()

@@ -20,6 +20,7 @@ from sharing.services.requests import (
     access_request_reject,
     access_request_retry,
     access_request_withdraw,
+    access_requests_resume_stalled,
 )
 from sharing.services.shares import (
     access_request_provision,
@@ -38,6 +39,7 @@ __all__ = [
     "access_request_reject",
     "access_request_retry",
     "access_request_withdraw",
+    "access_requests_resume_stalled",
     "grant_revoke",
     "grant_revoke_suggest",
     "grants_expire_due",

@@ -12,7 +12,7 @@ who may not act gets `PermissionDenied` before anything about the input is said.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from celery import signature
 from django.core.exceptions import PermissionDenied
@@ -273,6 +273,29 @@ def _enqueue_provisioning(access_request: AccessRequest) -> None:
     # A signature runs through the registered task when this process has it (so
     # CELERY_TASK_ALWAYS_EAGER applies) and send_task otherwise.
     transaction.on_commit(lambda: signature(PROVISION_TASK, args=(request_uuid,)).delay())
+
+
+def access_requests_resume_stalled(*, older_than_seconds: int | None = None) -> list[str]:
+    """Queue provisioning again for approved requests no worker finished (beat, every few minutes).
+
+    The provisioning task is acked late, but a worker killed mid-task leaves its message with the
+    broker until the visibility timeout (an hour with Redis); meanwhile the request would sit in
+    "approved" or "being shared in AWS". Provisioning is idempotent (row lock, state check, RAM
+    clientToken from the request id), so queuing it again after PANTRY_SHARING_STALL_SECONDS
+    without progress is safe, even if the first task is merely slow. Returns the requests' ids.
+    """
+    from django.conf import settings
+
+    seconds = older_than_seconds if older_than_seconds is not None else settings.PANTRY_SHARING_STALL_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    stalled = list(
+        AccessRequest.objects.filter(
+            state__in=(AccessRequest.State.APPROVED, AccessRequest.State.PROVISIONING), updated_at__lt=cutoff
+        ).values_list("uuid", flat=True)
+    )
+    for request_uuid in stalled:
+        signature(PROVISION_TASK, args=(str(request_uuid),)).delay()
+    return [str(u) for u in stalled]
 
 
 def access_request_reject(*, access_request: AccessRequest, approver, note: str) -> AccessRequest:

@@ -85,3 +85,50 @@ def test_notifications_are_emailed_after_commit(org, data_scientist, owner, djan
     assert [m.to for m in mail.outbox] == [["omar@pantry.example"]]
     assert "customer_value_scores" in mail.outbox[0].body
     assert mail.outbox[0].subject == "[Pantry] New access request"
+
+
+@pytest.mark.django_db
+def test_approved_requests_a_killed_worker_left_are_queued_again_by_beat(org, data_scientist, monkeypatch):
+    """A worker killed mid-provisioning leaves its message with the broker for up to an hour;
+    beat's end-dates run queues provisioning again for requests stuck without progress."""
+    from sharing.services import requests as request_services
+
+    queued: list[str] = []
+
+    class _Signature:
+        def __init__(self, name, args):
+            assert name == request_services.PROVISION_TASK
+            self.args = args
+
+        def delay(self):
+            queued.extend(self.args)
+
+    monkeypatch.setattr(request_services, "signature", _Signature)
+    group = FeatureGroupFactory(account=org.central)
+    GrantFactory(owner_account=org.central, consumer_account=org.consumer)
+
+    def make(state, minutes_ago):
+        access_request = request_services.access_request_create(
+            user=data_scientist,
+            consumer_account=org.consumer,
+            level="read_only",
+            reason="Churn model.",
+            ends_on=timezone.localdate() + timedelta(days=30),
+            terms_accepted=False,
+            feature_group=group if state != AccessRequest.State.PENDING else FeatureGroupFactory(account=org.central),
+        )
+        AccessRequest.objects.filter(pk=access_request.pk).update(
+            state=state, updated_at=timezone.now() - timedelta(minutes=minutes_ago)
+        )
+        return str(access_request.uuid)
+
+    stuck_provisioning = make(AccessRequest.State.PROVISIONING, 30)
+    AccessRequest.objects.filter(uuid=stuck_provisioning).update(feature_group=FeatureGroupFactory(account=org.central))
+    stuck_approved = make(AccessRequest.State.APPROVED, 30)
+    AccessRequest.objects.filter(uuid=stuck_approved).update(feature_group=FeatureGroupFactory(account=org.central))
+    make(AccessRequest.State.PROVISIONING, 1)  # a worker is on it right now
+    make(AccessRequest.State.PENDING, 30)  # nobody approved it: nothing to provision
+
+    tasks.sharing_end_dates()
+
+    assert sorted(queued) == sorted([stuck_provisioning, stuck_approved])
