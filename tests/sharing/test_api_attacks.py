@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from rest_framework.test import APIClient
 
@@ -28,7 +26,7 @@ def _client(user) -> APIClient:
 
 
 @pytest.mark.parametrize("path", ACTIONS)
-@pytest.mark.parametrize("bad_id", ["not-a-uuid", "%00", "1" * 5000, str(uuid.uuid4())])
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "%00", "1" * 5000, "0f5c3b1e-7a2d-4c8e-9b6a-2d4e8f1a3c5b"])
 def test_malformed_or_unknown_ids_are_404_for_everyone(path, bad_id, owner, outsider):
     for user in (owner, outsider):
         response = _client(user).post("/api/v1/" + path.format(id=bad_id), {"note": "x"}, format="json")
