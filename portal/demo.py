@@ -4,6 +4,13 @@ The sandbox seeds AWS (feature groups, roles, lineage, catalog sharing) and
 writes a manifest; this module registers the same organisation in Pantry.
 It is idempotent: running the demo again updates rows instead of adding
 duplicates, and never resets a password someone changed.
+
+The sandbox keeps its AWS organisation in memory, so each `make demo` starts a
+new one: new RAM share ARNs, new invitations, a new CloudTrail bucket. A demo
+database left by an earlier run mirrors the old organisation (its grants point
+at shares that no longer exist, and the next reconcile would end them all), so
+the demo command empties it first (`demo_database_reset`) when it owns both the
+sandbox and the embedded database.
 """
 
 from __future__ import annotations
@@ -122,6 +129,20 @@ DEMO_ROLE_MAPPINGS = [
     ("pantry-governance", None, RoleMapping.Grants.GOVERNANCE),
     ("pantry-operators", None, RoleMapping.Grants.OPERATOR),
 ]
+
+
+def demo_database_reset() -> bool:
+    """Empty every table of a database an earlier demo run filled; False when it holds nothing yet.
+
+    Only for the demo's embedded database (the command checks): Django's `flush`,
+    which truncates all tables and re-creates content types and permissions.
+    """
+    from django.core.management import call_command
+
+    if not (AwsAccount.objects.exists() or get_user_model().objects.exists()):
+        return False
+    call_command("flush", interactive=False, verbosity=0)
+    return True
 
 
 def _role_mappings_load(by_name: dict[str, AwsAccount]) -> int:

@@ -1,5 +1,7 @@
 """The demo organisation mirrors the sandbox manifest and is safe to load again."""
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -117,3 +119,80 @@ def test_demo_role_mappings_turn_the_demo_idp_groups_into_memberships_and_load_t
         "central-feature-store": Membership.Role.OWNER,
         "fraud-research": Membership.Role.MEMBER,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_sandbox_empties_the_demo_database_of_the_previous_run_and_the_organisation_loads_again():
+    """A restart on an old data folder: the old run's grants would name RAM shares the new sandbox lacks."""
+    assert demo.demo_database_reset() is False  # nothing there yet: nothing to do
+    demo.demo_organisation_load(manifest=MANIFEST)
+    FeatureGroupFactory(account=AwsAccount.objects.get(account_id="111111111111"), name="left_from_last_run")
+    assert Grant.objects.exists()
+
+    assert demo.demo_database_reset() is True
+
+    assert not AwsAccount.objects.exists()
+    assert not Grant.objects.exists()
+    assert not get_user_model().objects.exists()
+    counts = demo.demo_organisation_load(manifest=MANIFEST)
+    assert counts["accounts"] == 2
+    assert get_user_model().objects.get(username="dana").check_password(demo.DEMO_PASSWORD)
+    assert Grant.objects.count() == 1
+
+
+def _dead_child_command(tmp_path):
+    """A demo command whose 'worker' has just exited with code 3 (a real process)."""
+    import sys
+    from io import StringIO
+
+    from django.core.management.base import OutputWrapper
+
+    from portal.management.commands.demo import Command
+
+    command = Command()
+    command.stdout = OutputWrapper(StringIO())
+    command.log_dir = tmp_path
+    command.children, command.commands, command.restarts, command.stopping = [], {}, {}, False
+    dead = command._spawn("worker", [sys.executable, "-c", "raise SystemExit(3)"], {})
+    dead.wait()
+    # What a restart starts: the same command line; here a process that stays up.
+    command.commands["worker"] = ([sys.executable, "-c", "import time; time.sleep(60)"], {})
+    return command, dead
+
+
+@pytest.mark.django_db(False)
+def test_the_demo_starts_a_dead_worker_again_and_gives_up_when_it_keeps_dying(tmp_path):
+    from django.core.management.base import CommandError
+
+    from portal.management.commands import demo as demo_command
+
+    command, dead = _dead_child_command(tmp_path)
+    command._check_children()
+
+    (name, proc), *_ = command.children
+    try:
+        assert name == "worker" and proc is not dead and proc.poll() is None
+        assert "worker exited with code 3; starting it again" in command.stdout._out.getvalue()
+        assert len(command.children) == 1
+    finally:
+        proc.kill()
+        proc.wait()
+
+    command.restarts["worker"] = [time.monotonic()] * demo_command.RESTART_LIMIT
+    command.children = [("worker", dead)]
+    with pytest.raises(CommandError, match=r"worker exited with code 3 6 times within 10 minutes"):
+        command._check_children()
+
+
+@pytest.mark.django_db(False)
+def test_a_dead_sandbox_stops_the_demo_since_its_aws_state_is_gone(tmp_path):
+    import sys
+
+    from django.core.management.base import CommandError
+
+    command, _ = _dead_child_command(tmp_path)
+    command.children = []
+    sandbox = command._spawn("sandbox", [sys.executable, "-c", "raise SystemExit(1)"], {})
+    sandbox.wait()
+    with pytest.raises(CommandError, match="the AWS sandbox exited with code 1"):
+        command._check_children()

@@ -59,6 +59,11 @@ def _wait_for_http(url: str, *, timeout: float, proc: subprocess.Popen | None = 
     raise CommandError(f"nothing answered at {url} after {timeout:.0f} s")
 
 
+# A crashed web, worker, beat or IdP process is started again at most this often.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 600  # seconds
+
+
 class Command(BaseCommand):
     help = "Run Pantry with embedded services, the AWS sandbox, a worker and beat (Ctrl-C stops everything)."
 
@@ -72,6 +77,8 @@ class Command(BaseCommand):
         self.log_dir = self.data_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self.commands: dict[str, tuple[list[str], dict]] = {}
+        self.restarts: dict[str, list[float]] = {}
         self.embedded: embedded.EmbeddedServices | None = None
         self.idp_issuer: str | None = None
         self.stopping = False
@@ -111,7 +118,8 @@ class Command(BaseCommand):
         env["DATABASE_URL"] = settings.DATABASE_URL
         env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
 
-        if not env.get("AWS_ENDPOINT_URL"):
+        self.sandbox_started = not env.get("AWS_ENDPOINT_URL")
+        if self.sandbox_started:
             sandbox_port = _free_port()
             endpoint = f"http://127.0.0.1:{sandbox_port}"
             proc = self._spawn(
@@ -141,6 +149,8 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("• database migrated")
+        if self.sandbox_started:
+            self._forget_previous_sandbox()
         manifest = self._manifest()
         if manifest:
             counts = demo.demo_organisation_load(manifest=manifest)
@@ -190,6 +200,35 @@ class Command(BaseCommand):
             env,
         )
         _wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=web)
+
+    def _forget_previous_sandbox(self) -> None:
+        """A new sandbox: drop what the demo database and broker kept from the previous one.
+
+        The sandbox is rebuilt on each start, so grants, invitations, shares and
+        ledgers from an earlier run name AWS objects that are gone. On the
+        embedded database they are reset (and queued tasks about them purged);
+        a database of the user's own (DATABASE_URL) is never emptied, only
+        warned about.
+        """
+        if not settings.PANTRY_EMBEDDED_DATABASE:
+            if AwsAccount.objects.exists():
+                self.stdout.write(
+                    self.style.WARNING(
+                        "• DATABASE_URL holds data from an earlier run; this sandbox is new, so grants and shares "
+                        "recorded there will be reconciled away (empty the database for a clean demo)"
+                    )
+                )
+            return
+        if demo.demo_database_reset():
+            self.stdout.write(
+                "• new sandbox: emptied the demo database the previous run left (it mirrored the old one)"
+            )
+        if settings.PANTRY_EMBEDDED_BROKER:
+            from portal.celery import app
+
+            purged = app.control.purge()
+            if purged:
+                self.stdout.write(f"• dropped {purged} queued task(s) of the previous run")
 
     def _start_idp(self, env: dict) -> str | None:
         """A demo identity provider (oidc-provider-mock, its own process), unless OIDC is configured already.
@@ -245,7 +284,8 @@ class Command(BaseCommand):
         proc = subprocess.Popen(
             cmd, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        self.children.append((name, proc))
+        self.children = [(n, p) for n, p in self.children if n != name] + [(name, proc)]
+        self.commands[name] = (cmd, env)
         return proc
 
     def _queue_first_sync(self) -> None:
@@ -307,9 +347,31 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _check_children(self) -> None:
-        for name, proc in self.children:
-            if proc.poll() is not None and not self.stopping:
-                raise CommandError(f"{name} exited with code {proc.returncode}; see {self.log_dir / (name + '.log')}")
+        """Restart a web, worker, beat or IdP process that died; stop everything when that keeps failing.
+
+        The sandbox cannot come back (its AWS organisation lives in its memory),
+        so its exit stops the demo. Any other process is started again, up to
+        RESTART_LIMIT times within RESTART_WINDOW seconds, as a supervisor would.
+        """
+        for name, proc in list(self.children):
+            if proc.poll() is None or self.stopping:
+                continue
+            log = self.log_dir / (name + ".log")
+            if name == "sandbox":
+                raise CommandError(f"the AWS sandbox exited with code {proc.returncode}; see {log}")
+            now = time.monotonic()
+            recent = [t for t in self.restarts.get(name, []) if now - t < RESTART_WINDOW]
+            if len(recent) >= RESTART_LIMIT:
+                raise CommandError(
+                    f"{name} exited with code {proc.returncode} {len(recent) + 1} times within "
+                    f"{RESTART_WINDOW // 60} minutes; see {log}"
+                )
+            self.restarts[name] = [*recent, now]
+            self.stdout.write(
+                self.style.WARNING(f"• {name} exited with code {proc.returncode}; starting it again (log: {log})")
+            )
+            cmd, env = self.commands[name]
+            self._spawn(name, cmd, env)
 
     def _on_signal(self, signum, frame) -> None:
         if not self.stopping:
