@@ -135,26 +135,37 @@ def request_create(request: HttpRequest, group_uuid) -> HttpResponse:
     accounts = selectors.request_accounts_for(request.user, group)
     form = forms.AccessRequestForm(request.POST or None, accounts=accounts, policy=policy, today=timezone.localdate())
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            access_request = services.access_request_create(
-                user=request.user,
-                consumer_account=data["consumer_account"],
-                level=data["level"],
-                reason=data["reason"],
-                ends_on=data["ends_on"],
-                terms_accepted=bool(data.get("terms_accepted")),
-                feature_group=group,
-            )
-        except SharingError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Asked {group.account.name}'s owners for access to {group.name}. You will be notified of their decision.",
-            )
-            return redirect(reverse("sharing:request_detail", args=[access_request.uuid]))
+        done = _request_submit(
+            request,
+            form,
+            level=form.cleaned_data["level"],
+            success=f"Asked {group.account.name}'s owners for access to {group.name}. "
+            "You will be notified of their decision.",
+            feature_group=group,
+        )
+        if done:
+            return done
     return render(request, "sharing/request_form.html", {"group": group, "form": form, "policy": policy})
+
+
+def _request_submit(request: HttpRequest, form, *, level: str, success: str, **target) -> HttpResponse | None:
+    """Create the request a valid form describes and redirect to it; None with the refusal on the form."""
+    data = form.cleaned_data
+    try:
+        access_request = services.access_request_create(
+            user=request.user,
+            consumer_account=data["consumer_account"],
+            level=level,
+            reason=data["reason"],
+            ends_on=data["ends_on"],
+            terms_accepted=bool(data.get("terms_accepted")),
+            **target,
+        )
+    except SharingError as exc:
+        _form_error(form, exc)
+        return None
+    messages.success(request, success)
+    return redirect(reverse("sharing:request_detail", args=[access_request.uuid]))
 
 
 @login_required
@@ -177,23 +188,16 @@ def catalog_request_create(request: HttpRequest, account_uuid, region: str) -> H
         request.POST or None, accounts=accounts, policy=policy, today=timezone.localdate(), catalog=True
     )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            access_request = services.access_request_create(
-                user=user,
-                consumer_account=data["consumer_account"],
-                level=Grant.Permission.DISCOVER,
-                reason=data["reason"],
-                ends_on=data["ends_on"],
-                terms_accepted=bool(data.get("terms_accepted")),
-                owner_account=account,
-                region=region,
-            )
-        except SharingError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, f"Asked {account.name}'s owners to make their catalog in {region} discoverable.")
-            return redirect(reverse("sharing:request_detail", args=[access_request.uuid]))
+        done = _request_submit(
+            request,
+            form,
+            level=Grant.Permission.DISCOVER,
+            success=f"Asked {account.name}'s owners to make their catalog in {region} discoverable.",
+            owner_account=account,
+            region=region,
+        )
+        if done:
+            return done
     return render(
         request,
         "sharing/request_form.html",
