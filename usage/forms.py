@@ -15,6 +15,7 @@ from catalog.models import (
     ROLE_ARN_VALIDATOR,
     AwsAccount,
     FeatureGroup,
+    external_id_generate,
 )
 from usage import selectors
 from usage.models import TrailSource
@@ -158,13 +159,22 @@ class GrantsWindowForm(forms.Form):
 
 
 class TrailSourceForm(forms.ModelForm):
-    # Like an account's external id: a confused-deputy guard, still never rendered back.
+    # Like an account's external id: a confused-deputy guard Pantry generates, never rendered back
+    # into the form (the source's page shows it with the trust policy).
     external_id = forms.CharField(
         required=False,
         max_length=1224,
         validators=[EXTERNAL_ID_VALIDATOR],
         widget=forms.PasswordInput(render_value=False),
-        help_text="The ExternalId the role's trust policy requires, if any. Leave empty to keep the current one.",
+        help_text=(
+            "Leave empty: Pantry generates an unguessable one, and the source's page shows it with the trust "
+            "policy to paste. Type one only for a role whose trust policy already names it."
+        ),
+    )
+    regenerate_external_id = forms.BooleanField(
+        required=False,
+        label="Generate a new external id",
+        help_text="Pantry stops reading the bucket until the role's trust policy names the new id.",
     )
 
     class Meta:
@@ -180,6 +190,14 @@ class TrailSourceForm(forms.ModelForm):
         self.fields["organisation_id"].validators.append(ORGANISATION_VALIDATOR)
         self.fields["region"].validators.append(REGION_VALIDATOR)
         self.fields["prefix"].validators.append(PREFIX_VALIDATOR)
+        if self.instance.pk:
+            self.fields[
+                "external_id"
+            ].help_text = (
+                "Leave empty to keep the current one (the source's page shows it), or tick the box below for a new one."
+            )
+        else:
+            del self.fields["regenerate_external_id"]
         _bootstrap(self)
 
     def clean(self) -> dict:
@@ -190,13 +208,22 @@ class TrailSourceForm(forms.ModelForm):
             )
         if data.get("kind") == TrailSource.Kind.ACCOUNT and data.get("organisation_id"):
             self.add_error("organisation_id", "An account trail has no organisation id.")
+        if data.get("regenerate_external_id") and self.data.get("external_id"):
+            self.add_error("external_id", "Either type an external id or ask for a new one, not both.")
         return data
 
     def source_fields(self) -> dict:
-        """Fields for usage.services.trail_source_create/update; an empty external id keeps the current one."""
+        """Fields for usage.services.trail_source_create/update.
+
+        A new source without a typed id gets a generated one; on an edit an empty box keeps the
+        current id and the checkbox asks for a new one.
+        """
         fields = {name: self.cleaned_data[name] for name in self.Meta.fields}
-        if self.cleaned_data.get("external_id") or self.instance.pk is None:
-            fields["external_id"] = self.cleaned_data.get("external_id", "")
+        typed = self.cleaned_data.get("external_id", "")
+        if typed:
+            fields["external_id"] = typed
+        elif self.instance.pk is None or self.cleaned_data.get("regenerate_external_id"):
+            fields["external_id"] = external_id_generate()
         return fields
 
 

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from catalog.selectors.aws_setup import trail_role_setup
 from identity.permissions import is_operator
 from portal.csv_export import csv_response
 from usage import selectors, services
@@ -243,6 +244,7 @@ def source_detail(request: HttpRequest, source_uuid) -> HttpResponse:
     }
     if request.headers.get("HX-Request"):
         return render(request, "usage/source_detail.html#health", context)
+    context["setup"] = trail_role_setup(source=source)
     return render(request, "usage/source_detail.html", context)
 
 

@@ -124,3 +124,76 @@ def account_role_setup(*, account: AwsAccount) -> RoleSetup:
         cloudformation_command=cloudformation,
         cli_commands="\n".join(lines),
     )
+
+
+@dataclass(frozen=True)
+class TrailRoleSetup:
+    external_id: str
+    principal_arn: str  # empty when PANTRY_AWS_PRINCIPAL_ARN is not configured
+    role_name: str
+    trust_policy: str  # pretty JSON
+    cloudformation_command: str
+    cli_commands: str
+
+
+def trail_role_setup(*, source) -> TrailRoleSetup:
+    """The reader role of a CloudTrail trail source (`usage.models.TrailSource`): trust policy and commands.
+
+    Only the audit policy (`deploy/aws/policies/pantry-audit.json`: ListBucket under the trail's
+    `AWSLogs/`, GetObject there), in the account that holds the bucket. Operators only: the
+    trail source pages are theirs.
+    """
+    match = ROLE_ARN_RE.match(source.role_arn)
+    partition, role_name = (match["partition"], match["name"]) if match else ("aws", "PantryAccess")
+    principal = settings.PANTRY_AWS_PRINCIPAL_ARN or ""
+    shown_principal = principal or PRINCIPAL_PLACEHOLDER
+    trust = json.dumps(trust_policy_document(principal_arn=shown_principal, external_id=source.external_id), indent=2)
+    prefix = f"{source.prefix.strip('/')}/" if source.prefix.strip("/") else ""
+    q = shlex.quote
+    parameters = {
+        "PantryPrincipalArn": shown_principal,
+        "ExternalId": source.external_id,
+        "RoleName": role_name,
+        "EnableRead": "false",
+        "EnableMetadataWrite": "false",
+        "EnableShare": "false",
+        "EnableAudit": "true",
+        "TrailBucketName": source.bucket,
+        "TrailPrefix": prefix,
+    }
+    overrides = " ".join(f"{name}={q(value)}" for name, value in parameters.items())
+    cloudformation = (
+        f"aws cloudformation deploy --stack-name {STACK_NAME} \\\n"
+        "  --template-file deploy/aws/pantry-role.yaml \\\n"
+        "  --capabilities CAPABILITY_NAMED_IAM \\\n"
+        f"  --parameter-overrides {overrides}"
+    )
+    # sed replacement text: '/' separates, so escape it (a prefix is a path); each expression is
+    # shell-quoted (a prefix may hold a quote: the form allows !_.*'()/-).
+    sed_prefix = prefix.replace("/", r"\/")
+    fill = " ".join(
+        f"-e {q(expression)}"
+        for expression in (
+            f"s/${{AWS::Partition}}/{partition}/g",
+            f"s/${{TrailBucketName}}/{source.bucket}/g",
+            f"s/${{TrailPrefix}}/{sed_prefix}/g",
+        )
+    )
+    lines = [
+        "# 1. The role, trusting Pantry with this trail source's external id (save the trust policy",
+        "#    above as trust-policy.json)",
+        f"aws iam create-role --role-name {q(role_name)} --max-session-duration 3600 \\",
+        "  --assume-role-policy-document file://trust-policy.json",
+        "# 2. The audit policy from deploy/aws/policies/ with this bucket and prefix filled in",
+        f"sed {fill} deploy/aws/policies/pantry-audit.json > pantry-audit.json",
+        f"aws iam put-role-policy --role-name {q(role_name)} --policy-name pantry-audit "
+        "--policy-document file://pantry-audit.json",
+    ]
+    return TrailRoleSetup(
+        external_id=source.external_id,
+        principal_arn=principal,
+        role_name=role_name,
+        trust_policy=trust,
+        cloudformation_command=cloudformation,
+        cli_commands="\n".join(lines),
+    )

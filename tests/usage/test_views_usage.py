@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
+import shlex
 
 import pytest
 from django.urls import reverse
@@ -285,7 +287,8 @@ def test_operator_adds_edits_and_removes_a_trail_source(client, operator):
     assert source.log_root == "AWSLogs/o-a1b2c3d4e5/"
     detail = client.get(response["Location"]).content.decode()
     assert "AWS::SageMaker::FeatureGroup" in detail
-    assert "pantry-trail" not in detail
+    # The operator's page shows the id where it is used: in the trust policy to paste.
+    assert '"sts:ExternalId": "pantry-trail"' in html.unescape(detail)
     edit = client.get(reverse("usage:source_edit", args=[source.uuid])).content.decode()
     assert "pantry-trail" not in edit
     response = client.post(
@@ -298,6 +301,47 @@ def test_operator_adds_edits_and_removes_a_trail_source(client, operator):
     assert not TrailSource.objects.exists()
     actions = sorted(AuditEvent.objects.filter(object_type="trail_source").values_list("action", flat=True))
     assert actions == ["trail_source.created", "trail_source.deleted", "trail_source.updated"]
+
+
+def test_a_trail_source_added_without_an_external_id_gets_a_generated_one_and_can_get_a_new_one(
+    client, operator, settings
+):
+    settings.PANTRY_AWS_PRINCIPAL_ARN = "arn:aws:iam::123456789012:role/Pantry"
+    client.force_login(operator)
+    form = {**SOURCE_FORM, "external_id": "", "prefix": "org's/trail"}
+    assert client.post(reverse("usage:source_create"), form).status_code == 302
+    source = TrailSource.objects.get(name="org-trail")
+    first = source.external_id
+    assert first.startswith("pantry-") and len(first) > 30
+
+    detail = client.get(reverse("usage:source_detail", args=[source.uuid])).content.decode()
+    policy = json.loads(html.unescape(re.search(r'id="trust-policy"><code>(.*?)</code>', detail, re.S).group(1)))
+    statement = policy["Statement"][0]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/Pantry"}
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": first}}
+    commands = html.unescape(re.search(r'id="cli-commands"><code>(.*?)</code>', detail, re.S).group(1))
+    sed = next(line for line in commands.splitlines() if line.startswith("sed "))
+    # The shell runs it as written: the prefix's quote cannot end the sed expression early.
+    assert shlex.split(sed)[:7] == [
+        "sed",
+        "-e",
+        "s/${AWS::Partition}/aws/g",
+        "-e",
+        "s/${TrailBucketName}/org-cloudtrail-logs/g",
+        "-e",
+        "s/${TrailPrefix}/org's\\/trail\\//g",
+    ]
+
+    # Editing with an empty box keeps it; the checkbox makes a new one; both at once is refused.
+    edit_url = reverse("usage:source_edit", args=[source.uuid])
+    assert client.post(edit_url, form).status_code == 302
+    source.refresh_from_db()
+    assert source.external_id == first
+    assert client.post(edit_url, {**form, "regenerate_external_id": "on"}).status_code == 302
+    source.refresh_from_db()
+    assert source.external_id.startswith("pantry-") and source.external_id != first
+    response = client.post(edit_url, {**form, "external_id": "typed-one", "regenerate_external_id": "on"})
+    assert "Either type an external id or ask for a new one, not both." in response.content.decode()
 
 
 @pytest.mark.parametrize(
