@@ -52,6 +52,33 @@ def trust_policy_document(*, principal_arn: str, external_id: str) -> dict:
     }
 
 
+def _cloudformation_command(parameters: dict[str, str]) -> str:
+    """`aws cloudformation deploy` of deploy/aws/pantry-role.yaml with these parameters, shell-quoted."""
+    overrides = " ".join(f"{name}={shlex.quote(value)}" for name, value in parameters.items())
+    return (
+        f"aws cloudformation deploy --stack-name {STACK_NAME} \\\n"
+        "  --template-file deploy/aws/pantry-role.yaml \\\n"
+        "  --capabilities CAPABILITY_NAMED_IAM \\\n"
+        f"  --parameter-overrides {overrides}"
+    )
+
+
+def _create_role_lines(role_name: str, whose: str) -> list[str]:
+    return [
+        f"# 1. The role, trusting Pantry with {whose} external id (save the trust policy above",
+        "#    as trust-policy.json)",
+        f"aws iam create-role --role-name {shlex.quote(role_name)} --max-session-duration 3600 \\",
+        "  --assume-role-policy-document file://trust-policy.json",
+    ]
+
+
+def _put_policy_line(role_name: str, name: str) -> str:
+    return (
+        f"aws iam put-role-policy --role-name {shlex.quote(role_name)} --policy-name {name} "
+        f"--policy-document file://{name}.json"
+    )
+
+
 def account_capabilities(account: AwsAccount) -> dict[str, bool]:
     """Which of the template's policies this account needs, from what Pantry does with it.
 
@@ -86,33 +113,20 @@ def account_role_setup(*, account: AwsAccount) -> RoleSetup:
     policies = tuple(_POLICY_OF[name] for name, on in capabilities.items() if on)
     trust = json.dumps(trust_policy_document(principal_arn=shown_principal, external_id=account.external_id), indent=2)
 
-    q = shlex.quote
     parameters = {
         "PantryPrincipalArn": shown_principal,
         "ExternalId": account.external_id,
         "RoleName": role_name,
         **{name: "true" if on else "false" for name, on in capabilities.items()},
     }
-    overrides = " ".join(f"{name}={q(value)}" for name, value in parameters.items())
-    cloudformation = (
-        f"aws cloudformation deploy --stack-name {STACK_NAME} \\\n"
-        "  --template-file deploy/aws/pantry-role.yaml \\\n"
-        "  --capabilities CAPABILITY_NAMED_IAM \\\n"
-        f"  --parameter-overrides {overrides}"
-    )
+    cloudformation = _cloudformation_command(parameters)
     fill = f"-e 's/${{AWS::Partition}}/{partition}/g' -e 's/${{AWS::AccountId}}/{account.account_id}/g'"
     lines = [
-        "# 1. The role, trusting Pantry with this account's external id (save the trust policy above",
-        "#    as trust-policy.json)",
-        f"aws iam create-role --role-name {q(role_name)} --max-session-duration 3600 \\",
-        "  --assume-role-policy-document file://trust-policy.json",
+        *_create_role_lines(role_name, "this account's"),
         "# 2. Its policies, from deploy/aws/policies/ with this account filled in",
     ]
     for name in policies:
-        lines += [
-            f"sed {fill} deploy/aws/policies/{name}.json > {name}.json",
-            f"aws iam put-role-policy --role-name {q(role_name)} --policy-name {name} --policy-document file://{name}.json",
-        ]
+        lines += [f"sed {fill} deploy/aws/policies/{name}.json > {name}.json", _put_policy_line(role_name, name)]
     return RoleSetup(
         external_id=account.external_id,
         principal_arn=principal,
@@ -161,13 +175,7 @@ def trail_role_setup(*, source) -> TrailRoleSetup:
         "TrailBucketName": source.bucket,
         "TrailPrefix": prefix,
     }
-    overrides = " ".join(f"{name}={q(value)}" for name, value in parameters.items())
-    cloudformation = (
-        f"aws cloudformation deploy --stack-name {STACK_NAME} \\\n"
-        "  --template-file deploy/aws/pantry-role.yaml \\\n"
-        "  --capabilities CAPABILITY_NAMED_IAM \\\n"
-        f"  --parameter-overrides {overrides}"
-    )
+    cloudformation = _cloudformation_command(parameters)
     # sed replacement text: '/' separates, so escape it (a prefix is a path); each expression is
     # shell-quoted (a prefix may hold a quote: the form allows !_.*'()/-).
     sed_prefix = prefix.replace("/", r"\/")
@@ -180,14 +188,10 @@ def trail_role_setup(*, source) -> TrailRoleSetup:
         )
     )
     lines = [
-        "# 1. The role, trusting Pantry with this trail source's external id (save the trust policy",
-        "#    above as trust-policy.json)",
-        f"aws iam create-role --role-name {q(role_name)} --max-session-duration 3600 \\",
-        "  --assume-role-policy-document file://trust-policy.json",
+        *_create_role_lines(role_name, "this trail source's"),
         "# 2. The audit policy from deploy/aws/policies/ with this bucket and prefix filled in",
         f"sed {fill} deploy/aws/policies/pantry-audit.json > pantry-audit.json",
-        f"aws iam put-role-policy --role-name {q(role_name)} --policy-name pantry-audit "
-        "--policy-document file://pantry-audit.json",
+        _put_policy_line(role_name, "pantry-audit"),
     ]
     return TrailRoleSetup(
         external_id=source.external_id,
