@@ -287,7 +287,13 @@ class UsageDailyTotal(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["day"], name="usagedailytotal_day"),
+            # Covering: the window's per-day breakdown and its (group, consumer) pairs are
+            # index-only scans.
+            models.Index(
+                fields=["day"],
+                include=["operation", "outcome", "read_only", "calls", "feature_group_id", "consumer_account_id"],
+                name="usagedailytotal_day_cover",
+            ),
             models.Index(fields=["feature_group", "day"], name="usagedailytotal_group_day"),
             models.Index(fields=["consumer_account_id", "day"], name="usagedailytotal_consumer_day"),
             models.Index(fields=["owner_account_id", "day"], name="usagedailytotal_owner_day"),

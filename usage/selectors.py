@@ -219,7 +219,41 @@ def _top_by(rows: QuerySet, keys: tuple[str, ...], counted: str, limit: int) -> 
         return cursor.fetchall()
 
 
-def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> Series:
+@dataclass
+class UsageTops:
+    """Top feature groups and top consumer accounts, as `_top_by` rows, from one pass."""
+
+    groups: list[tuple]  # (feature_group_id, calls, accounts); limit + 1 rows at most
+    consumers: list[tuple]  # (consumer_account_id, calls, groups)
+
+
+def usage_tops(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> UsageTops:
+    """The window's successful calls per (group, consumer account), aggregated once, then the top
+    groups and the top consumers from those pairs in the same statement (the dashboard shows both)."""
+    ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
+    inner, params = (
+        ok.values("feature_group_id", "consumer_account_id").annotate(part=Sum("calls")).order_by().query
+    ).sql_with_params()
+    sql = f"""
+        WITH pairs AS MATERIALIZED ({inner})
+        (SELECT 'g', feature_group_id, NULL, sum(part)::bigint, count(consumer_account_id) FROM pairs
+         GROUP BY feature_group_id ORDER BY 4 DESC, 2 LIMIT %s)
+        UNION ALL
+        (SELECT 'c', NULL, consumer_account_id, sum(part)::bigint, count(feature_group_id) FROM pairs
+         GROUP BY consumer_account_id ORDER BY 4 DESC, 3 LIMIT %s)
+    """  # noqa: S608 - Django's SQL with its parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit + 1, limit])
+        rows = cursor.fetchall()
+    return UsageTops(
+        groups=[(g, calls, n) for kind, g, _, calls, n in rows if kind == "g"],
+        consumers=[(a, calls, n) for kind, _, a, calls, n in rows if kind == "c"],
+    )
+
+
+def usage_top_groups(
+    *, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT, tops: UsageTops | None = None
+) -> Series:
     """The most called feature groups (successful calls), with how many accounts called each.
 
     Grouped by the catalog's group id (an integer, and a column of the
@@ -229,7 +263,9 @@ def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = T
     ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
     top = [
         {"feature_group_id": group_id, "calls": calls, "accounts": accounts}
-        for group_id, calls, accounts in _top_by(ok, ("feature_group_id",), "consumer_account_id", limit + 1)
+        for group_id, calls, accounts in (
+            tops.groups if tops is not None else _top_by(ok, ("feature_group_id",), "consumer_account_id", limit + 1)
+        )
     ]
     if any(r["feature_group_id"] is None for r in top):
         top = [r for r in top if r["feature_group_id"] is not None] + list(
@@ -257,11 +293,15 @@ def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = T
     return Series(labels=[r["label"] for r in rows], datasets={"Calls": [r["calls"] for r in rows]}, rows=rows)
 
 
-def usage_top_consumers(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> Series:
+def usage_top_consumers(
+    *, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT, tops: UsageTops | None = None
+) -> Series:
     ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
     top = [
         {"consumer_account_id": account_id, "calls": calls, "groups": groups}
-        for account_id, calls, groups in _top_by(ok, ("consumer_account_id",), "feature_group_id", limit)
+        for account_id, calls, groups in (
+            tops.consumers if tops is not None else _top_by(ok, ("consumer_account_id",), "feature_group_id", limit)
+        )
     ]
     names = _account_names(r["consumer_account_id"] for r in top)
     rows = [

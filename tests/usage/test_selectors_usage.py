@@ -84,6 +84,18 @@ def test_dashboard_figures_equal_a_direct_count_over_raw_events(org, world):
 
         consumers = selectors.usage_top_consumers(scope=everything, filters=filters)
         assert {r["account_id"]: r["calls"] for r in consumers.rows} == dict(Counter(e.consumer_account_id for e in ok))
+        assert {r["arn"]: r["accounts"] for r in groups.rows} == {
+            arn: len({e.consumer_account_id for e in ok if e.feature_group_arn == arn})
+            for arn in {e.feature_group_arn for e in ok}
+        }
+        assert {r["account_id"]: r["groups"] for r in consumers.rows} == {
+            a: len({e.feature_group_id for e in ok if e.consumer_account_id == a} - {None})
+            for a in {e.consumer_account_id for e in ok}
+        }
+        # The dashboard's single pass for both says the same, in the same order.
+        tops = selectors.usage_tops(scope=everything, filters=filters)
+        assert selectors.usage_top_groups(scope=everything, filters=filters, tops=tops).rows == groups.rows
+        assert selectors.usage_top_consumers(scope=everything, filters=filters, tops=tops).rows == consumers.rows
 
         principals = selectors.usage_top_principals(scope=everything, filters=filters)
         assert {r["principal_arn"]: r["calls"] for r in principals.rows} == dict(Counter(e.principal_arn for e in ok))
