@@ -193,7 +193,13 @@ def usage_calls_per_day(*, scope: UsageScope, filters: UsageFilters, breakdown: 
 
 
 def _group_labels(ids: list[int]) -> dict[int, FeatureGroup]:
-    return {g.pk: g for g in FeatureGroup.objects.filter(pk__in=ids).select_related("account")}
+    """Groups by pk, with what the pages and the API show of them (name, ARN, link, account)."""
+    return {
+        g.pk: g
+        for g in FeatureGroup.objects.filter(pk__in=ids)
+        .select_related("account")
+        .only("uuid", "name", "arn", "account__uuid", "account__account_id", "account__name")
+    }
 
 
 def _account_names(account_ids) -> dict[str, str]:
@@ -507,23 +513,22 @@ def _use_by_pair(*, since: date) -> dict[tuple[int, str], dict]:
         }
 
 
+_CALLS_BY_PAIR_SQL = """
+SELECT feature_group_arn, consumer_account_id, sum(calls)::bigint
+FROM usage_usagedailytotal
+WHERE day >= %s AND outcome = 'success' AND feature_group_arn = ANY(%s) AND consumer_account_id = ANY(%s)
+GROUP BY 1, 2
+"""
+
+
 def _calls_by_pair(pairs: list[tuple[FeatureGroup, str]], *, since: date) -> dict[tuple[int, str], int]:
     """Successful calls since a day for these (group, consumer account id) pairs."""
     if not pairs:
         return {}
     by_arn = {group.arn: group.pk for group, _ in pairs}
-    rows = (
-        UsageDailyTotal.objects.filter(
-            day__gte=since,
-            outcome=SUCCESS,
-            feature_group_arn__in=sorted(by_arn),
-            consumer_account_id__in=sorted({a for _, a in pairs}),
-        )
-        .values("feature_group_arn", "consumer_account_id")
-        .annotate(calls=Sum("calls"))
-        .order_by()
-    )
-    return {(by_arn[r["feature_group_arn"]], r["consumer_account_id"]): r["calls"] for r in rows}
+    with connection.cursor() as cursor:
+        cursor.execute(_CALLS_BY_PAIR_SQL, [since, sorted(by_arn), sorted({a for _, a in pairs})])
+        return {(by_arn[arn], account_id): calls for arn, account_id, calls in cursor.fetchall()}
 
 
 def _last_use(pairs: list[tuple[FeatureGroup, str]]) -> dict[tuple[int, str], date]:
