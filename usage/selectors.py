@@ -514,21 +514,21 @@ def _use_by_pair(*, since: date) -> dict[tuple[int, str], dict]:
 
 
 _CALLS_BY_PAIR_SQL = """
-SELECT feature_group_arn, consumer_account_id, sum(calls)::bigint
+SELECT feature_group_id, consumer_account_id, sum(calls)::bigint
 FROM usage_usagedailytotal
-WHERE day >= %s AND outcome = 'success' AND feature_group_arn = ANY(%s) AND consumer_account_id = ANY(%s)
+WHERE day >= %s AND outcome = 'success' AND feature_group_id = ANY(%s) AND consumer_account_id = ANY(%s)
 GROUP BY 1, 2
 """
 
 
-def _calls_by_pair(pairs: list[tuple[FeatureGroup, str]], *, since: date) -> dict[tuple[int, str], int]:
-    """Successful calls since a day for these (group, consumer account id) pairs."""
+def _calls_by_pair(pairs: list[tuple[int, str]], *, since: date) -> dict[tuple[int, str], int]:
+    """Successful calls since a day for these (group pk, consumer account id) pairs (an
+    index-only scan of the window on `usagedailytotal_day_cover`)."""
     if not pairs:
         return {}
-    by_arn = {group.arn: group.pk for group, _ in pairs}
     with connection.cursor() as cursor:
-        cursor.execute(_CALLS_BY_PAIR_SQL, [since, sorted(by_arn), sorted({a for _, a in pairs})])
-        return {(by_arn[arn], account_id): calls for arn, account_id, calls in cursor.fetchall()}
+        cursor.execute(_CALLS_BY_PAIR_SQL, [since, sorted({g for g, _ in pairs}), sorted({a for _, a in pairs})])
+        return {(group_pk, account_id): calls for group_pk, account_id, calls in cursor.fetchall()}
 
 
 def _last_use(pairs: list[tuple[FeatureGroup, str]]) -> dict[tuple[int, str], date]:
@@ -618,8 +618,8 @@ def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Gra
             }
         )
     calls = _calls_by_pair(
-        [(r["grant"].feature_group, r["grant"].consumer_account.account_id) for r in wider]
-        + [(r["group"], r["account_id"]) for r in reads],
+        [(r["grant"].feature_group_id, r["grant"].consumer_account.account_id) for r in wider]
+        + [(r["group"].pk, r["account_id"]) for r in reads],
         since=since,
     )
     for row in wider:
