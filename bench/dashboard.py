@@ -4,13 +4,16 @@ Writes synthetic daily rollups straight into usage_usagedaily (no ingestion: ben
 measures that) shaped like an organisation's month: `--principals` callers, each reading a few
 feature groups with a couple of operations every day, some denied; the window's rollups stand
 for `--events` calls, and `--history-months` earlier months are kept (rollups are kept for good,
-so the table is much larger than the dashboard's window). Then times each selector the
+so the table is much larger than the dashboard's window), sums them into usage_usagedailytotal and
+derives usage_usageprincipaldaily and usage_usagelastuse with `usage.rollups` (the migration's
+back-fill SQL: the rows the ingestion would have written). Then times each selector the
 governance dashboard, the group panel and the API run, `--runs` times, and prints p50/p95.
 
 The synthetic rows are committed and VACUUM ANALYZEd (as autovacuum would leave a real table,
 so index-only scans can work), then deleted again at the end: run it against a development
 database, never production. `--covering` also builds the covering index proposed for the
-org-wide charts (docs/usage.md) for the run and drops it afterwards.
+org-wide charts (docs/usage.md) for the run and drops it afterwards. `--keep` leaves the rows for the
+next run, which then reuses them (same sizes); `--refill-derived` derives the new rollups again.
 
     .venv/bin/python bench/dashboard.py                       # 10,000,000 events in 30 days
     .venv/bin/python bench/dashboard.py --events 1000000 --history-months 0
@@ -240,7 +243,7 @@ def _report(args, seed, selectors) -> None:
             .values("day", "operation", "outcome", "read_only")
             .annotate(n=__import__("django.db.models", fromlist=["Sum"]).Sum("calls"))
             .order_by(),
-            "top principals": selectors.usage_rollups(scope=everything, filters=month)
+            "top principals, scoped path (UsageDaily)": selectors.usage_rollups(scope=everything, filters=month)
             .values("principal_arn", "consumer_account_id")
             .annotate(n=__import__("django.db.models", fromlist=["Sum"]).Sum("calls"))
             .order_by("-n")[:10],
