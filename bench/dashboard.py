@@ -294,6 +294,9 @@ def main() -> int:
             with connection.cursor() as cur:
                 cur.execute("VACUUM FULL usage_usageprincipaldaily")  # no bloat from the refill
     else:
+        if _seeded():  # rows a --keep run left, maybe of other sizes
+            with connection.cursor() as cur:
+                _clean(cur)
         seed = _seed(
             events=args.events,
             days=args.days,
