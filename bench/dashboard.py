@@ -4,13 +4,16 @@ Writes synthetic daily rollups straight into usage_usagedaily (no ingestion: ben
 measures that) shaped like an organisation's month: `--principals` callers, each reading a few
 feature groups with a couple of operations every day, some denied; the window's rollups stand
 for `--events` calls, and `--history-months` earlier months are kept (rollups are kept for good,
-so the table is much larger than the dashboard's window). Then times each selector the
+so the table is much larger than the dashboard's window), sums them into usage_usagedailytotal and
+derives usage_usageprincipaldaily and usage_usagelastuse with `usage.rollups` (the migration's
+back-fill SQL: the rows the ingestion would have written). Then times each selector the
 governance dashboard, the group panel and the API run, `--runs` times, and prints p50/p95.
 
 The synthetic rows are committed and VACUUM ANALYZEd (as autovacuum would leave a real table,
 so index-only scans can work), then deleted again at the end: run it against a development
 database, never production. `--covering` also builds the covering index proposed for the
-org-wide charts (docs/usage.md) for the run and drops it afterwards.
+org-wide charts (docs/usage.md) for the run and drops it afterwards. `--keep` leaves the rows for the
+next run, which then reuses them (same sizes); `--refill-derived` derives the new rollups again.
 
     .venv/bin/python bench/dashboard.py                       # 10,000,000 events in 30 days
     .venv/bin/python bench/dashboard.py --events 1000000 --history-months 0
@@ -39,9 +42,20 @@ OPS_READ = ["GetRecord", "BatchGetRecord", "DescribeFeatureGroup", "DescribeFeat
 OPS_WRITE = ["PutRecord", "DeleteRecord"]
 
 
+BENCH_ARNS = "%:feature-group/bench_group_%"
+TABLES = ("usage_usagedaily", "usage_usagedailytotal", "usage_usageprincipaldaily", "usage_usagelastuse")
+
+
+def _seeded() -> bool:
+    with connection.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM usage_usagedaily WHERE feature_group_arn LIKE %s)", [BENCH_ARNS])
+        return cur.fetchone()[0]
+
+
 @transaction.atomic
 def _seed(*, events: int, days: int, principals: int, groups: int, accounts: int, history_months: int) -> dict:
     from catalog.models import AwsAccount, FeatureGroup
+    from usage.rollups import derived_rollups_fill
 
     owners = []
     for i in range(10):
@@ -90,7 +104,7 @@ def _seed(*, events: int, days: int, principals: int, groups: int, accounts: int
                 consumer_account_id, principal_arn, operation, outcome, read_only, calls)
             SELECT %(today)s - d, g.id, g.arn, g.owner,
                    lpad((100000 + p %% %(accounts)s)::text, 12, '5'),
-                   'arn:aws:sts::' || lpad((100000 + p %% %(accounts)s)::text, 12, '5') || ':assumed-role/Role' || p || '/s',
+                   'arn:aws:sts::' || lpad((100000 + p %% %(accounts)s)::text, 12, '5') || ':assumed-role/BenchRole' || p || '/s',
                    (ARRAY['GetRecord','BatchGetRecord','DescribeFeatureGroup','DescribeFeatureMetadata',
                           'GetRecord','BatchGetRecord','PutRecord','DeleteRecord'])[1 + (p + k) %% 8],
                    CASE WHEN (p * 7 + k + d) %% 40 = 0 THEN 'denied' WHEN (p + d) %% 97 = 0 THEN 'failed' ELSE 'success' END,
@@ -124,11 +138,15 @@ def _seed(*, events: int, days: int, principals: int, groups: int, accounts: int
             GROUP BY day, feature_group_arn, owner_account_id, consumer_account_id, operation, outcome, read_only
             ON CONFLICT DO NOTHING
             """,
-            ["%:feature-group/bench_group_%"],
+            [BENCH_ARNS],
         )
         totals = cur.rowcount
-        cur.execute("ANALYZE usage_usagedaily")
-        cur.execute("ANALYZE usage_usagedailytotal")
+    # The principal rollup and the last-use table, derived with the same SQL as the migration's
+    # back-fill (rows equal to what the ingestion writes from the same events).
+    derived_rollups_fill(where="feature_group_arn LIKE %s", params=[BENCH_ARNS])
+    with connection.cursor() as cur:
+        for table in TABLES:
+            cur.execute(f"ANALYZE {table}")
         cur.execute(
             "SELECT count(*), coalesce(sum(calls), 0) FROM usage_usagedaily WHERE day > %s",
             [today - __import__("datetime").timedelta(days=days)],
@@ -156,22 +174,30 @@ def _time(fn, runs: int) -> tuple[float, float]:
     return statistics.median(times), statistics.quantiles(times, n=20)[18]
 
 
+BENCH_USER = "bench-governance"
+
+
+def _governance_user():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from catalog.models import GOVERNANCE_GROUP
+
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
+    user.groups.add(Group.objects.get_or_create(name=GOVERNANCE_GROUP)[0])
+    return user
+
+
 def _dashboard_page() -> None:
-    """The governance dashboard view with its template, as a request would run it (no middleware)."""
-    from django.contrib.auth.models import AnonymousUser
+    """The governance dashboard view with its template, as a request would run it (no middleware;
+    the signed-in governance user loaded as the session middleware would)."""
+    from django.contrib.auth import get_user_model
     from django.test import RequestFactory
 
     from usage import views
 
-    class Governance(AnonymousUser):
-        is_authenticated = True
-        is_active = True
-        is_staff = True
-        is_superuser = False
-        id = pk = None
-
     request = RequestFactory().get("/usage/")
-    request.user = Governance()
+    request.user = get_user_model().objects.get(username=BENCH_USER)
     request.session = {}
     response = views.dashboard.__wrapped__.__wrapped__(request)
     assert response.status_code == 200, response.status_code
@@ -197,9 +223,13 @@ def _report(args, seed, selectors) -> None:
         ),
         "top feature groups (org)": lambda: selectors.usage_top_groups(scope=everything, filters=month),
         "top consumer accounts (org)": lambda: selectors.usage_top_consumers(scope=everything, filters=month),
+        "top groups and consumers, one pass (the page's)": lambda: selectors.usage_tops(
+            scope=everything, filters=month
+        ),
         "top principals (org)": lambda: selectors.usage_top_principals(scope=everything, filters=month),
         "denied calls (org)": lambda: selectors.usage_denied_summary(scope=everything, filters=month),
         "per day (one owner)": lambda: selectors.usage_day_breakdown(scope=owner_scope, filters=month),
+        "top principals (one owner)": lambda: selectors.usage_top_principals(scope=owner_scope, filters=month),
         "per day (one group)": lambda: selectors.usage_day_breakdown(scope=everything, filters=group_month),
         "group page: used by N accounts": lambda: selectors.group_usage_counts(group=seed["group"]),
         "group page: owner panel": lambda: selectors.group_usage(group=seed["group"]),
@@ -213,7 +243,7 @@ def _report(args, seed, selectors) -> None:
             .values("day", "operation", "outcome", "read_only")
             .annotate(n=__import__("django.db.models", fromlist=["Sum"]).Sum("calls"))
             .order_by(),
-            "top principals": selectors.usage_rollups(scope=everything, filters=month)
+            "top principals, scoped path (UsageDaily)": selectors.usage_rollups(scope=everything, filters=month)
             .values("principal_arn", "consumer_account_id")
             .annotate(n=__import__("django.db.models", fromlist=["Sum"]).Sum("calls"))
             .order_by("-n")[:10],
@@ -239,35 +269,107 @@ def main() -> int:
     parser.add_argument("--covering", action="store_true", help="also build the proposed covering index")
     parser.add_argument("--explain", action="store_true", help="print the plans of the org-wide queries")
     parser.add_argument("--only", default="", help="time only the cases whose name contains this")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the synthetic rows afterwards, and reuse rows a previous --keep run left (same sizes!)",
+    )
+    parser.add_argument(
+        "--refill-derived",
+        action="store_true",
+        help="with --keep: fill the principal and last-use rollups again from the kept rollups",
+    )
     args = parser.parse_args()
 
     from usage import selectors
+    from usage.rollups import derived_rollups_fill
 
-    seed = _seed(
-        events=args.events,
-        days=args.days,
-        principals=args.principals,
-        groups=args.groups,
-        accounts=args.accounts,
-        history_months=args.history_months,
-    )
+    _governance_user()
+    if args.keep and _seeded():
+        seed = _existing(days=args.days)
+        if args.refill_derived:
+            with transaction.atomic(), connection.cursor() as cur:
+                _clean_derived(cur)
+                derived_rollups_fill(where="feature_group_arn LIKE %s", params=[BENCH_ARNS])
+            with connection.cursor() as cur:
+                cur.execute("VACUUM FULL usage_usageprincipaldaily")  # no bloat from the refill
+    else:
+        if _seeded():  # rows a --keep run left, maybe of other sizes
+            with connection.cursor() as cur:
+                _clean(cur)
+        seed = _seed(
+            events=args.events,
+            days=args.days,
+            principals=args.principals,
+            groups=args.groups,
+            accounts=args.accounts,
+            history_months=args.history_months,
+        )
     try:
         with connection.cursor() as cur:
-            cur.execute("VACUUM ANALYZE usage_usagedaily")
-            cur.execute("VACUUM ANALYZE usage_usagedailytotal")
+            for table in TABLES:
+                cur.execute(f"VACUUM ANALYZE {table}")
             if args.covering:
                 cur.execute(COVERING_INDEX)
                 cur.execute("VACUUM ANALYZE usage_usagedaily")
+        _storage()
         _report(args, seed, selectors)
     finally:
         with connection.cursor() as cur:
             cur.execute("DROP INDEX IF EXISTS usagedaily_day_cover")
-            for table in ("usage_usagedaily", "usage_usagedailytotal"):
-                cur.execute(f"DELETE FROM {table} WHERE feature_group_arn LIKE %s", ["%:feature-group/bench_group_%"])  # noqa: S608
-            cur.execute("DELETE FROM catalog_featuregroup WHERE name LIKE 'bench\\_group\\_%%'")
-            cur.execute("DELETE FROM catalog_awsaccount WHERE name LIKE 'bench-owner-%%'")
-            cur.execute("VACUUM ANALYZE usage_usagedaily")
+            if not args.keep:
+                _clean(cur)
     return 0
+
+
+def _existing(*, days: int) -> dict:
+    from datetime import timedelta
+
+    from catalog.models import AwsAccount, FeatureGroup
+
+    with connection.cursor() as cur:
+        counts = []
+        for table in ("usage_usagedaily", "usage_usagedailytotal"):
+            cur.execute(f"SELECT count(*) FROM {table} WHERE feature_group_arn LIKE %s", [BENCH_ARNS])  # noqa: S608
+            counts.append(cur.fetchone()[0])
+        cur.execute(
+            "SELECT count(*), coalesce(sum(calls), 0) FROM usage_usagedaily WHERE day > %s",
+            [timezone.localdate() - timedelta(days=days)],
+        )
+        window_rows, window_calls = cur.fetchone()
+    return {
+        "rows": counts[0],
+        "totals": counts[1],
+        "seconds": 0.0,
+        "window_rows": window_rows,
+        "window_calls": window_calls,
+        "owner": AwsAccount.objects.get(account_id=f"9{0:011d}"),
+        "group": FeatureGroup.objects.filter(name__startswith="bench_group_").order_by("id").first(),
+    }
+
+
+def _storage() -> None:
+    """Rows and size (heap + indexes + TOAST) of each rollup table."""
+    with connection.cursor() as cur:
+        for table in TABLES:
+            cur.execute(f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}")  # noqa: S608
+            rows, size = cur.fetchone()
+            print(f"{table:28} {rows:>12,} rows {size / 2**20:10.1f} MiB")
+
+
+def _clean_derived(cur) -> None:
+    cur.execute("DELETE FROM usage_usagelastuse WHERE feature_group_arn LIKE %s", [BENCH_ARNS])
+    cur.execute("DELETE FROM usage_usageprincipaldaily WHERE principal_arn LIKE %s", ["%:assumed-role/BenchRole%"])
+
+
+def _clean(cur) -> None:
+    _clean_derived(cur)
+    for table in ("usage_usagedaily", "usage_usagedailytotal"):
+        cur.execute(f"DELETE FROM {table} WHERE feature_group_arn LIKE %s", [BENCH_ARNS])  # noqa: S608
+    cur.execute("DELETE FROM catalog_featuregroup WHERE name LIKE 'bench\\_group\\_%%'")
+    cur.execute("DELETE FROM catalog_awsaccount WHERE name LIKE 'bench-owner-%%'")
+    for table in TABLES:
+        cur.execute(f"VACUUM ANALYZE {table}")
 
 
 if __name__ == "__main__":

@@ -143,8 +143,9 @@ class SummaryView(APIView):
         filters = _filters(request, scope)
         breakdown = selectors.usage_day_breakdown(scope=scope, filters=filters)
         rw = selectors.usage_reads_vs_writes(scope=scope, filters=filters, breakdown=breakdown)
-        groups = selectors.usage_top_groups(scope=scope, filters=filters).rows
-        consumers = selectors.usage_top_consumers(scope=scope, filters=filters).rows
+        tops = selectors.usage_tops(scope=scope, filters=filters)
+        groups = selectors.usage_top_groups(scope=scope, filters=filters, tops=tops).rows
+        consumers = selectors.usage_top_consumers(scope=scope, filters=filters, tops=tops).rows
         principals = selectors.usage_top_principals(scope=scope, filters=filters).rows
         denied = selectors.usage_denied_summary(scope=scope, filters=filters).rows
         return Response(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 
@@ -244,6 +245,8 @@ class UsageDaily(models.Model):
             models.Index(fields=["feature_group", "day"], name="usagedaily_group_day"),
             models.Index(fields=["consumer_account_id", "day"], name="usagedaily_consumer_day"),
             models.Index(fields=["owner_account_id", "day"], name="usagedaily_owner_day"),
+            # The denied calls table: a few rows of the window, not all of them.
+            models.Index(fields=["day"], name="usagedaily_denied_day", condition=models.Q(outcome="denied")),
         ]
 
     def __str__(self) -> str:
@@ -284,7 +287,13 @@ class UsageDailyTotal(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["day"], name="usagedailytotal_day"),
+            # Covering: the window's per-day breakdown and its (group, consumer) pairs are
+            # index-only scans.
+            models.Index(
+                fields=["day"],
+                include=["operation", "outcome", "read_only", "calls", "feature_group_id", "consumer_account_id"],
+                name="usagedailytotal_day_cover",
+            ),
             models.Index(fields=["feature_group", "day"], name="usagedailytotal_group_day"),
             models.Index(fields=["consumer_account_id", "day"], name="usagedailytotal_consumer_day"),
             models.Index(fields=["owner_account_id", "day"], name="usagedailytotal_owner_day"),
@@ -292,3 +301,62 @@ class UsageDailyTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.operation} {self.calls}"
+
+
+class UsagePrincipalDaily(models.Model):
+    """Successful calls per UTC day, consumer account and principal, with the feature groups
+    called: what "top principals" aggregates (a few rows per active principal and day, instead of
+    one per group × operation). Written by the statement that writes `UsageDaily`, in the same
+    transaction, from the same inserted events (`usage.services._MOVE_SQL`).
+
+    `feature_group_arns` holds the distinct ARNs (sorted, without the empty one) so that the
+    groups a principal called over any range can be counted exactly for the few principals shown.
+    """
+
+    day = models.DateField()
+    consumer_account_id = models.CharField(max_length=12, blank=True)
+    principal_arn = models.CharField(max_length=2048, blank=True)
+    calls = models.PositiveBigIntegerField(default=0)
+    feature_group_arns = ArrayField(models.CharField(max_length=2048), default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            # Leads with the principal: the groups of the few principals shown, over a range.
+            models.UniqueConstraint(
+                fields=["consumer_account_id", "principal_arn", "day"], name="usageprincipaldaily_unique_dimensions"
+            ),
+        ]
+        indexes = [
+            # The window's calls per principal, as an index-only scan (the ARN arrays stay in the heap).
+            models.Index(
+                fields=["day"],
+                include=["consumer_account_id", "principal_arn", "calls"],
+                name="usageprincipaldaily_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.principal_arn} {self.calls}"
+
+
+class UsageLastUse(models.Model):
+    """The last UTC day of a successful call per feature group (ARN), consumer account and
+    operation, kept for good: grants vs use reads which operations a pair used in the window and
+    when a pair was last used without aggregating days of rollups. Written by the statement that
+    writes `UsageDaily` (`greatest` of the days, so counting a file twice cannot change it)."""
+
+    feature_group_arn = models.CharField(max_length=2048)
+    consumer_account_id = models.CharField(max_length=12, blank=True)
+    operation = models.CharField(max_length=64)
+    last_day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["feature_group_arn", "consumer_account_id", "operation"],
+                name="usagelastuse_unique_dimensions",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature_group_arn} {self.consumer_account_id} {self.operation} {self.last_day}"

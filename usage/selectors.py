@@ -19,7 +19,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -29,7 +28,14 @@ from catalog.models import AwsAccount, FeatureGroup, Membership, user_sees_every
 from portal.audit import audit_action_label
 from portal.models import AuditEvent
 from sharing.models import Grant
-from usage.models import CloudTrailEvent, TrailFile, TrailSource, UsageDaily, UsageDailyTotal
+from usage.models import (
+    CloudTrailEvent,
+    TrailFile,
+    TrailSource,
+    UsageDaily,
+    UsageDailyTotal,
+    UsageLastUse,
+)
 from usage.operations import ADMIN_EXTRA_OPERATIONS, READ_WRITE_EXTRA_OPERATIONS
 
 DEFAULT_DAYS = 30
@@ -187,14 +193,73 @@ def usage_calls_per_day(*, scope: UsageScope, filters: UsageFilters, breakdown: 
 
 
 def _group_labels(ids: list[int]) -> dict[int, FeatureGroup]:
-    return {g.pk: g for g in FeatureGroup.objects.filter(pk__in=ids).select_related("account")}
+    """Groups by pk, with what the pages and the API show of them (name, ARN, link, account)."""
+    return {
+        g.pk: g
+        for g in FeatureGroup.objects.filter(pk__in=ids)
+        .select_related("account")
+        .only("uuid", "name", "arn", "account__uuid", "account__account_id", "account__name")
+    }
 
 
 def _account_names(account_ids) -> dict[str, str]:
     return dict(AwsAccount.objects.filter(account_id__in=set(account_ids)).values_list("account_id", "name"))
 
 
-def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> Series:
+def _top_by(rows: QuerySet, keys: tuple[str, ...], counted: str, limit: int) -> list[tuple]:
+    """The `limit` largest sums of calls by `keys`, each with its number of distinct non-null
+    `counted` values: (*keys, calls, count) ordered by calls (descending), then keys.
+
+    Aggregated in two steps (by keys and `counted`, then by keys) so that PostgreSQL hashes the
+    window's rows instead of sorting them all for a COUNT(DISTINCT).
+    """
+    inner, params = rows.values(*keys, counted).annotate(part=Sum("calls")).order_by().query.sql_with_params()
+    columns = ", ".join(keys)
+    order = ", ".join(str(i) for i in range(1, len(keys) + 1))
+    sql = (
+        f"SELECT {columns}, sum(part)::bigint, count({counted}) FROM ({inner}) AS s "  # noqa: S608 - names, not input
+        f"GROUP BY {columns} ORDER BY {len(keys) + 1} DESC, {order} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        return cursor.fetchall()
+
+
+@dataclass
+class UsageTops:
+    """Top feature groups and top consumer accounts, as `_top_by` rows, from one pass."""
+
+    groups: list[tuple]  # (feature_group_id, calls, accounts); limit + 1 rows at most
+    consumers: list[tuple]  # (consumer_account_id, calls, groups)
+
+
+def usage_tops(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> UsageTops:
+    """The window's successful calls per (group, consumer account), aggregated once, then the top
+    groups and the top consumers from those pairs in the same statement (the dashboard shows both)."""
+    ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
+    inner, params = (
+        ok.values("feature_group_id", "consumer_account_id").annotate(part=Sum("calls")).order_by().query
+    ).sql_with_params()
+    sql = f"""
+        WITH pairs AS MATERIALIZED ({inner})
+        (SELECT 'g', feature_group_id, NULL, sum(part)::bigint, count(consumer_account_id) FROM pairs
+         GROUP BY feature_group_id ORDER BY 4 DESC, 2 LIMIT %s)
+        UNION ALL
+        (SELECT 'c', NULL, consumer_account_id, sum(part)::bigint, count(feature_group_id) FROM pairs
+         GROUP BY consumer_account_id ORDER BY 4 DESC, 3 LIMIT %s)
+    """  # noqa: S608 - Django's SQL with its parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit + 1, limit])
+        rows = cursor.fetchall()
+    return UsageTops(
+        groups=[(g, calls, n) for kind, g, _, calls, n in rows if kind == "g"],
+        consumers=[(a, calls, n) for kind, _, a, calls, n in rows if kind == "c"],
+    )
+
+
+def usage_top_groups(
+    *, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT, tops: UsageTops | None = None
+) -> Series:
     """The most called feature groups (successful calls), with how many accounts called each.
 
     Grouped by the catalog's group id (an integer, and a column of the
@@ -202,11 +267,12 @@ def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = T
     linked later by ARN) are split by ARN in a second, small query.
     """
     ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
-    top = list(
-        ok.values("feature_group_id")
-        .annotate(calls=Sum("calls"), accounts=Count("consumer_account_id", distinct=True))
-        .order_by("-calls", "feature_group_id")[: limit + 1]
-    )
+    top = [
+        {"feature_group_id": group_id, "calls": calls, "accounts": accounts}
+        for group_id, calls, accounts in (
+            tops.groups if tops is not None else _top_by(ok, ("feature_group_id",), "consumer_account_id", limit + 1)
+        )
+    ]
     if any(r["feature_group_id"] is None for r in top):
         top = [r for r in top if r["feature_group_id"] is not None] + list(
             ok.filter(feature_group__isnull=True)
@@ -233,14 +299,16 @@ def usage_top_groups(*, scope: UsageScope, filters: UsageFilters, limit: int = T
     return Series(labels=[r["label"] for r in rows], datasets={"Calls": [r["calls"] for r in rows]}, rows=rows)
 
 
-def usage_top_consumers(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> Series:
-    top = list(
-        usage_rollups(scope=scope, filters=filters, by_principal=False)
-        .filter(outcome=SUCCESS)
-        .values("consumer_account_id")
-        .annotate(calls=Sum("calls"), groups=Count("feature_group_id", distinct=True))
-        .order_by("-calls", "consumer_account_id")[:limit]
-    )
+def usage_top_consumers(
+    *, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT, tops: UsageTops | None = None
+) -> Series:
+    ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
+    top = [
+        {"consumer_account_id": account_id, "calls": calls, "groups": groups}
+        for account_id, calls, groups in (
+            tops.consumers if tops is not None else _top_by(ok, ("consumer_account_id",), "feature_group_id", limit)
+        )
+    ]
     names = _account_names(r["consumer_account_id"] for r in top)
     rows = [
         {
@@ -255,38 +323,52 @@ def usage_top_consumers(*, scope: UsageScope, filters: UsageFilters, limit: int 
     return Series(labels=[r["label"] for r in rows], datasets={"Calls": [r["calls"] for r in rows]}, rows=rows)
 
 
+_TOP_PRINCIPALS_SQL = """
+WITH top AS (
+    SELECT principal_arn, consumer_account_id, sum(calls)::bigint AS calls
+    FROM usage_usageprincipaldaily
+    WHERE day >= %(start)s AND day <= %(end)s {consumer}
+    GROUP BY 1, 2
+    ORDER BY 3 DESC, 1, 2
+    LIMIT %(limit)s
+)
+SELECT t.principal_arn, t.consumer_account_id, t.calls,
+    (SELECT count(*) FROM catalog_featuregroup fg WHERE fg.arn IN (
+        SELECT unnest(p.feature_group_arns) FROM usage_usageprincipaldaily p
+        WHERE p.consumer_account_id = t.consumer_account_id AND p.principal_arn = t.principal_arn
+          AND p.day >= %(start)s AND p.day <= %(end)s))
+FROM top t
+ORDER BY 3 DESC, 1, 2
+"""
+
+
 def usage_top_principals(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT) -> Series:
-    # Grouped with the feature group and summed here: a COUNT(DISTINCT) per principal would
-    # make PostgreSQL sort the whole window instead of hashing it.
-    per_principal: dict[tuple[str, str], dict] = {}
-    for r in (
-        usage_rollups(scope=scope, filters=filters)
-        .filter(outcome=SUCCESS)
-        .values("principal_arn", "consumer_account_id", "feature_group_id")
-        .annotate(calls=Sum("calls"))
-        .order_by()
-    ):
-        entry = per_principal.setdefault(
-            (r["principal_arn"], r["consumer_account_id"]),
-            {
-                "principal_arn": r["principal_arn"],
-                "consumer_account_id": r["consumer_account_id"],
-                "calls": 0,
-                "groups": 0,
-            },
-        )
-        entry["calls"] += r["calls"]
-        entry["groups"] += 1 if r["feature_group_id"] is not None else 0
-    top = sorted(per_principal.values(), key=lambda r: (-r["calls"], r["principal_arn"]))[:limit]
+    """The principals with the most successful calls, with how many catalog groups each called.
+
+    Organisation-wide (optionally for one consumer account) it reads `UsagePrincipalDaily`, a few
+    rows per principal and day; a narrower scope or filter (one owner's groups, one group, one
+    operation) needs `UsageDaily`, whose rows that filter already narrows.
+    """
+    if scope.everything and not (filters.owner_account_id or filters.feature_group or filters.operation):
+        params = {"start": filters.start, "end": filters.end, "limit": limit}
+        consumer = ""
+        if filters.consumer_account_id:
+            consumer, params["consumer"] = "AND consumer_account_id = %(consumer)s", filters.consumer_account_id
+        with connection.cursor() as cursor:
+            cursor.execute(_TOP_PRINCIPALS_SQL.format(consumer=consumer), params)
+            top = cursor.fetchall()
+    else:
+        ok = usage_rollups(scope=scope, filters=filters).filter(outcome=SUCCESS)
+        top = _top_by(ok, ("principal_arn", "consumer_account_id"), "feature_group_id", limit)
     rows = [
         {
-            "principal_arn": r["principal_arn"],
-            "account_id": r["consumer_account_id"],
-            "label": principal_label(r["principal_arn"]),
-            "calls": r["calls"],
-            "groups": r["groups"],
+            "principal_arn": arn,
+            "account_id": account_id,
+            "label": principal_label(arn),
+            "calls": calls,
+            "groups": groups,
         }
-        for r in top
+        for arn, account_id, calls, groups in top
     ]
     return Series(labels=[r["label"] for r in rows], datasets={"Calls": [r["calls"] for r in rows]}, rows=rows)
 
@@ -409,36 +491,60 @@ def _group_grants() -> QuerySet[Grant]:
     )
 
 
+_USE_SINCE_SQL = """
+SELECT fg.id, u.consumer_account_id, array_agg(u.operation ORDER BY u.operation), max(u.last_day)
+FROM usage_usagelastuse u JOIN catalog_featuregroup fg ON fg.arn = u.feature_group_arn
+WHERE u.last_day >= %s
+GROUP BY 1, 2
+"""
+
+
 def _use_by_pair(*, since: date) -> dict[tuple[int, str], dict]:
-    """Successful use per (feature group pk, consumer account id) since a day: calls, writes, last day."""
-    use: dict[tuple[int, str], dict] = {}
-    for row in (
-        UsageDailyTotal.objects.filter(day__gte=since, outcome=SUCCESS, feature_group__isnull=False)
-        .values("feature_group_id", "consumer_account_id")
-        .annotate(
-            calls=Sum("calls"),
-            operations=ArrayAgg("operation", distinct=True),
-            last_day=Max("day"),
-        )
-        .order_by()
-    ):
-        use[(row["feature_group_id"], row["consumer_account_id"])] = row
-    return use
+    """Successful use per (feature group pk, consumer account id) since a day: operations, last day.
+
+    Read from `UsageLastUse` (one row per group, account and operation, with its last day), so
+    a window of any length costs the same; the calls are counted for the pairs shown only
+    (`_calls_by_pair`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_USE_SINCE_SQL, [since])
+        return {
+            (group_pk, account_id): {"operations": operations, "last_day": last_day}
+            for group_pk, account_id, operations, last_day in cursor.fetchall()
+        }
 
 
-def _last_use(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], date]:
+_CALLS_BY_PAIR_SQL = """
+SELECT feature_group_id, consumer_account_id, sum(calls)::bigint
+FROM usage_usagedailytotal
+WHERE day >= %s AND outcome = 'success' AND feature_group_id = ANY(%s) AND consumer_account_id = ANY(%s)
+GROUP BY 1, 2
+"""
+
+
+def _calls_by_pair(pairs: list[tuple[int, str]], *, since: date) -> dict[tuple[int, str], int]:
+    """Successful calls since a day for these (group pk, consumer account id) pairs (an
+    index-only scan of the window on `usagedailytotal_day_cover`)."""
+    if not pairs:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_CALLS_BY_PAIR_SQL, [since, sorted({g for g, _ in pairs}), sorted({a for _, a in pairs})])
+        return {(group_pk, account_id): calls for group_pk, account_id, calls in cursor.fetchall()}
+
+
+def _last_use(pairs: list[tuple[FeatureGroup, str]]) -> dict[tuple[int, str], date]:
     """The last day of successful use ever, for grants unused in the window."""
     if not pairs:
         return {}
-    groups = sorted({g for g, _ in pairs})
-    accounts = sorted({a for _, a in pairs})
+    by_arn = {group.arn: group.pk for group, _ in pairs}
     rows = (
-        UsageDailyTotal.objects.filter(outcome=SUCCESS, feature_group_id__in=groups, consumer_account_id__in=accounts)
-        .values("feature_group_id", "consumer_account_id")
-        .annotate(last_day=Max("day"))
+        UsageLastUse.objects.filter(
+            feature_group_arn__in=sorted(by_arn), consumer_account_id__in=sorted({a for _, a in pairs})
+        )
+        .values("feature_group_arn", "consumer_account_id")
+        .annotate(last_day=Max("last_day"))
         .order_by()
     )
-    return {(r["feature_group_id"], r["consumer_account_id"]): r["last_day"] for r in rows}
+    return {(by_arn[r["feature_group_arn"]], r["consumer_account_id"]): r["last_day"] for r in rows}
 
 
 def level_needed(operations) -> str:
@@ -486,11 +592,10 @@ def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Gra
                         "needed": needed,
                         "needed_label": Grant.Permission(needed).label,
                         "operations": sorted(seen["operations"]),
-                        "calls": seen["calls"],
                         "last_day": seen["last_day"],
                     }
                 )
-    last = _last_use([(r["grant"].feature_group_id, r["grant"].consumer_account.account_id) for r in unused])
+    last = _last_use([(r["grant"].feature_group, r["grant"].consumer_account.account_id) for r in unused])
     for row in unused:
         grant = row["grant"]
         row["last_day"] = last.get((grant.feature_group_id, grant.consumer_account.account_id))
@@ -500,7 +605,7 @@ def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Gra
     groups = _group_labels([g for (g, _), _ in ungranted])
     names = _account_names(a for (_, a), _ in ungranted)
     reads = []
-    for (group_pk, account_id), row in sorted(ungranted, key=lambda item: -item[1]["calls"]):
+    for (group_pk, account_id), row in ungranted:
         group = groups.get(group_pk)
         if group is None or group.account.account_id == account_id:
             continue
@@ -509,10 +614,19 @@ def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Gra
                 "group": group,
                 "account_id": account_id,
                 "account_name": names.get(account_id, ""),
-                "calls": row["calls"],
                 "last_day": row["last_day"],
             }
         )
+    calls = _calls_by_pair(
+        [(r["grant"].feature_group_id, r["grant"].consumer_account.account_id) for r in wider]
+        + [(r["group"].pk, r["account_id"]) for r in reads],
+        since=since,
+    )
+    for row in wider:
+        row["calls"] = calls.get((row["grant"].feature_group_id, row["grant"].consumer_account.account_id), 0)
+    for row in reads:
+        row["calls"] = calls.get((row["group"].pk, row["account_id"]), 0)
+    reads.sort(key=lambda r: (-r["calls"], r["group"].name, r["account_id"]))
     return GrantsVsUse(days=days, since=since, unused=unused, wider_than_use=wider, reads_without_grant=reads)
 
 

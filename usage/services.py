@@ -621,7 +621,9 @@ CREATE TEMP TABLE IF NOT EXISTS usage_stage (
 
 # Staged rows → raw events (deduplicated on eventID per group, and on sharedEventID per group
 # for the two copies of a cross-account call) → the new rows' daily rollups, with and without
-# the principal. Ordered so that
+# the principal, the principals' daily rollup (successful calls) and the last day of use per
+# group, consumer account and operation (docs/usage.md#speed). Each derived row comes from the
+# rows `ins` inserted, so a file counted twice cannot count twice in any of them. Ordered so that
 # concurrent workers take row locks in the same order (no deadlocks on shared rollup rows).
 _MOVE_SQL = """
 WITH ins AS (
@@ -660,6 +662,28 @@ WITH ins AS (
     ORDER BY 1, 3, 4, 5, 6, 7, 8
     ON CONFLICT ON CONSTRAINT usagedailytotal_unique_dimensions DO UPDATE
         SET calls = t.calls + excluded.calls, feature_group_id = coalesce(t.feature_group_id, excluded.feature_group_id)
+), principal AS (
+    INSERT INTO usage_usageprincipaldaily AS p (day, consumer_account_id, principal_arn, calls, feature_group_arns)
+    SELECT (event_time AT TIME ZONE 'UTC')::date, consumer_account_id, principal_arn, count(*),
+        coalesce(array_agg(DISTINCT feature_group_arn ORDER BY feature_group_arn)
+            FILTER (WHERE feature_group_arn <> ''), '{}')
+    FROM ins WHERE outcome = 'success'
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT ON CONSTRAINT usageprincipaldaily_unique_dimensions DO UPDATE
+        SET calls = p.calls + excluded.calls,
+            feature_group_arns = CASE WHEN p.feature_group_arns @> excluded.feature_group_arns
+                THEN p.feature_group_arns
+                ELSE ARRAY(SELECT DISTINCT a FROM unnest(p.feature_group_arns || excluded.feature_group_arns) a
+                           ORDER BY a) END
+), last_use AS (
+    INSERT INTO usage_usagelastuse AS l (feature_group_arn, consumer_account_id, operation, last_day)
+    SELECT feature_group_arn, consumer_account_id, event_name, max((event_time AT TIME ZONE 'UTC')::date)
+    FROM ins WHERE outcome = 'success' AND feature_group_arn <> ''
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT ON CONSTRAINT usagelastuse_unique_dimensions DO UPDATE SET last_day = excluded.last_day
+        WHERE l.last_day < excluded.last_day
 )
 SELECT file_id, count(*),
     array_agg(DISTINCT feature_group_arn) FILTER (WHERE feature_group_id IS NULL AND feature_group_arn <> '')

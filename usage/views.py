@@ -54,16 +54,23 @@ CHARTS: dict[str, tuple[str, str, bool, bool, Callable]] = {
 
 
 PER_DAY = {"calls-per-day", "reads-writes"}
+TOPS = {"top-groups", "top-consumers"}
 
 
 def _series(
-    name: str, scope: selectors.UsageScope, filters: selectors.UsageFilters, breakdown: list[dict] | None = None
+    name: str,
+    scope: selectors.UsageScope,
+    filters: selectors.UsageFilters,
+    breakdown: list[dict] | None = None,
+    tops: selectors.UsageTops | None = None,
 ) -> selectors.Series:
     fn = CHARTS[name][4]
     if fn is None:
         return selectors.sharing_activity_per_day(filters=filters)
     if name in PER_DAY:
         return fn(scope=scope, filters=filters, breakdown=breakdown)
+    if name in TOPS:
+        return fn(scope=scope, filters=filters, tops=tops)
     return fn(scope=scope, filters=filters)
 
 
@@ -98,8 +105,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     island = {}
     # One pass over the window for the per-day charts and the totals.
     breakdown = selectors.usage_day_breakdown(scope=scope, filters=filters)
+    # And one for the top groups and consumers.
+    tops = selectors.usage_tops(scope=scope, filters=filters)
     for name, (title, kind, stacked, horizontal, _fn) in CHARTS.items():
-        series = _series(name, scope, filters, breakdown)
+        series = _series(name, scope, filters, breakdown, tops)
         charts.append({"name": name, "title": title, "series": series})
         island[name] = {**series.chart(), "type": kind, "stacked": stacked, "horizontal": horizontal, "title": title}
     context.update(

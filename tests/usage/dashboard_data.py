@@ -18,8 +18,9 @@ from django.utils import timezone
 from catalog.models import AwsAccount, FeatureGroup
 from sharing.models import Grant
 from tests.factories import FeatureGroupFactory, GrantFactory
-from usage.models import CloudTrailEvent, UsageDaily, UsageDailyTotal
+from usage.models import CloudTrailEvent, UsageDaily, UsageDailyTotal, UsageLastUse, UsagePrincipalDaily
 from usage.operations import READ_OPERATIONS, outcome_for
+from usage.rollups import derived_rollups_fill
 
 ROLE = "arn:aws:sts::{account}:assumed-role/{role}/{session}"
 
@@ -66,9 +67,12 @@ def event(
 
 
 def rollups_rebuild() -> None:
-    """UsageDaily and UsageDailyTotal from every raw event (UTC days), as the ingestion's upsert would leave them."""
+    """The rollups from every raw event (UTC days), as the ingestion's upsert would leave them; the
+    principal and last-use rollups derived from them as the migration's back-fill does."""
     UsageDaily.objects.all().delete()
     UsageDailyTotal.objects.all().delete()
+    UsagePrincipalDaily.objects.all().delete()
+    UsageLastUse.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -91,6 +95,7 @@ def rollups_rebuild() -> None:
                 outcome, read_only
             """
         )
+    derived_rollups_fill()
 
 
 @dataclass

@@ -84,9 +84,27 @@ def test_dashboard_figures_equal_a_direct_count_over_raw_events(org, world):
 
         consumers = selectors.usage_top_consumers(scope=everything, filters=filters)
         assert {r["account_id"]: r["calls"] for r in consumers.rows} == dict(Counter(e.consumer_account_id for e in ok))
+        assert {r["arn"]: r["accounts"] for r in groups.rows} == {
+            arn: len({e.consumer_account_id for e in ok if e.feature_group_arn == arn})
+            for arn in {e.feature_group_arn for e in ok}
+        }
+        assert {r["account_id"]: r["groups"] for r in consumers.rows} == {
+            a: len({e.feature_group_id for e in ok if e.consumer_account_id == a} - {None})
+            for a in {e.consumer_account_id for e in ok}
+        }
+        # The dashboard's single pass for both says the same, in the same order.
+        tops = selectors.usage_tops(scope=everything, filters=filters)
+        assert selectors.usage_top_groups(scope=everything, filters=filters, tops=tops).rows == groups.rows
+        assert selectors.usage_top_consumers(scope=everything, filters=filters, tops=tops).rows == consumers.rows
 
         principals = selectors.usage_top_principals(scope=everything, filters=filters)
         assert {r["principal_arn"]: r["calls"] for r in principals.rows} == dict(Counter(e.principal_arn for e in ok))
+        groups_by_principal = {
+            e.principal_arn: {x.feature_group_id for x in ok if x.principal_arn == e.principal_arn} - {None} for e in ok
+        }
+        assert {r["principal_arn"]: r["groups"] for r in principals.rows} == {
+            arn: len(ids) for arn, ids in groups_by_principal.items()
+        }, filters
 
         denied = selectors.usage_denied_summary(scope=everything, filters=filters)
         assert sum(r["calls"] for r in denied.rows) == sum(1 for e in raw if e.outcome == "denied")
@@ -117,6 +135,9 @@ def test_an_owner_sees_only_the_usage_of_their_accounts_groups(org, world, owner
     filters = selectors.UsageFilters.last_days()
     groups = selectors.usage_top_groups(scope=scope, filters=filters)
     assert {r["label"] for r in groups.rows} == {"customer_profile", "fraud_scores"}
+    principals = selectors.usage_top_principals(scope=scope, filters=filters)
+    ok = [e for e in _raw(filters, scope) if e.outcome == "success"]
+    assert {r["principal_arn"]: r["calls"] for r in principals.rows} == dict(Counter(e.principal_arn for e in ok))
     per_day = selectors.usage_calls_per_day(scope=scope, filters=filters)
     # The outsider's denied write on a central group; not the team account's writes of its own group.
     assert sum(per_day.datasets["PutRecord"]) == 1
@@ -140,7 +161,9 @@ def test_grants_vs_use(org, world):
     report = selectors.grants_vs_use(days=30)
     assert [r["grant"] for r in report.unused] == [world.unused_grant]
     assert report.unused[0]["last_day"] is None
-    assert [(r["grant"], r["needed"]) for r in report.wider_than_use] == [(world.wide_grant, "read_only")]
+    assert [(r["grant"], r["needed"], r["calls"], r["operations"]) for r in report.wider_than_use] == [
+        (world.wide_grant, "read_only", 10, ["GetRecord"])
+    ]
     assert [(r["group"], r["account_id"], r["calls"]) for r in report.reads_without_grant] == [
         (world.profile, org.team.account_id, 1)
     ]

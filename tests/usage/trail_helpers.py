@@ -120,7 +120,32 @@ def usage_counts() -> dict[tuple, int]:
     by_dims = {tuple(r[d] for d in dims): r["c"] for r in UsageDaily.objects.values(*dims).annotate(c=Sum("calls"))}
     totals = {tuple(getattr(t, d) for d in dims): t.calls for t in UsageDailyTotal.objects.all()}
     assert by_dims == totals
+    derived_rollups_match()
     return {
         (u.operation, u.consumer_account_id, u.feature_group_arn.rsplit("/", 1)[-1], u.outcome): u.calls
         for u in UsageDaily.objects.all()
     }
+
+
+def derived_rollups_match() -> None:
+    """The principals' daily rollup and the last-use table say what `UsageDaily` says."""
+    from collections import defaultdict
+
+    from usage.models import UsageDaily, UsageLastUse, UsagePrincipalDaily
+
+    principals: dict[tuple, list] = defaultdict(lambda: [0, set()])
+    last_use: dict[tuple, object] = {}
+    for u in UsageDaily.objects.filter(outcome="success"):
+        entry = principals[(u.day, u.consumer_account_id, u.principal_arn)]
+        entry[0] += u.calls
+        if u.feature_group_arn:
+            entry[1].add(u.feature_group_arn)
+            key = (u.feature_group_arn, u.consumer_account_id, u.operation)
+            last_use[key] = max(u.day, last_use.get(key, u.day))
+    assert {
+        (p.day, p.consumer_account_id, p.principal_arn): (p.calls, sorted(p.feature_group_arns))
+        for p in UsagePrincipalDaily.objects.all()
+    } == {k: (calls, sorted(arns)) for k, (calls, arns) in principals.items()}
+    assert {
+        (u.feature_group_arn, u.consumer_account_id, u.operation): u.last_day for u in UsageLastUse.objects.all()
+    } == last_use
