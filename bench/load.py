@@ -44,42 +44,58 @@ from bench.search import BENCH_DB, QUERY_MIX, bench_database_url, percentile  # 
 
 # name → (weight, URL name to check it exists). Weights: what a browsing
 # data scientist does most (search as they type), then open groups and lineage.
+# The dashboard's weight applies to the governance persona only (others get a 403 there).
 ROUTES = {
     "search_page": (30, "catalog:catalog_list"),
     "search_api": (15, "api-search"),
     "group": (25, "catalog:group_detail"),
     "lineage": (15, "catalog:group_lineage"),
     "lineage_api": (5, "featuregroup-lineage"),
-    "dashboard": (10, "usage:dashboard"),
+    "dashboard": (90, "usage:dashboard"),
 }
+# Routes only the governance persona opens; the other users never ask for them.
+GOVERNANCE_ROUTES = {"dashboard"}
 USER_PREFIX = "load-user-"
+GOVERNANCE_PREFIX = "load-governance-"
 LINEAGE_GROUPS = 300  # groups the users open, each given upstream sources and downstream models
 
 
-def setup(*, users: int) -> dict:
-    """Users, their sessions and some lineage in the bench database (idempotent)."""
+def setup(*, users: int, governance: int = 0) -> dict:
+    """Users, their sessions and some lineage in the bench database (idempotent).
+
+    The first `users - governance` users belong to the bench's consumer account
+    (data scientists); the last `governance` ones are in the governance group
+    (they see every account and open the usage dashboard) and belong to no account.
+    """
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth.models import Group
     from django.contrib.sessions.backends.db import SessionStore
 
-    from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, Membership
+    from catalog.models import GOVERNANCE_GROUP, AwsAccount, FeatureGroup, LineageEdge, LineageNode, Membership
     from sharing.visibility import visibility_scope
 
     consumer = AwsAccount.objects.get(name="bench-account-00")
+    governance_group, _ = Group.objects.get_or_create(name=GOVERNANCE_GROUP)
     user_model = get_user_model()
-    cookies = []
-    for i in range(users):
-        user, created = user_model.objects.get_or_create(username=f"{USER_PREFIX}{i:03d}")
+    cookies, governance_cookies = [], []
+    people = [(f"{USER_PREFIX}{i:03d}", False) for i in range(users - governance)]
+    people += [(f"{GOVERNANCE_PREFIX}{i:03d}", True) for i in range(governance)]
+    for username, overseer in people:
+        user, created = user_model.objects.get_or_create(username=username)
         if created:
             user.set_unusable_password()
             user.save()
-        Membership.objects.get_or_create(user=user, account=consumer)
+        if overseer:
+            user.groups.add(governance_group)
+        else:
+            Membership.objects.get_or_create(user=user, account=consumer)
         # What the login view stores in the session; the cookie is all the client holds.
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
-        cookies.append(session.session_key)
+        (governance_cookies if overseer else cookies).append(session.session_key)
     # The groups users open: popular visible ones, as a search would lead them to.
     user = user_model.objects.get(username=f"{USER_PREFIX}000")
     groups = list(
@@ -89,7 +105,32 @@ def setup(*, users: int) -> dict:
         .values_list("id", "uuid", "arn", "name", "account_id")[:LINEAGE_GROUPS]
     )
     _lineage_seed(groups, LineageNode=LineageNode, LineageEdge=LineageEdge)
-    return {"cookies": cookies, "groups": [str(uuid) for _, uuid, _, _, _ in groups]}
+    return {
+        "cookies": cookies,
+        "governance_cookies": governance_cookies,
+        "groups": [str(uuid) for _, uuid, _, _, _ in groups],
+    }
+
+
+def usage_seed(*, principals: int, days: int) -> dict:
+    """Usage rollups for the governance dashboard: bench/dashboard.py's synthetic month (idempotent).
+
+    `principals` callers each read 3 (group, operation) pairs a day over `days`
+    days, on bench/dashboard.py's 300 `bench_group_*` groups in 10 owner accounts
+    of their own (outside the bench users' view); no earlier months. Rows that
+    already exist are kept (the insert skips conflicts), so a second run adds nothing.
+    """
+    from django.db import connection
+
+    from bench.dashboard import _seed
+
+    seeded = _seed(
+        events=principals * 3 * days * 10, days=days, principals=principals, groups=300, accounts=40, history_months=0
+    )
+    with connection.cursor() as cur:  # as autovacuum would leave the table: index-only scans work
+        cur.execute("VACUUM ANALYZE usage_usagedaily")
+        cur.execute("VACUUM ANALYZE usage_usagedailytotal")
+    return seeded
 
 
 def _lineage_seed(groups, *, LineageNode, LineageEdge) -> None:  # noqa: N803 (model classes)
@@ -166,26 +207,43 @@ def url_for(route: str, rng: random.Random, groups: list[str]) -> tuple[str, dic
     return reverse(ROUTES[route][1]), {}
 
 
+def persona_routes(routes: list[str], *, governance: bool) -> tuple[list[str], list[int]]:
+    """The routes a persona opens and their weights: governance-only routes for governance alone."""
+    chosen = [name for name in routes if governance or name not in GOVERNANCE_ROUTES]
+    return chosen, [ROUTES[name][0] for name in chosen]
+
+
 async def drive(
-    *, base: str, cookies: list[str], groups: list[str], routes: list[str], duration: float, warmup: float, think: float
+    *,
+    base: str,
+    cookies: list[str],
+    governance_cookies: list[str],
+    groups: list[str],
+    routes: list[str],
+    duration: float,
+    warmup: float,
+    think: float,
 ) -> tuple[dict[str, list[float]], dict[str, int], dict[str, str], float]:
     import httpx
 
-    weights = [ROUTES[name][0] for name in routes]
     times: dict[str, list[float]] = {name: [] for name in routes}
     errors: dict[str, int] = {name: 0 for name in routes}
     examples: dict[str, str] = {}
     started = time.perf_counter()
     measure_from = started + warmup
     stop_at = measure_from + duration
-    limits = httpx.Limits(max_connections=len(cookies), max_keepalive_connections=len(cookies))
+    people = [(cookie, False) for cookie in cookies] + [(cookie, True) for cookie in governance_cookies]
+    limits = httpx.Limits(max_connections=len(people), max_keepalive_connections=len(people))
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
 
-        async def user_loop(index: int, cookie: str) -> None:
+        async def user_loop(index: int, cookie: str, governance: bool) -> None:
             rng = random.Random(index)
+            mine, weights = persona_routes(routes, governance=governance)
+            if not mine:
+                return
             await asyncio.sleep(rng.uniform(0, min(think, 1.0) if think else 0.05))  # do not start in lockstep
             while (now := time.perf_counter()) < stop_at:
-                route = rng.choices(routes, weights)[0]
+                route = rng.choices(mine, weights)[0]
                 path, headers = url_for(route, rng, groups)
                 t0 = time.perf_counter()
                 try:
@@ -203,7 +261,7 @@ async def drive(
                 if think:
                     await asyncio.sleep(rng.expovariate(1 / think))
 
-        await asyncio.gather(*(user_loop(i, cookie) for i, cookie in enumerate(cookies)))
+        await asyncio.gather(*(user_loop(i, cookie, governance) for i, (cookie, governance) in enumerate(people)))
     return times, errors, examples, duration
 
 
@@ -283,7 +341,12 @@ def wait_until_up(base: str, *, seconds: float = 60) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default=BENCH_DB, help="the database bench/search.py loaded")
-    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--users", type=int, default=50, help="signed-in users, governance ones included")
+    parser.add_argument("--governance", type=int, default=5, help="of --users, how many are governance")
+    parser.add_argument(
+        "--usage-principals", type=int, default=500, help="callers in the dashboard's seeded usage rollups"
+    )
+    parser.add_argument("--usage-days", type=int, default=30, help="days of seeded usage rollups")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds driven before measuring")
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds a user waits between requests")
@@ -318,7 +381,16 @@ def main() -> None:
 
     # DEBUG off serves static files through the manifest, as a deployment does.
     call_command("collectstatic", interactive=False, verbosity=0)
-    prepared = setup(users=args.users)
+    if args.governance > args.users:
+        raise SystemExit("--governance cannot exceed --users")
+    prepared = setup(users=args.users, governance=args.governance if "dashboard" in routes else 0)
+    if "dashboard" in routes and args.governance:
+        seeded = usage_seed(principals=args.usage_principals, days=args.usage_days)
+        print(
+            f"usage rollups: {seeded['window_rows']:,} rows in the {args.usage_days}-day window "
+            f"({seeded['window_calls']:,} calls)",
+            flush=True,
+        )
     connection.close()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     base = f"http://127.0.0.1:{args.port}"
@@ -335,6 +407,7 @@ def main() -> None:
             drive(
                 base=base,
                 cookies=prepared["cookies"],
+                governance_cookies=prepared["governance_cookies"],
                 groups=prepared["groups"],
                 routes=routes,
                 duration=args.duration,

@@ -17,6 +17,10 @@ from django.db.models import Q, QuerySet
 from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
 from catalog.scope import visibility_scope
 from catalog.selectors.accounts import account_pks_seen
+from catalog.selectors.groups import GROUP_SEARCH_ONLY_FIELDS
+
+# A node's feature group is read for its name, uuid and account: not the columns only search needs.
+_NODE_GROUP_DEFERRED = tuple(f"feature_group__{name}" for name in GROUP_SEARCH_ONLY_FIELDS)
 
 MAX_DEPTH = 5
 MAX_NODES = 300
@@ -83,11 +87,11 @@ def clamp_depth(value: int | None, default: int = DEFAULT_DEPTH) -> int:
 class NodeGate:
     """Which lineage nodes a user may see; the scope is resolved once and reused for every check."""
 
-    def __init__(self, user) -> None:
+    def __init__(self, user, scope=None) -> None:
         self.user = user
         self.sees_all = user_sees_everything(user)
-        # The user's accounts and grants, read once.
-        self.scope = visibility_scope(user)
+        # The user's accounts and grants, read once (or passed in by a caller that resolved them).
+        self.scope = scope if scope is not None else visibility_scope(user)
         # Accounts the user may see anything of (None: all). A node that
         # belongs to any other account (a job, pipeline or model its sync
         # found) is hidden like an invisible group, and its ARNs are left out
@@ -130,8 +134,8 @@ class NodeGate:
 
 
 class _Walk:
-    def __init__(self, *, user, root: LineageNode) -> None:
-        self.gate = NodeGate(user)
+    def __init__(self, *, user, root: LineageNode, scope=None) -> None:
+        self.gate = NodeGate(user, scope)
         self.nodes: dict[int, LineageNode] = {root.pk: root}
         self.side: dict[int, tuple[str, int]] = {root.pk: ("root", 0)}
         self.hidden: set[int] = set()
@@ -170,7 +174,11 @@ class _Walk:
             if len(new_ids) > room:
                 self.truncated = True
                 new_ids = sorted(new_ids)[: max(room, 0)]
-            fetched = LineageNode.objects.filter(pk__in=new_ids).select_related("feature_group__account", "account")
+            fetched = (
+                LineageNode.objects.filter(pk__in=new_ids)
+                .select_related("feature_group__account", "account")
+                .defer(*_NODE_GROUP_DEFERRED)
+            )
             for node in self._allowed(fetched):
                 self.nodes[node.pk] = node
                 self.side[node.pk] = (direction, hop)
@@ -241,17 +249,23 @@ def _merged_edges(edges: Iterable[LineageEdge], ids: dict[int, str]) -> list[Gra
 
 
 def lineage_graph(
-    *, user, group: FeatureGroup, depth_up: int = DEFAULT_DEPTH, depth_down: int = DEFAULT_DEPTH
+    *, user, group: FeatureGroup, depth_up: int = DEFAULT_DEPTH, depth_down: int = DEFAULT_DEPTH, scope=None
 ) -> LineageGraph:
     """Nodes and edges up to `depth_up` hops upstream and `depth_down` downstream of `group`.
 
     `group` must come from the visibility gate. One to three queries per hop,
     at most MAX_DEPTH hops each way and MAX_NODES nodes (`truncated` says the
     cap cut the graph). Edges between the same two nodes from several origins
-    are one edge with every origin listed.
+    are one edge with every origin listed. `scope`: the user's `visibility_scope`, when the
+    caller resolved it already for the gate.
     """
     depth_up, depth_down = clamp_depth(depth_up), clamp_depth(depth_down)
-    root = LineageNode.objects.filter(feature_group=group).select_related("feature_group__account", "account").first()
+    root = (
+        LineageNode.objects.filter(feature_group=group)
+        .select_related("feature_group__account", "account")
+        .defer(*_NODE_GROUP_DEFERRED)
+        .first()
+    )
     if root is None:
         # Nothing links to this group yet; the page still draws the group.
         node = GraphNode(
@@ -269,7 +283,7 @@ def lineage_graph(
         return LineageGraph(
             root=node.id, nodes=[node], edges=[], depth_up=depth_up, depth_down=depth_down, truncated=False
         )
-    walk = _Walk(user=user, root=root)
+    walk = _Walk(user=user, root=root, scope=scope)
     walk.walk(direction="upstream", depth=depth_up)
     walk.walk(direction="downstream", depth=depth_down)
     ids = {pk: str(node.uuid) for pk, node in walk.nodes.items()}
@@ -305,7 +319,7 @@ class HiddenEdge:
     hidden_at: object
 
 
-def lineage_hidden_edges(*, user, group: FeatureGroup) -> list[HiddenEdge]:
+def lineage_hidden_edges(*, user, group: FeatureGroup, scope=None) -> list[HiddenEdge]:
     """Edges on `group` that an owner hid, one per pair of nodes, for its owners to review and unhide.
 
     An edge whose other end the user could not see in the graph is left out,
@@ -315,11 +329,12 @@ def lineage_hidden_edges(*, user, group: FeatureGroup) -> list[HiddenEdge]:
         LineageEdge.objects.filter(hidden_at__isnull=False)
         .filter(Q(source__feature_group=group) | Q(target__feature_group=group))
         .select_related("source__feature_group", "target__feature_group", "hidden_by")
+        .defer(*(f"{end}__{name}" for end in ("source", "target") for name in _NODE_GROUP_DEFERRED))
         .order_by("-hidden_at", "id")
     )
     rows = list(rows)
     ends = {n.pk: n for e in rows for n in (e.source, e.target)}
-    allowed = {n.pk for n in NodeGate(user).allowed(ends.values())[0]}
+    allowed = {n.pk for n in NodeGate(user, scope).allowed(ends.values())[0]} if ends else set()
     pairs: dict[tuple[int, int], list[LineageEdge]] = {}
     for edge in rows:
         if edge.source_id in allowed and edge.target_id in allowed:

@@ -24,9 +24,12 @@ from catalog.services import descriptions as services
 from usage import selectors as usage_selectors
 
 
-def get_feature_group_for_user(user, group_uuid) -> FeatureGroup:
-    """The one way views fetch a feature group: invisible means 404."""
-    return selectors.feature_group_get_for_user(user=user, group_uuid=group_uuid)
+def get_feature_group_for_user(user, group_uuid, *, scope=None) -> FeatureGroup:
+    """The one way views fetch a feature group: invisible means 404.
+
+    `scope`: the user's visibility scope when the view needs it again (resolve it once).
+    """
+    return selectors.feature_group_get_for_user(user=user, group_uuid=group_uuid, scope=scope)
 
 
 def _group_for_editor(user, group_uuid) -> FeatureGroup:
@@ -38,7 +41,15 @@ def _group_for_editor(user, group_uuid) -> FeatureGroup:
 
 def _may_edit(user, group: FeatureGroup) -> bool:
     # A group deleted in AWS is kept for its history but no longer edited.
-    return not group.is_deleted and can_edit_group(user, group)
+    return not group.is_deleted and can_edit_gated(user, group)
+
+
+def can_edit_gated(user, group: FeatureGroup) -> bool:
+    """`can_edit_group` for a group from the gate: only an owner edits, and an owner's group is
+    `MINE` (a member of its account), so for any other access level the answer is no without a query."""
+    if getattr(group, "access_level", access.MINE) != access.MINE:
+        return False
+    return can_edit_group(user, group)
 
 
 def _schema_context(request: HttpRequest, group: FeatureGroup) -> dict:
