@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Q, QuerySet
 
 from catalog.models import AwsAccount, FeatureGroup, LineageEdge, LineageNode, OpenLineageEvent, user_sees_everything
 from catalog.scope import visibility_scope
 from catalog.selectors.accounts import account_pks_seen
-from catalog.selectors.groups import GROUP_SEARCH_ONLY_FIELDS
-
-# A node's feature group is read for its name, uuid and account: not the columns only search needs.
-_NODE_GROUP_DEFERRED = tuple(f"feature_group__{name}" for name in GROUP_SEARCH_ONLY_FIELDS)
 
 MAX_DEPTH = 5
 MAX_NODES = 300
@@ -97,12 +94,14 @@ class NodeGate:
         # found) is hidden like an invisible group, and its ARNs are left out
         # of shared nodes' properties.
         self.accounts_seen = account_pks_seen(scope=self.scope)
-        self.account_ids_seen: frozenset[str] | None = (
-            None
-            if self.accounts_seen is None
-            else frozenset(
-                AwsAccount.objects.filter(pk__in=sorted(self.accounts_seen)).values_list("account_id", flat=True)
-            )
+
+    @cached_property
+    def account_ids_seen(self) -> frozenset[str] | None:
+        """The 12-digit ids of `accounts_seen` (None: all); read only when a node's properties name accounts."""
+        if self.accounts_seen is None:
+            return None
+        return frozenset(
+            AwsAccount.objects.filter(pk__in=sorted(self.accounts_seen)).values_list("account_id", flat=True)
         )
 
     def allowed(self, nodes: Iterable[LineageNode]) -> tuple[list[LineageNode], set[int]]:
@@ -174,11 +173,7 @@ class _Walk:
             if len(new_ids) > room:
                 self.truncated = True
                 new_ids = sorted(new_ids)[: max(room, 0)]
-            fetched = (
-                LineageNode.objects.filter(pk__in=new_ids)
-                .select_related("feature_group__account", "account")
-                .defer(*_NODE_GROUP_DEFERRED)
-            )
+            fetched = LineageNode.objects.filter(pk__in=new_ids).select_related("feature_group__account", "account")
             for node in self._allowed(fetched):
                 self.nodes[node.pk] = node
                 self.side[node.pk] = (direction, hop)
@@ -193,7 +188,7 @@ def _account_of_arn(arn: str) -> str:
     return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
-def _public_properties(properties: dict, account_ids_seen: frozenset[str] | None) -> dict:
+def _public_properties(properties: dict, account_ids_seen) -> dict:
     """What the user may read of a node's properties.
 
     A shared node (an S3 prefix several accounts' lineage names) remembers
@@ -201,6 +196,10 @@ def _public_properties(properties: dict, account_ids_seen: frozenset[str] | None
     the user can see are shown.
     """
     shown = {k: v for k, v in (properties or {}).items() if k not in _HIDDEN_PROPERTIES}
+    if "sagemaker_arns" not in shown and "sagemaker_scopes" not in shown:
+        return shown
+    if callable(account_ids_seen):  # read lazily: most nodes name no account
+        account_ids_seen = account_ids_seen()
     if account_ids_seen is None:
         return shown
     if "sagemaker_arns" in shown:
@@ -210,7 +209,8 @@ def _public_properties(properties: dict, account_ids_seen: frozenset[str] | None
     return shown
 
 
-def _graph_node(node: LineageNode, side: str, hops: int, account_ids_seen: frozenset[str] | None = None) -> GraphNode:
+def _graph_node(node: LineageNode, side: str, hops: int, account_ids_seen=None) -> GraphNode:
+    """`account_ids_seen`: a frozenset, None (every account), or a callable returning one of those."""
     group = node.feature_group
     return GraphNode(
         id=str(node.uuid),
@@ -260,12 +260,7 @@ def lineage_graph(
     caller resolved it already for the gate.
     """
     depth_up, depth_down = clamp_depth(depth_up), clamp_depth(depth_down)
-    root = (
-        LineageNode.objects.filter(feature_group=group)
-        .select_related("feature_group__account", "account")
-        .defer(*_NODE_GROUP_DEFERRED)
-        .first()
-    )
+    root = LineageNode.objects.filter(feature_group=group).select_related("feature_group__account", "account").first()
     if root is None:
         # Nothing links to this group yet; the page still draws the group.
         node = GraphNode(
@@ -287,7 +282,8 @@ def lineage_graph(
     walk.walk(direction="upstream", depth=depth_up)
     walk.walk(direction="downstream", depth=depth_down)
     ids = {pk: str(node.uuid) for pk, node in walk.nodes.items()}
-    nodes = [_graph_node(node, *walk.side[pk], walk.gate.account_ids_seen) for pk, node in walk.nodes.items()]
+    gate = walk.gate
+    nodes = [_graph_node(node, *walk.side[pk], lambda: gate.account_ids_seen) for pk, node in walk.nodes.items()]
     nodes.sort(key=lambda n: ({"upstream": 0, "root": 1, "downstream": 2}[n.side], n.hops, n.kind, n.name))
     return LineageGraph(
         root=ids[root.pk],
@@ -329,7 +325,6 @@ def lineage_hidden_edges(*, user, group: FeatureGroup, scope=None) -> list[Hidde
         LineageEdge.objects.filter(hidden_at__isnull=False)
         .filter(Q(source__feature_group=group) | Q(target__feature_group=group))
         .select_related("source__feature_group", "target__feature_group", "hidden_by")
-        .defer(*(f"{end}__{name}" for end in ("source", "target") for name in _NODE_GROUP_DEFERRED))
         .order_by("-hidden_at", "id")
     )
     rows = list(rows)
