@@ -361,6 +361,8 @@ def start_gunicorn(
         "--backlog",
         "512",
     ]
+    if worker_class == "sync" and threads is None:
+        threads = 1  # gunicorn turns sync workers with threads into gthread ones
     for flag, value in (("--workers", workers), ("--threads", threads), ("--worker-class", worker_class)):
         if value is not None:
             command += [flag, str(value)]
@@ -409,7 +411,7 @@ def gunicorn_description(args) -> str:
     conf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conf)
     worker_class = args.worker_class or getattr(conf, "worker_class", "sync")
-    threads = args.threads or getattr(conf, "threads", 1)
+    threads = args.threads or (1 if args.worker_class == "sync" else getattr(conf, "threads", 1))
     workers = args.workers or conf.workers
     if worker_class == "sync" and threads > 1:
         worker_class = "gthread"  # what gunicorn does with threads > 1
