@@ -23,10 +23,15 @@ def _cores() -> int:
 
 wsgi_app = "portal.wsgi:application"
 bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 - inside a container, behind the proxy
-# Sync workers: Pantry's views are short database reads; 2 × cores + 1 keeps the CPUs busy while
-# some workers wait on PostgreSQL. WEB_CONCURRENCY overrides (the usual platform convention).
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * _cores() + 1)
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# Threaded workers (gthread): a request waiting on PostgreSQL lets another thread of the process
+# run, so a few processes keep the CPUs busy. One process per CPU (at least two, so one busy or
+# restarting process never stops the site) × 6 threads measured best on 2 cores under bench/load.py
+# (docs/deploy.md#gunicorn). WEB_CONCURRENCY overrides the processes (the usual platform
+# convention), GUNICORN_THREADS the threads, GUNICORN_WORKER_CLASS the class (`sync`: one request
+# per process, as before).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, _cores()))
+threads = int(os.environ.get("GUNICORN_THREADS", "6"))
 # A request slower than this is killed and logged (the API's slowest reads take well under 1 s).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM (a deploy, a scale-in) workers finish the requests in hand for this long.

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from catalog import openlineage as ol
 from catalog.models import FeatureGroup, LineageEdge, OpenLineageEvent
 from catalog.permissions import can_edit_group
+from catalog.scope import visibility_scope
 from catalog.selectors import lineage as selectors
 from catalog.services import lineage as services
 from portal.api import error_responses
@@ -98,10 +99,13 @@ class FeatureGroupLineageView(APIView):
         responses=LineageGraphSerializer,
     )
     def get(self, request, id):  # noqa: A002 - the URL's name for the group's uuid
-        group = get_object_or_404(FeatureGroup.objects.visible_to(request.user).select_related("account"), uuid=id)
+        scope = visibility_scope(request.user)  # read once: the gate and the graph's node gate
+        group = get_object_or_404(
+            FeatureGroup.objects.visible_to(request.user, scope=scope).select_related("account"), uuid=id
+        )
         query_params_check(request, ("depth", "up", "down"))
         up, down = lineage_depths(request.query_params)
-        graph = selectors.lineage_graph(user=request.user, group=group, depth_up=up, depth_down=down)
+        graph = selectors.lineage_graph(user=request.user, group=group, depth_up=up, depth_down=down, scope=scope)
         return Response(LineageGraphSerializer(graph).data)
 
 

@@ -17,6 +17,9 @@ from catalog.selectors.access import annotate_access_level
 # renders in pages of this size, filtered on the server; a group that fits
 # in one page is filtered in the browser as you type.
 SCHEMA_PAGE_SIZE = 500
+# Columns of a group row that only search reads: its features' words and the vectors PostgreSQL
+# generates from them (kilobytes for a wide group). Pages and the API leave them in the database.
+GROUP_SEARCH_ONLY_FIELDS = ("feature_words", "search_vector", "name_vector", "search_lexemes")
 SCHEMA_QUERY_MAX_LENGTH = 200
 # Columns the schema table shows; the rest of a feature row stays in the database.
 _SCHEMA_FIELDS = (
@@ -50,18 +53,21 @@ def home_summary(*, user) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def feature_groups_visible(*, user, include_deleted: bool = False) -> QuerySet[FeatureGroup]:
-    """Visible groups with their account and the user's `access_level`, without features."""
-    scope = visibility_scope(user)
+def feature_groups_visible(*, user, include_deleted: bool = False, scope=None) -> QuerySet[FeatureGroup]:
+    """Visible groups with their account and the user's `access_level`, without features.
+
+    `scope`: the user's `visibility_scope`, when the caller resolved it already (it is two or three queries).
+    """
+    scope = scope if scope is not None else visibility_scope(user)
     groups = FeatureGroup.objects.visible_to(user, scope=scope)
     if not include_deleted:
         groups = groups.live()
-    return annotate_access_level(groups.select_related("account"), user, scope=scope)
+    return annotate_access_level(groups.select_related("account").defer(*GROUP_SEARCH_ONLY_FIELDS), user, scope=scope)
 
 
-def feature_group_get_for_user(*, user, group_uuid) -> FeatureGroup:
+def feature_group_get_for_user(*, user, group_uuid, scope=None) -> FeatureGroup:
     """A visible group (deleted ones too: a direct link keeps working) or 404."""
-    return get_object_or_404(feature_groups_visible(user=user, include_deleted=True), uuid=group_uuid)
+    return get_object_or_404(feature_groups_visible(user=user, include_deleted=True, scope=scope), uuid=group_uuid)
 
 
 def feature_get_for_user(*, user, group_uuid, feature_name: str) -> Feature:
@@ -109,7 +115,8 @@ def feature_group_owners(*, group: FeatureGroup) -> list:
 def feature_group_schema_page(*, group: FeatureGroup, query: str = "", page: int | str | None = 1) -> Page:
     """One page of the group's features, optionally filtered by `query`.
 
-    Two queries whatever the width of the group (a count and the page). Each
+    The first page of a group whose (filtered) features fit in one page is one query;
+    otherwise two (a count and the page), three for the first page of a wide group. Each
     feature's `feature_group` is set to `group`, so links need no more queries.
     """
     features = Feature.objects.filter(feature_group=group).only(*_SCHEMA_FIELDS).order_by("position", "name")
@@ -122,7 +129,13 @@ def feature_group_schema_page(*, group: FeatureGroup, query: str = "", page: int
             | Q(description__icontains=query)
             | Q(pantry_description__icontains=query)
         )
-    result = Paginator(features, SCHEMA_PAGE_SIZE).get_page(page)
+    # Most groups fit in one page: read one row more than a page, and if that is all there is,
+    # page the list itself (the same pages, one query). Wider groups count, then read their page.
+    rows = list(features[: SCHEMA_PAGE_SIZE + 1]) if str(page or 1) == "1" else None
+    if rows is not None and len(rows) <= SCHEMA_PAGE_SIZE:
+        result = Paginator(rows, SCHEMA_PAGE_SIZE).get_page(page)
+    else:
+        result = Paginator(features, SCHEMA_PAGE_SIZE).get_page(page)
     result.object_list = list(result.object_list)
     for feature in result.object_list:
         feature.feature_group = group

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import Q, QuerySet
 
@@ -83,22 +84,24 @@ def clamp_depth(value: int | None, default: int = DEFAULT_DEPTH) -> int:
 class NodeGate:
     """Which lineage nodes a user may see; the scope is resolved once and reused for every check."""
 
-    def __init__(self, user) -> None:
+    def __init__(self, user, scope=None) -> None:
         self.user = user
         self.sees_all = user_sees_everything(user)
-        # The user's accounts and grants, read once.
-        self.scope = visibility_scope(user)
+        # The user's accounts and grants, read once (or passed in by a caller that resolved them).
+        self.scope = scope if scope is not None else visibility_scope(user)
         # Accounts the user may see anything of (None: all). A node that
         # belongs to any other account (a job, pipeline or model its sync
         # found) is hidden like an invisible group, and its ARNs are left out
         # of shared nodes' properties.
         self.accounts_seen = account_pks_seen(scope=self.scope)
-        self.account_ids_seen: frozenset[str] | None = (
-            None
-            if self.accounts_seen is None
-            else frozenset(
-                AwsAccount.objects.filter(pk__in=sorted(self.accounts_seen)).values_list("account_id", flat=True)
-            )
+
+    @cached_property
+    def account_ids_seen(self) -> frozenset[str] | None:
+        """The 12-digit ids of `accounts_seen` (None: all); read only when a node's properties name accounts."""
+        if self.accounts_seen is None:
+            return None
+        return frozenset(
+            AwsAccount.objects.filter(pk__in=sorted(self.accounts_seen)).values_list("account_id", flat=True)
         )
 
     def allowed(self, nodes: Iterable[LineageNode]) -> tuple[list[LineageNode], set[int]]:
@@ -130,8 +133,8 @@ class NodeGate:
 
 
 class _Walk:
-    def __init__(self, *, user, root: LineageNode) -> None:
-        self.gate = NodeGate(user)
+    def __init__(self, *, user, root: LineageNode, scope=None) -> None:
+        self.gate = NodeGate(user, scope)
         self.nodes: dict[int, LineageNode] = {root.pk: root}
         self.side: dict[int, tuple[str, int]] = {root.pk: ("root", 0)}
         self.hidden: set[int] = set()
@@ -185,7 +188,7 @@ def _account_of_arn(arn: str) -> str:
     return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
 
 
-def _public_properties(properties: dict, account_ids_seen: frozenset[str] | None) -> dict:
+def _public_properties(properties: dict, account_ids_seen) -> dict:
     """What the user may read of a node's properties.
 
     A shared node (an S3 prefix several accounts' lineage names) remembers
@@ -193,6 +196,10 @@ def _public_properties(properties: dict, account_ids_seen: frozenset[str] | None
     the user can see are shown.
     """
     shown = {k: v for k, v in (properties or {}).items() if k not in _HIDDEN_PROPERTIES}
+    if "sagemaker_arns" not in shown and "sagemaker_scopes" not in shown:
+        return shown
+    if callable(account_ids_seen):  # read lazily: most nodes name no account
+        account_ids_seen = account_ids_seen()
     if account_ids_seen is None:
         return shown
     if "sagemaker_arns" in shown:
@@ -202,7 +209,8 @@ def _public_properties(properties: dict, account_ids_seen: frozenset[str] | None
     return shown
 
 
-def _graph_node(node: LineageNode, side: str, hops: int, account_ids_seen: frozenset[str] | None = None) -> GraphNode:
+def _graph_node(node: LineageNode, side: str, hops: int, account_ids_seen=None) -> GraphNode:
+    """`account_ids_seen`: a frozenset, None (every account), or a callable returning one of those."""
     group = node.feature_group
     return GraphNode(
         id=str(node.uuid),
@@ -241,14 +249,15 @@ def _merged_edges(edges: Iterable[LineageEdge], ids: dict[int, str]) -> list[Gra
 
 
 def lineage_graph(
-    *, user, group: FeatureGroup, depth_up: int = DEFAULT_DEPTH, depth_down: int = DEFAULT_DEPTH
+    *, user, group: FeatureGroup, depth_up: int = DEFAULT_DEPTH, depth_down: int = DEFAULT_DEPTH, scope=None
 ) -> LineageGraph:
     """Nodes and edges up to `depth_up` hops upstream and `depth_down` downstream of `group`.
 
     `group` must come from the visibility gate. One to three queries per hop,
     at most MAX_DEPTH hops each way and MAX_NODES nodes (`truncated` says the
     cap cut the graph). Edges between the same two nodes from several origins
-    are one edge with every origin listed.
+    are one edge with every origin listed. `scope`: the user's `visibility_scope`, when the
+    caller resolved it already for the gate.
     """
     depth_up, depth_down = clamp_depth(depth_up), clamp_depth(depth_down)
     root = LineageNode.objects.filter(feature_group=group).select_related("feature_group__account", "account").first()
@@ -269,11 +278,12 @@ def lineage_graph(
         return LineageGraph(
             root=node.id, nodes=[node], edges=[], depth_up=depth_up, depth_down=depth_down, truncated=False
         )
-    walk = _Walk(user=user, root=root)
+    walk = _Walk(user=user, root=root, scope=scope)
     walk.walk(direction="upstream", depth=depth_up)
     walk.walk(direction="downstream", depth=depth_down)
     ids = {pk: str(node.uuid) for pk, node in walk.nodes.items()}
-    nodes = [_graph_node(node, *walk.side[pk], walk.gate.account_ids_seen) for pk, node in walk.nodes.items()]
+    gate = walk.gate
+    nodes = [_graph_node(node, *walk.side[pk], lambda: gate.account_ids_seen) for pk, node in walk.nodes.items()]
     nodes.sort(key=lambda n: ({"upstream": 0, "root": 1, "downstream": 2}[n.side], n.hops, n.kind, n.name))
     return LineageGraph(
         root=ids[root.pk],
@@ -305,7 +315,7 @@ class HiddenEdge:
     hidden_at: object
 
 
-def lineage_hidden_edges(*, user, group: FeatureGroup) -> list[HiddenEdge]:
+def lineage_hidden_edges(*, user, group: FeatureGroup, scope=None) -> list[HiddenEdge]:
     """Edges on `group` that an owner hid, one per pair of nodes, for its owners to review and unhide.
 
     An edge whose other end the user could not see in the graph is left out,
@@ -319,7 +329,7 @@ def lineage_hidden_edges(*, user, group: FeatureGroup) -> list[HiddenEdge]:
     )
     rows = list(rows)
     ends = {n.pk: n for e in rows for n in (e.source, e.target)}
-    allowed = {n.pk for n in NodeGate(user).allowed(ends.values())[0]}
+    allowed = {n.pk for n in NodeGate(user, scope).allowed(ends.values())[0]} if ends else set()
     pairs: dict[tuple[int, int], list[LineageEdge]] = {}
     for edge in rows:
         if edge.source_id in allowed and edge.target_id in allowed:

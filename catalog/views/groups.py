@@ -6,12 +6,18 @@ editing additionally needs `can_edit_group` (visible but not an owner → 403).
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.template import Variable, VariableDoesNotExist
+from django.urls import path, reverse
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.forms import DescriptionForm, parameter_formset
@@ -24,9 +30,12 @@ from catalog.services import descriptions as services
 from usage import selectors as usage_selectors
 
 
-def get_feature_group_for_user(user, group_uuid) -> FeatureGroup:
-    """The one way views fetch a feature group: invisible means 404."""
-    return selectors.feature_group_get_for_user(user=user, group_uuid=group_uuid)
+def get_feature_group_for_user(user, group_uuid, *, scope=None) -> FeatureGroup:
+    """The one way views fetch a feature group: invisible means 404.
+
+    `scope`: the user's visibility scope when the view needs it again (resolve it once).
+    """
+    return selectors.feature_group_get_for_user(user=user, group_uuid=group_uuid, scope=scope)
 
 
 def _group_for_editor(user, group_uuid) -> FeatureGroup:
@@ -38,12 +47,65 @@ def _group_for_editor(user, group_uuid) -> FeatureGroup:
 
 def _may_edit(user, group: FeatureGroup) -> bool:
     # A group deleted in AWS is kept for its history but no longer edited.
-    return not group.is_deleted and can_edit_group(user, group)
+    return not group.is_deleted and can_edit_gated(user, group)
+
+
+def can_edit_gated(user, group: FeatureGroup) -> bool:
+    """`can_edit_group` for a group from the gate: only an owner edits, and an owner's group is
+    `MINE` (a member of its account), so for any other access level the answer is no without a query."""
+    if getattr(group, "access_level", access.MINE) != access.MINE:
+        return False
+    return can_edit_group(user, group)
+
+
+# What reverse() leaves unquoted in a path (django.urls.resolvers), for building feature links.
+_PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
+_NAME_MARKER = "pantry-feature-name"
+_DESCRIPTION_CHARS = 300  # the schema table's description column
+
+
+def _schema_rows(group: FeatureGroup, features: list) -> None:
+    """What each schema row shows, computed once in Python rather than per row in the template.
+
+    `schema_url` is `feature.get_absolute_url()` without a reverse() per feature (the group's
+    part is reversed once; the name is quoted as reverse() quotes it); `schema_summary` is
+    `pantry_description|default:description|truncatechars:300`; `schema_dimension` is
+    `collection_config.VectorConfig.Dimension` as the template resolved it.
+    """
+    prefix, suffix = reverse("catalog:feature_detail", args=[group.uuid, _NAME_MARKER]).split(_NAME_MARKER)
+    for feature in features:
+        name = feature.name
+        if name and "/" not in name and name.strip("."):
+            feature.schema_url = prefix + quote(name, safe=_PATH_SAFE) + suffix
+        else:  # names reverse() refuses or rewrites: let it decide
+            feature.schema_url = feature.get_absolute_url()
+        text = str(feature.pantry_description or feature.description)
+        feature.schema_summary = (
+            unicodedata.normalize("NFC", text)
+            if len(text) <= _DESCRIPTION_CHARS
+            else Truncator(text).chars(_DESCRIPTION_CHARS)
+        )
+        feature.schema_dimension = _vector_dimension(feature)
+
+
+def _vector_dimension(feature):
+    config = feature.collection_config
+    if isinstance(config, dict):
+        vector = config.get("VectorConfig")
+        if "VectorConfig" not in config:
+            return ""
+        if isinstance(vector, dict):
+            return vector.get("Dimension", "")
+    try:  # anything unusual: the template's own lookup rules
+        return Variable("f.collection_config.VectorConfig.Dimension").resolve({"f": feature})
+    except VariableDoesNotExist:
+        return ""
 
 
 def _schema_context(request: HttpRequest, group: FeatureGroup) -> dict:
     query = request.GET.get("q", "")
     page = selectors.feature_group_schema_page(group=group, query=query, page=request.GET.get("page"))
+    _schema_rows(group, page.object_list)
     return {
         "group": group,
         "schema_page": page,

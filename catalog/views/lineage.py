@@ -21,9 +21,10 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import LineageEdge, LineageNode
 from catalog.permissions import can_edit_group
+from catalog.scope import visibility_scope
 from catalog.selectors import lineage as selectors
 from catalog.services import lineage as services
-from catalog.views.groups import get_feature_group_for_user
+from catalog.views.groups import can_edit_gated, get_feature_group_for_user
 
 
 class LineageEdgeForm(forms.Form):
@@ -49,12 +50,15 @@ def _depth(request: HttpRequest) -> int:
         return selectors.DEFAULT_DEPTH
 
 
-def _lineage_context(request: HttpRequest, group, *, form: LineageEdgeForm | None = None, depth: int | None = None):
+def _lineage_context(
+    request: HttpRequest, group, *, form: LineageEdgeForm | None = None, depth: int | None = None, scope=None
+):
+    """`scope`: the user's visibility scope if the view resolved it for the gate (saves reading it again)."""
     depth = _depth(request) if depth is None else depth
-    graph = selectors.lineage_graph(user=request.user, group=group, depth_up=depth, depth_down=depth)
+    graph = selectors.lineage_graph(user=request.user, group=group, depth_up=depth, depth_down=depth, scope=scope)
     nodes = graph.nodes_by_id
     rows = [(nodes[e.source], e, nodes[e.target]) for e in graph.edges]
-    can_edit = can_edit_group(request.user, group)
+    can_edit = can_edit_gated(request.user, group)
     return {
         "group": group,
         "graph": graph,
@@ -62,15 +66,19 @@ def _lineage_context(request: HttpRequest, group, *, form: LineageEdgeForm | Non
         "manual_rows": [row for row in rows if row[1].manual_edge],
         # Owners hide any edge on their group: those that touch the root node.
         "hideable": {e.id for e in graph.edges if graph.root in (e.source, e.target)} if can_edit else set(),
-        "hidden_edges": selectors.lineage_hidden_edges(user=request.user, group=group) if can_edit else [],
+        "hidden_edges": selectors.lineage_hidden_edges(user=request.user, group=group, scope=scope) if can_edit else [],
         "depth": depth,
         "can_edit": can_edit,
         "form": form or (LineageEdgeForm(initial={"direction": services.UPSTREAM, "kind": "s3"}) if can_edit else None),
     }
 
 
-def _render_edges(request: HttpRequest, group, *, form=None, changed: bool = False, status: int = 200) -> HttpResponse:
-    response = render(request, "catalog/lineage_edges.html", _lineage_context(request, group, form=form), status=status)
+def _render_edges(
+    request: HttpRequest, group, *, form=None, changed: bool = False, status: int = 200, scope=None
+) -> HttpResponse:
+    response = render(
+        request, "catalog/lineage_edges.html", _lineage_context(request, group, form=form, scope=scope), status=status
+    )
     if changed:
         # The panel's script redraws the graph when it hears this.
         response["HX-Trigger"] = "lineage-changed"
@@ -79,10 +87,11 @@ def _render_edges(request: HttpRequest, group, *, form=None, changed: bool = Fal
 
 @login_required
 def group_lineage(request: HttpRequest, group_uuid) -> HttpResponse:
-    group = get_feature_group_for_user(request.user, group_uuid)
+    scope = visibility_scope(request.user)  # read once: the gate, the graph's node gate, hidden edges
+    group = get_feature_group_for_user(request.user, group_uuid, scope=scope)
     if request.headers.get("HX-Request") or request.GET.get("fragment"):
-        return _render_edges(request, group)
-    return render(request, "catalog/lineage_group.html", _lineage_context(request, group))
+        return _render_edges(request, group, scope=scope)
+    return render(request, "catalog/lineage_group.html", _lineage_context(request, group, scope=scope))
 
 
 @login_required

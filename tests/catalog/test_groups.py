@@ -261,6 +261,38 @@ def test_schema_page_past_the_end_or_garbage_gives_a_normal_page(client, org, ow
     )
 
 
+def test_schema_rows_link_each_feature_and_shorten_long_descriptions(client, org, owner):
+    """Feature links, vector sizes and shortened descriptions, whatever the feature's name."""
+    import html as html_lib
+
+    g = FeatureGroupFactory(account=org.central, name="odd_names")
+    names = ["plain", "with space", "per%cent", "q?mark#hash", "ünïcode", "a+b=c&d", "..", "dots.in.name"]
+    for i, name in enumerate(names):
+        FeatureFactory(feature_group=g, name=name, position=i, description=f"about {name}")
+    FeatureFactory(feature_group=g, name="long", position=20, description="x" * 400)
+    FeatureFactory(feature_group=g, name="exact", position=21, description="y" * 300)
+    FeatureFactory(feature_group=g, name="combined", position=22, description="e\u0301" * 10)  # e + accent: NFC é
+    FeatureFactory(
+        feature_group=g,
+        name="vec",
+        position=23,
+        collection_type="Vector",
+        collection_config={"VectorConfig": {"Dimension": 64}},
+    )
+    FeatureFactory(feature_group=g, name="listed", position=24, collection_type="List", collection_config={})
+    client.force_login(owner)
+    page = _html(client.get(g.get_absolute_url()))
+    for feature in Feature.objects.filter(feature_group=g):
+        link = f'href="{html_lib.escape(feature.get_absolute_url())}"'
+        assert link in page, feature.name
+        assert client.get(feature.get_absolute_url()).status_code == 200, feature.name
+    assert "x" * 299 + "…" in page and "x" * 300 not in page
+    assert "y" * 300 in page and "y" * 300 + "…" not in page
+    assert "é" * 10 in page
+    assert "Vector (64)" in page
+    assert "List (" not in page
+
+
 # ---------------------------------------------------------------------------
 # Feature page
 # ---------------------------------------------------------------------------
