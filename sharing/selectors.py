@@ -19,7 +19,7 @@ from portal.models import AuditEvent
 from sharing.audit_actions import SHARING_ACTIONS
 from sharing.models import AccessRequest, Grant, Invitation, Notification, Share, SharingPolicy
 from sharing.services.common import is_account_admin, is_owner
-from sharing.visibility import visibility_scope
+from sharing.visibility import VisibilityScope, visibility_scope
 
 
 def _account_ids(user, role: str | None = None) -> list[int]:
@@ -224,16 +224,23 @@ def groups_seen_not_readable(user) -> QuerySet[FeatureGroup]:
     )
 
 
-def can_request_access(user, group: FeatureGroup) -> bool:
-    """Whether the "Request access" button shows: the user can see the group and some account of theirs lacks it."""
+def can_request_access(
+    user, group: FeatureGroup, *, scope: VisibilityScope | None = None, visible: bool = False
+) -> bool:
+    """Whether the "Request access" button shows: the user can see the group and some account of theirs lacks it.
+
+    `scope`: the user's visibility scope when the caller resolved it already; `visible=True` when
+    the caller fetched `group` through the visibility gate with that scope (saves the check).
+    """
     if not getattr(user, "is_authenticated", False) or group.is_deleted:
         return False
-    scope = visibility_scope(user)
+    if scope is None:
+        scope, visible = visibility_scope(user), False
     if group.account_id in scope.member_accounts:
         return False
-    if not FeatureGroup.objects.visible_to(user, scope=scope).filter(pk=group.pk).exists():
+    if not visible and not FeatureGroup.objects.visible_to(user, scope=scope).filter(pk=group.pk).exists():
         return False
-    accounts = [a for a in _account_ids(user) if a != group.account_id]
+    accounts = [a for a in scope.member_accounts if a != group.account_id]
     if not accounts:
         return False
     full = set(
@@ -271,16 +278,16 @@ class HowToRead:
     offline_snippet: str
 
 
-def _best_consumer_grant(user, group: FeatureGroup) -> Grant | None:
+def _best_consumer_grant(account_ids, group: FeatureGroup) -> Grant | None:
     grants = (
         Grant.objects.active()
-        .filter(feature_group=group, consumer_account_id__in=_account_ids(user))
+        .filter(feature_group=group, consumer_account_id__in=account_ids)
         .select_related("consumer_account")
     )
     return max(grants, key=lambda g: Grant.LEVEL_ORDER[Grant.Permission(g.permission)], default=None)
 
 
-def how_to_read(user, group: FeatureGroup) -> HowToRead:
+def how_to_read(user, group: FeatureGroup, *, scope: VisibilityScope | None = None) -> HowToRead:
     """The calls that work from the user's account, filled in for the group.
 
     Cross-account, SageMaker takes the group's full ARN (not its name) in the
@@ -290,8 +297,9 @@ def how_to_read(user, group: FeatureGroup) -> HowToRead:
     Formation or a Glue resource policy), and the consumer queries it through
     the owner's Data Catalog id or a resource link in its own catalog.
     """
-    member = group.account_id in _account_ids(user)
-    grant = None if member else _best_consumer_grant(user, group)
+    account_ids = scope.member_accounts if scope is not None else _account_ids(user)
+    member = group.account_id in account_ids
+    grant = None if member else _best_consumer_grant(account_ids, group)
     consumer_id = grant.consumer_account.account_id if grant is not None else None
     cross = not member
     identifier = group.arn if cross else group.name

@@ -24,6 +24,7 @@ from catalog.forms import DescriptionForm, parameter_formset
 from catalog.markdown import markdown_to_html
 from catalog.models import DescriptionEdit, FeatureGroup
 from catalog.permissions import can_edit_group
+from catalog.scope import visibility_scope
 from catalog.selectors import access
 from catalog.selectors import groups as selectors
 from catalog.services import descriptions as services
@@ -134,9 +135,13 @@ def _usage_context(user, group: FeatureGroup) -> dict:
 @login_required
 @require_GET
 def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
-    group = get_feature_group_for_user(request.user, group_uuid)
+    # Resolved once: the gate, the sharing panel ("Request access", "How to read it") and the
+    # usage panel all read it.
+    scope = visibility_scope(request.user)
+    group = get_feature_group_for_user(request.user, group_uuid, scope=scope)
     mine = group.access_level == access.MINE
     context = {
+        "visibility": scope,
         **_schema_context(request, group),
         "access_label": access.access_label(group.access_level),
         "can_read_records": group.access_level >= access.READ_ONLY,

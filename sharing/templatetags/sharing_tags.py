@@ -33,31 +33,41 @@ def notifications_unread(user) -> int:
 
 
 @register.simple_tag
-def group_sharing(user, group) -> dict:
+def group_sharing(user, group, scope=None) -> dict:
     """The group page's sharing context for `user`.
 
     The catalog's own level for the group (`access_level`) saves the queries
-    when the group is the user's own: nothing to ask for there.
+    when the group is the user's own: nothing to ask for there. `scope`: the
+    visibility scope the page fetched `group` with (the group is then known to
+    be visible, and the user's accounts and grants are not read again).
     """
+    authenticated = getattr(user, "is_authenticated", False)
     mine = getattr(group, "access_level", None) == MINE
+    if mine or not authenticated:
+        return {
+            "can_request_catalog": False,
+            "can_request": False,
+            "open_request": None,
+            "how": selectors.how_to_read(user, group, scope=scope),
+        }
+    visible = scope is not None
+    if scope is None:
+        scope = visibility_scope(user)
     open_request = (
         AccessRequest.objects.filter(requester=user, feature_group=group, state__in=AccessRequest.OPEN_STATES)
+        .select_related("consumer_account")
         .order_by("-created_at")
         .first()
-        if getattr(user, "is_authenticated", False) and not mine
-        else None
     )
     # Discoverability of the owner's whole catalog, for someone who reads this group without it.
-    scope = visibility_scope(user) if getattr(user, "is_authenticated", False) and not mine else None
     can_request_catalog = bool(
-        scope is not None
-        and not group.is_deleted
+        not group.is_deleted
         and (group.account_id, group.region) not in scope.catalogs
         and scope.member_accounts - {group.account_id}
     )
     return {
         "can_request_catalog": can_request_catalog,
-        "can_request": not mine and selectors.can_request_access(user, group),
+        "can_request": selectors.can_request_access(user, group, scope=scope, visible=visible),
         "open_request": open_request,
-        "how": selectors.how_to_read(user, group),
+        "how": selectors.how_to_read(user, group, scope=scope),
     }
