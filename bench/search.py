@@ -143,7 +143,8 @@ def load(*, groups: int, features: int, seed: int = 7) -> None:
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('catalog_feature', 'catalog_featuregroup')"
             " AND (indexname LIKE '%%search_vector' OR indexname LIKE '%%search_lexemes' OR indexname LIKE '%%name_vector'"
-            " OR indexname LIKE '%%name_key' OR indexname LIKE '%%trgm' OR indexname LIKE 'fg_popularity%%')"
+            " OR indexname LIKE '%%name_key' OR indexname LIKE '%%trgm' OR indexname LIKE 'fg_popularity%%'"
+            " OR indexname = 'fg_tags')"
         )
         search_indexes = cursor.fetchall()
         for name, _ in search_indexes:
