@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -519,7 +520,28 @@ def _candidate_joins(kind: str) -> str:
 NAME_WALK_FROM = 20_000
 
 
+# The planner's estimates, remembered for a few minutes per query: they only
+# choose between two equivalent forms of the name condition (never what is
+# found), move only when ANALYZE runs, and a live search repeats its query.
+ESTIMATE_TTL_SECONDS = 300
+ESTIMATES_KEPT = 1024
+_estimates: dict[str, tuple[float, float]] = {}
+
+
 def _feature_name_matches_estimate(cursor, query: str) -> float:
+    """The planner's estimate of features whose name has the query's words (cached, see above)."""
+    now = time.monotonic()
+    cached = _estimates.get(query)
+    if cached and cached[0] > now:
+        return cached[1]
+    if len(_estimates) >= ESTIMATES_KEPT:
+        _estimates.clear()
+    estimate = _feature_name_matches_planned(cursor, query)
+    _estimates[query] = (now + ESTIMATE_TTL_SECONDS, estimate)
+    return estimate
+
+
+def _feature_name_matches_planned(cursor, query: str) -> float:
     """The planner's estimate of features whose name has the query's words (planning only, ~1 ms)."""
     cursor.execute(
         f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {FEATURES_TABLE}"  # noqa: S608 (constants of this module)
@@ -548,6 +570,21 @@ def _candidates(
     ordered: list[Candidate] = []
     columns, joins = _candidate_columns(kind), _candidate_joins(kind)
     name_common = kind == "features" and bool(query) and _feature_name_matches_estimate(cursor, query) >= NAME_WALK_FROM
+    # Words common in feature names are found by walking groups by popularity
+    # (fg_popularity_walk, index-only: the tags ride along) and stopping at the
+    # cap. With a tag or access facet the planner misjudges how many groups
+    # pass (the access rules repeat the gate's conditions, and it multiplies
+    # them), and looked every tagged group up in fg_tags or scanned them all,
+    # then read every feature of each (measured: 290 ms instead of ~20). For
+    # these statements only, the walk is the plan it may choose.
+    walk = name_common and bool(facets.get("tag") or facets.get("access"))
+    if walk:
+        # SET LOCAL for the rest of this transaction; the values before are put back below.
+        cursor.execute(
+            "SELECT current_setting('enable_bitmapscan'), current_setting('enable_seqscan'),"
+            " set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)"
+        )
+        bitmapscan, seqscan, _, _ = cursor.fetchone()
     for sql, before, after in _candidate_sources(
         kind=kind, query=query, phrase=phrase, negated=negated, facets=facets, name_common=name_common
     ):
@@ -570,6 +607,11 @@ def _candidates(
             if pk not in seen:
                 seen.add(pk)
                 ordered.append(make(row[:1] + row[2:]))
+    if walk:
+        cursor.execute(
+            "SELECT set_config('enable_bitmapscan', %s, true), set_config('enable_seqscan', %s, true)",
+            [bitmapscan, seqscan],
+        )
     return ordered[:limit]
 
 

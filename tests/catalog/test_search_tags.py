@@ -124,3 +124,20 @@ def test_changed_tags_are_searched_by_their_new_values_and_deleted_groups_vanish
 
     assert feature_groups_search(user=data_scientist, facets={"tag": ("domain=pricing",)}).count == 0
     assert group.name not in _names(feature_groups_search(user=data_scientist, facets={"tag": ("env=prod",)}))
+
+
+@pytest.mark.parametrize("facets", [{"tag": ("domain=risk",)}, {"tag": ("env=prod",), "access": ("discoverable",)}])
+def test_features_found_by_the_forced_popularity_walk_equal_the_planner_s_choice(
+    data_scientist, tagged, facets, monkeypatch
+):
+    """With a tag or access facet, words common in names walk groups by popularity (docs/search.md)."""
+    from catalog.selectors import search
+
+    found = {}
+    for walk_from in (0, 10**12):  # every query counts as common in names / none does
+        monkeypatch.setattr(search, "NAME_WALK_FROM", walk_from)
+        search._estimates.clear()
+        results = features_search(user=data_scientist, query="customer", facets=facets)
+        found[walk_from] = [row.name for row in results.results], results.count
+    assert found[0] == found[10**12]
+    assert found[0][1] > 0
