@@ -366,6 +366,7 @@ def _candidate_sources(
     negated: bool,
     facets: Mapping[str, tuple[str, ...]],
     name_common: bool = False,
+    text_common: bool = False,
 ) -> list[tuple[str, list, list]]:
     """(sql, params before {base}, params after) per tier, best tier first.
 
@@ -459,13 +460,24 @@ def _candidate_sources(
             name_after = [*extra_params, key, BASE_PARAMS, *name_after]
         name_before = []
     sources = [(name_tiers, name_before, name_after)]
-    sources.append(
-        (
-            f"{select}, {TIER_TEXT} FROM {source} WHERE {{base}}{extra} AND {match} ORDER BY {order} LIMIT {limit}",
-            [],
-            [*extra_params, *match_params],
+    text_tier = f"{select}, {TIER_TEXT} FROM {source} WHERE {{base}}{extra} AND {match} ORDER BY {order} LIMIT {limit}"
+    if kind == "groups" and text_common:
+        # Text most groups match: walk the gate's groups by popularity
+        # index-only (fg_popularity_walk carries the gate and facet columns),
+        # and read a group's row for its lexemes only once it passed them. A
+        # plain walk read the heap row of every group it passed, visible or
+        # not (measured: 106 ms → 19 ms for `days` with two facets). Rare text
+        # keeps the GIN lookup above, which this form would defeat.
+        walked = (
+            f"SELECT {GROUPS_TABLE}.id, {POPULARITY_SQL} FROM {GROUPS_TABLE} WHERE {{base}}{extra}"  # noqa: S608
+            f" ORDER BY {order} OFFSET 0"
         )
-    )
+        text_tier = (
+            f"SELECT w.id, {TIER_TEXT} FROM ({walked}) w(id, popularity)"  # noqa: S608
+            f" JOIN {GROUPS_TABLE} m ON m.id = w.id WHERE {match.replace(GROUPS_TABLE + '.', 'm.')}"
+            f" ORDER BY w.popularity DESC, w.id LIMIT {limit}"
+        )
+    sources.append((text_tier, [], [*extra_params, *match_params]))
     return sources
 
 
@@ -541,6 +553,35 @@ def _feature_name_matches_estimate(cursor, query: str) -> float:
     return estimate
 
 
+# Above this share of all groups matching the text (as the planner
+# estimates it), the groups' text tier walks by popularity instead of
+# looking the words up in the GIN index (see _candidate_sources).
+TEXT_WALK_FROM = 0.05
+
+
+def _group_text_share_estimate(cursor, query: str) -> float:
+    """The planner's estimate of the share of groups whose lexemes match (cached like the names')."""
+    key = "groups\0" + query
+    now = time.monotonic()
+    cached = _estimates.get(key)
+    if cached and cached[0] > now:
+        return cached[1]
+    if len(_estimates) >= ESTIMATES_KEPT:
+        _estimates.clear()
+    # One EXPLAIN, two plans: the matches and the whole table.
+    cursor.execute(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {GROUPS_TABLE} WHERE search_lexemes @@ {TSQUERY_SQL}"  # noqa: S608
+        f" UNION ALL SELECT 1 FROM {GROUPS_TABLE}",
+        [query],
+    )
+    plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    matches, total = (float(part["Plan Rows"]) for part in plan[0]["Plan"]["Plans"])
+    share = matches / total if total else 0.0
+    _estimates[key] = (now + ESTIMATE_TTL_SECONDS, share)
+    return share
+
+
 def _feature_name_matches_planned(cursor, query: str) -> float:
     """The planner's estimate of features whose name has the query's words (planning only, ~1 ms)."""
     cursor.execute(
@@ -585,8 +626,15 @@ def _candidates(
             " set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)"
         )
         bitmapscan, seqscan, _, _ = cursor.fetchone()
+    text_common = kind == "groups" and bool(query) and _group_text_share_estimate(cursor, query) >= TEXT_WALK_FROM
     for sql, before, after in _candidate_sources(
-        kind=kind, query=query, phrase=phrase, negated=negated, facets=facets, name_common=name_common
+        kind=kind,
+        query=query,
+        phrase=phrase,
+        negated=negated,
+        facets=facets,
+        name_common=name_common,
+        text_common=text_common,
     ):
         if len(ordered) >= limit:
             break
