@@ -862,30 +862,94 @@ def _facet_label(name: str, value: str) -> str:
     return value
 
 
+# The stored vectors and word lists are large and never shown: left in the database.
+PAGE_DEFERRED = {
+    FeatureGroup: ("search_vector", "search_lexemes", "name_vector", "feature_words", "online_store_config"),
+    Feature: ("search_vector",),
+    AwsAccount: (),
+}
+PAGE_GROUP_DEFERRED_FOR_FEATURES = ("search_vector", "search_lexemes", "name_vector", "feature_words")
+
+
+def _page_columns(model, alias: str, deferred: tuple[str, ...]) -> tuple[list[str], list[str], list[tuple]]:
+    """(SQL columns, attnames, per column the field's db converters) in concrete field order."""
+    columns, attnames, converters = [], [], []
+    for f in model._meta.concrete_fields:
+        if f.name in deferred:
+            continue
+        columns.append(f'{alias}."{f.column}"')
+        attnames.append(f.attname)
+        col = f.get_col(alias)
+        converters.append((col, tuple(f.get_db_converters(connection) + connection.ops.get_db_converters(col))))
+    return columns, attnames, converters
+
+
+@lru_cache(maxsize=2)
+def _page_plan(kind: str) -> tuple[str, list[tuple]]:
+    """The page statement (compiled once) and, per model it loads, its attnames and converters.
+
+    The same rows, columns and JSON decoding as
+    `filter(pk__in=…).select_related(…).defer(…)`, without compiling that
+    queryset on every request (~1 ms a search, more under load).
+    """
+    if kind == "groups":
+        parts = [
+            (FeatureGroup, "g", PAGE_DEFERRED[FeatureGroup]),
+            (AwsAccount, "a", ()),
+        ]
+        source = f"{GROUPS_TABLE} g JOIN catalog_awsaccount a ON a.id = g.account_id WHERE g.id = ANY(%s)"
+    else:
+        parts = [
+            (Feature, "f", PAGE_DEFERRED[Feature]),
+            (FeatureGroup, "g", PAGE_GROUP_DEFERRED_FOR_FEATURES),
+            (AwsAccount, "a", ()),
+        ]
+        source = (
+            f"{FEATURES_TABLE} f JOIN {GROUPS_TABLE} g ON g.id = f.feature_group_id"
+            " JOIN catalog_awsaccount a ON a.id = g.account_id WHERE f.id = ANY(%s)"
+        )
+    select, models = [], []
+    for model, alias, deferred in parts:
+        columns, attnames, converters = _page_columns(model, alias, deferred)
+        models.append((model, attnames, converters, len(select)))
+        select.extend(columns)
+    return f"SELECT {', '.join(select)} FROM {source}", models  # noqa: S608 (model metadata only)
+
+
+def _page_instances(row: tuple, models: list[tuple]) -> list:
+    instances = []
+    for model, attnames, converters, start in models:
+        values = list(row[start : start + len(attnames)])
+        for index, (col, funcs) in enumerate(converters):
+            for func in funcs:
+                values[index] = func(values[index], col, connection)
+        instances.append(model.from_db(connection.alias, attnames, values))
+    return instances
+
+
+GROUP_ACCOUNT = FeatureGroup._meta.get_field("account")
+FEATURE_GROUP = Feature._meta.get_field("feature_group")
+
+
 def _page_rows(*, kind: str, ids: list[tuple[int, int]]) -> list:
     """Load the page's rows in rank order; access levels come from the search statement."""
     if not ids:
         return []
-    # The stored vectors and word lists are large and never shown: leave them in the database.
-    if kind == "groups":
-        rows = (
-            FeatureGroup.objects.filter(pk__in=[pk for pk, _ in ids])
-            .select_related("account")
-            .defer("search_vector", "search_lexemes", "name_vector", "feature_words", "online_store_config")
-        )
-    else:
-        rows = (
-            Feature.objects.filter(pk__in=[pk for pk, _ in ids])
-            .select_related("feature_group__account")
-            .defer(
-                "search_vector",
-                "feature_group__search_vector",
-                "feature_group__search_lexemes",
-                "feature_group__name_vector",
-                "feature_group__feature_words",
-            )
-        )
-    by_id = {row.pk: row for row in rows}
+    sql, models = _page_plan(kind)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[pk for pk, _ in ids]])
+        fetched = cursor.fetchall()
+    by_id = {}
+    for row in fetched:
+        if kind == "groups":
+            group, account = _page_instances(row, models)
+            GROUP_ACCOUNT.set_cached_value(group, account)
+            by_id[group.pk] = group
+        else:
+            feature, group, account = _page_instances(row, models)
+            GROUP_ACCOUNT.set_cached_value(group, account)
+            FEATURE_GROUP.set_cached_value(feature, group)
+            by_id[feature.pk] = feature
     ordered = []
     for pk, access_level in ids:
         if row := by_id.get(pk):
