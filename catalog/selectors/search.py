@@ -897,7 +897,7 @@ def _page_plan(kind: str) -> tuple[str, list[tuple]]:
             (FeatureGroup, "g", PAGE_DEFERRED[FeatureGroup]),
             (AwsAccount, "a", ()),
         ]
-        source = f"{GROUPS_TABLE} g JOIN catalog_awsaccount a ON a.id = g.account_id WHERE g.id = ANY(%s)"
+        source = f"{GROUPS_TABLE} g JOIN catalog_awsaccount a ON a.id = g.account_id WHERE g.id = ANY(%s::bigint[])"
     else:
         parts = [
             (Feature, "f", PAGE_DEFERRED[Feature]),
@@ -906,7 +906,7 @@ def _page_plan(kind: str) -> tuple[str, list[tuple]]:
         ]
         source = (
             f"{FEATURES_TABLE} f JOIN {GROUPS_TABLE} g ON g.id = f.feature_group_id"
-            " JOIN catalog_awsaccount a ON a.id = g.account_id WHERE f.id = ANY(%s)"
+            " JOIN catalog_awsaccount a ON a.id = g.account_id WHERE f.id = ANY(%s::bigint[])"
         )
     select, models = [], []
     for model, alias, deferred in parts:
