@@ -269,6 +269,9 @@ class FeatureGroup(models.Model):
             GinIndex(fields=["name_vector"], name="fg_name_vector"),
             # Exact and prefix name matches (search's first tiers).
             models.Index(OpClass(name_key_expression(), name="text_pattern_ops"), name="fg_name_key"),
+            # The search's tag facet (`tags @> {"key": "value"}`): a rare tag is
+            # looked up here instead of filtering every visible group (docs/search.md).
+            GinIndex(OpClass("tags", name="jsonb_path_ops"), name="fg_tags"),
             # Popularity-ordered walks: the "most used" sort and search's
             # candidate tiers. The gate's columns and the name vector ride along,
             # so a walk is an index-only scan over densely packed tuples instead
@@ -285,6 +288,7 @@ class FeatureGroup(models.Model):
                     "offline_store_enabled",
                     "name",
                     "name_vector",
+                    "tags",
                 ],
             ),
         ]

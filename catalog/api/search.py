@@ -6,9 +6,9 @@ query as JSON.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import uuid
 
-from django.urls import path
+from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -31,6 +31,7 @@ from portal.api import error_responses
 from portal.api_filters import query_params_check
 
 _DATETIME = serializers.DateTimeField()
+PATH_UUID = uuid.UUID(int=0)
 KNOWN_PARAMETERS = ("q", "kind", *FACETS, "sort", "page")
 
 
@@ -56,7 +57,11 @@ class SearchGroupSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, group) -> str:
-        return self.context["base_url"] + group.get_absolute_url()
+        # One reverse() per response: the group's path with its uuid put in (the uuid needs no quoting).
+        template = self.context.get("group_path")
+        if template is None:
+            template = self.context["group_path"] = reverse("catalog:group_detail", args=[PATH_UUID])
+        return self.context["base_url"] + template.replace(str(PATH_UUID), str(group.uuid))
 
     def to_representation(self, group) -> dict:
         # The declared fields document the shape (OpenAPI); building the dict
@@ -204,7 +209,12 @@ def search_results_payload(results: SearchResults, *, request) -> dict:
         # Plain dicts: FacetValueSerializer documents the shape in the schema;
         # running it over every facet value cost more than the rest of the payload.
         "facets": {
-            name: [asdict(value) for value in values] for name, values in results.facets.items() if name in FACETS
+            name: [
+                {"value": value.value, "label": value.label, "count": value.count, "selected": value.selected}
+                for value in values
+            ]
+            for name, values in results.facets.items()
+            if name in FACETS
         },
     }
     if results.params.kind == "features":

@@ -98,6 +98,34 @@ def test_every_later_page_continues_the_same_candidates(data_scientist, crowded)
     assert all(name.startswith("ledger_") for name in second)
 
 
+@pytest.mark.parametrize(
+    ("query", "facets"),
+    [
+        ("customer", {}),
+        ("customer", {"access": ("discoverable",)}),
+        ('"per customer"', {}),
+        ("customer -rows", {}),
+        ("rows", {"tag": ("k=v",)}),
+    ],
+)
+@pytest.mark.parametrize("page", [1, 25, 26])
+def test_the_text_tier_finds_the_same_candidates_walked_or_looked_up(
+    data_scientist, crowded, monkeypatch, query, facets, page
+):
+    """Common text walks groups by popularity, rare text uses the GIN index (docs/search.md): same results."""
+    from catalog.selectors import search
+
+    FeatureGroup.objects.filter(name__in=["ledger_0003", "ledger_0450", "popular_ledger"]).update(tags={"k": "v"})
+    found = {}
+    for walk_from in (0.0, 2.0):  # every text counts as common / none does
+        monkeypatch.setattr(search, "TEXT_WALK_FROM", walk_from)
+        search._estimates.clear()
+        results = feature_groups_search(user=data_scientist, query=query, facets=facets, page=page)
+        found[walk_from] = (names(results), results.count, results.capped, results.facets)
+    assert found[0.0] == found[2.0]
+    assert found[0.0][1] > 0
+
+
 def test_a_facet_narrows_within_the_whole_catalogue_not_within_the_first_candidates(data_scientist, crowded, org):
     FeatureGroup.objects.filter(pk=crowded["orders_by_customer"].pk).update(region="us-east-1")
     GrantFactory(owner_account=org.central, consumer_account=org.consumer, region="us-east-1")
