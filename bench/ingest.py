@@ -211,6 +211,9 @@ def main() -> int:
     parser.add_argument("--parse-sample", type=int, default=2000, help="files in the bare-parse sample")
     parser.add_argument("--dashboard-events", type=int, default=10_000_000)
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--database", default=DB_NAME, help=f"the dedicated database (dropped first; default {DB_NAME})"
+    )
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -226,7 +229,7 @@ def main() -> int:
     )  # fmt: skip
     url = server.stdout.readline().strip()
     os.environ["AWS_ENDPOINT_URL"] = url
-    use_dedicated_database(DB_NAME)
+    use_dedicated_database(args.database)
     from django.conf import settings
 
     from catalog.models import AwsAccount, FeatureGroup
@@ -290,7 +293,7 @@ def main() -> int:
         parts = urlsplit(settings.DATABASE_URL)
         env = {
             **os.environ,
-            "DATABASE_URL": urlunsplit(parts._replace(path="/" + DB_NAME)),
+            "DATABASE_URL": urlunsplit(parts._replace(path="/" + args.database)),
             "PANTRY_ENV": "development",
             "DEBUG": "false",
             "PANTRY_USAGE_BACKFILL_DAYS": str(int(args.days) + 2),
@@ -348,7 +351,7 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=60)
         if not args.keep_database:
-            drop_database(DB_NAME)
+            drop_database(args.database)
 
     if not args.no_report:
         load = os.getloadavg()[0]

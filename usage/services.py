@@ -414,14 +414,23 @@ class BatchResult:
     rows_inserted: int = 0
 
 
-def trail_files_ingest(*, worker: str | None = None, context: IngestContext | None = None) -> BatchResult:
-    """Claim one batch of files and ingest it; returns what happened (files == 0: nothing to do)."""
+# S3 gateways kept across the batches of one run, by source and the role it reads with.
+_Gateways = dict[tuple[int, str, str, str], usage_aws.TrailBucketGateway]
+
+
+def trail_files_ingest(
+    *, worker: str | None = None, context: IngestContext | None = None, gateways: _Gateways | None = None
+) -> BatchResult:
+    """Claim one batch of files and ingest it; returns what happened (files == 0: nothing to do).
+
+    `gateways` (filled as sources are met) lets a run's batches share S3 clients and their open
+    connections; without it each batch makes its own."""
     worker = worker or worker_name()
     claimed = trail_files_claim(worker=worker)
     if not claimed:
         return BatchResult()
     try:
-        return _ingest_claimed(claimed, worker, context or ingest_context())
+        return _ingest_claimed(claimed, worker, context or ingest_context(), {} if gateways is None else gateways)
     except BaseException:
         # An unexpected error (not a bad file): nothing of the batch committed; give the files
         # back at once rather than after the stale-claim timeout. A killed worker cannot do
@@ -438,8 +447,9 @@ def trail_files_ingest_for(*, seconds: float, worker: str | None = None) -> Batc
     deadline = time.monotonic() + seconds
     total = BatchResult()
     context = ingest_context()
+    gateways: _Gateways = {}
     while time.monotonic() < deadline:
-        batch = trail_files_ingest(worker=worker, context=context)
+        batch = trail_files_ingest(worker=worker, context=context, gateways=gateways)
         if not batch.files:
             break
         for name in total.__dataclass_fields__:
@@ -477,14 +487,16 @@ def _download_and_read(
     return outcome
 
 
-def _ingest_claimed(claimed: list[ClaimedFile], worker: str, context: IngestContext) -> BatchResult:
+def _ingest_claimed(claimed: list[ClaimedFile], worker: str, context: IngestContext, kept: _Gateways) -> BatchResult:
     sources = {s.pk: s for s in TrailSource.objects.filter(pk__in={f.source_id for f in claimed})}
-    # One client per source for the batch: boto3 clients are thread-safe, and making one costs
-    # more than reading a small log file.
+    # One client per source, kept for the run's next batches: boto3 clients are thread-safe,
+    # making one costs more than reading a small log file, and its connection pool stays open.
+    # A source whose role failed is tried again on the next batch.
     gateways: dict[int, usage_aws.TrailBucketGateway | AwsError] = {}
     for source_id, source in sources.items():
+        identity = (source_id, source.role_arn, source.external_id, source.region)
         try:
-            gateways[source_id] = _gateway(source)
+            gateways[source_id] = kept.get(identity) or kept.setdefault(identity, _gateway(source))
         except AwsError as exc:
             gateways[source_id] = exc
 
