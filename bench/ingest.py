@@ -57,8 +57,17 @@ def _worker_main() -> int:
     from usage import services
 
     started = time.perf_counter()
-    total = services.trail_files_ingest_for(seconds=24 * 3600)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    profile_dir = os.environ.get("BENCH_INGEST_PROFILE")  # a folder: cProfile of each worker's main thread
+    if profile_dir:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        total = profiler.runcall(services.trail_files_ingest_for, seconds=24 * 3600)
+        profiler.dump_stats(str(Path(profile_dir) / f"worker-{os.getpid()}.prof"))
+    else:
+        total = services.trail_files_ingest_for(seconds=24 * 3600)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_mb = usage.ru_maxrss / 1024
     print(
         json.dumps(
             {
@@ -70,10 +79,17 @@ def _worker_main() -> int:
                 "rows": total.rows_inserted,
                 "seconds": time.perf_counter() - started,
                 "rss_mb": rss_mb,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
             }
         )
     )
     return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _bare_parse_rate(url: str, keys: list[str]) -> dict:
@@ -286,6 +302,7 @@ def main() -> int:
         )
         settings.PANTRY_USAGE_BACKFILL_DAYS = int(args.days) + 2
 
+        sandbox_cpu = _cpu_seconds(server.pid)
         started = time.perf_counter()
         listing = services.trail_source_list(source=source)
         listed_at = time.perf_counter()
@@ -317,6 +334,14 @@ def main() -> int:
         print(
             f"ingested {sum(r['done'] for r in reports):,} files ({sum(r['quarantined'] for r in reports)} quarantined): "
             f"{events:,} events read, {kept:,} kept, in {end_to_end:.1f} s end to end = {rate:,.0f} events/s",
+            flush=True,
+        )
+        sandbox_cpu = _cpu_seconds(server.pid) - sandbox_cpu
+        files = sum(r["done"] for r in reports)
+        worker_cpu = sum(r["cpu_seconds"] for r in reports)
+        print(
+            f"sandbox served {files / end_to_end:,.0f} files/s; CPU per file: workers {worker_cpu / files * 1000:.1f} ms, "
+            f"sandbox {sandbox_cpu / files * 1000:.1f} ms (listing included)",
             flush=True,
         )
         rss = max(r["rss_mb"] for r in reports)
