@@ -2,7 +2,13 @@
 
 1. Starts the sandbox in its own process and writes N synthetic CloudTrail records with
    ``sandbox cloudtrail-synth --mode sandbox`` (5-minute files over a month, 30% Feature Store
-   events, a quarter of those cross-account pairs, ~1% denied).
+   events, a quarter of those cross-account pairs, ~1% denied). The layout is the issue's, read
+   as CloudTrail delivers: one file per account and region every 5 minutes — the synthetic
+   organisation's 4 accounts × 1 region × 288 files a day × 30 days = 34,560 files, ~58 records
+   each for the default 2,000,000 events. ``--days`` shortens the month for quick runs at the
+   same file size (``--events 200000 --days 3``). Files this small make the per-file costs (one
+   S3 GET each) weigh far more than at 100 million Feature Store events a day, where each
+   5-minute file holds thousands of records.
 2. Registers the bucket as a trail source (reader role in the log-archive account), lists it,
    and ingests it with ``--workers`` worker processes running the ingestion service (what the
    Celery task runs), timing listing + ingestion end to end.
@@ -409,9 +415,10 @@ the run's rollups replicated into earlier months), p95 of 20 runs:
 {dashboard_rows}
 
 Reading the figures: the synthetic files hold ~{synth["records"] / synth["files"]:.0f} records each, and
-every one is a GET from the sandbox's S3 (moto, one Python process on the same two cores), so
-the end-to-end rate is bound by how many objects per second the sandbox serves, not by the
-workers. The row "S3 answered from memory" is the workers' own rate on the same files (gzip,
+every one is a GET from the sandbox's S3 (one Python process on the same two cores; plain reads
+take its fast path, docs/sandbox.md § Serving speed). The sandbox served {files / end_to_end:,.0f}
+files/s; CPU per file: workers {worker_cpu / files * 1000:.1f} ms (about 4 ms of it boto3's GetObject:
+signing, endpoint rules, parsing), sandbox {sandbox_cpu / files * 1000:.1f} ms. The row "S3 answered from memory" is the workers' own rate on the same files (gzip,
 msgspec, filtering, COPY, the raw insert with its dedupe, rollup upserts, ledger and health
 updates, one transaction per batch); the bare parse decodes every field of every record and
 keeps nothing. Peak RSS is bounded by the batch size (`PANTRY_USAGE_BATCH_BYTES`) and the
