@@ -46,9 +46,10 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import make_server
 
-from . import auth, clock, extensions, faults, featurestore_runtime, organizations_ext, search_index, state
+from . import auth, clock, extensions, faults, featurestore_runtime, organizations_ext, s3_fast, search_index, state
 from .cloudtrail import control as cloudtrail_control
 from .cloudtrail import recorder as cloudtrail_recorder
 from .cloudtrail.service import SERVICE as CLOUDTRAIL
@@ -121,6 +122,9 @@ class SandboxApp:
                 return [body]
         if featurestore_runtime.matches(environ):
             return featurestore_runtime.handle(environ, start_response)
+        answered = s3_fast.handle(environ, start_response)
+        if answered is not None:
+            return answered
         return self.inner(environ, start_response)
 
     def _protocol(self, environ: dict[str, Any], service: str | None) -> str:
@@ -276,6 +280,133 @@ class SandboxApp:
         (clock.advance if key == "advance_seconds" else clock.set_offset)(value)
 
 
+class Dispatcher(DomainDispatcherApplication):
+    """moto's host-to-service dispatcher, remembering each host's service.
+
+    moto looks the service up again for every request, listing its own package directory (one
+    ``stat`` per module, twice a request) under one lock that every request thread shares. The
+    answer depends only on the host name and moto's installed modules, so it is kept.
+    """
+
+    def __init__(self, create_app: Callable) -> None:
+        super().__init__(create_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        try:
+            return self._backends[host]
+        except KeyError:
+            backend = self._backends[host] = super().get_backend_for_host(host)
+            return backend
+
+
+class KeepAliveRequestHandler(MotoRequestHandler):
+    """moto's request handler with HTTP/1.1 persistent connections, as AWS endpoints keep them.
+
+    werkzeug's development server closes every connection after one response (and lingers
+    10 ms per request to drain the socket), so each SDK call paid a new TCP connection and a
+    new server thread. Here a request body with a ``Content-Length`` is read in full before the
+    application runs (moto reads whole bodies anyway), so nothing of it is left on the socket
+    and the connection serves the client's next request. A chunked request body, a response
+    that fails midway or a client asking to close ends the connection, as before.
+    """
+
+    # Small responses leave in one segment, at once: without this, Nagle's algorithm holds the
+    # body back until the client acknowledges the headers, and its delayed ACK waits 40 ms.
+    disable_nagle_algorithm = True
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        if environ.get("wsgi.input_terminated"):  # chunked: the app reads it; close afterwards
+            self.close_connection = True
+            return environ
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            return environ
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-body
+            self.close_connection = True
+        environ["wsgi.input"] = io.BytesIO(body)
+        return environ
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
+            super().log_request(code, size)
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        head_only = environ["REQUEST_METHOD"] == "HEAD"
+        pending: dict[str, Any] = {}
+        sent: dict[str, Any] = {}
+
+        def write(data: bytes) -> None:
+            if not sent:
+                status, headers = pending["status"], pending["headers"]
+                code, _, message = status.partition(" ")
+                self.send_response(int(code), message)
+                names = set()
+                for name, value in headers:
+                    self.send_header(name, value)
+                    names.add(name.lower())
+                chunked = not ("content-length" in names or head_only or int(code) < 200 or int(code) in (204, 304))
+                if chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                if self.close_connection:
+                    self.send_header("Connection", "close")
+                sent["chunked"] = chunked
+                self._headers_buffer.append(b"\r\n")  # end_headers(), sent with the first data
+                if data and not head_only and not chunked:
+                    self._headers_buffer.append(data)
+                    data = b""
+                self.flush_headers()
+            if data and not head_only:
+                if sent["chunked"]:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                else:
+                    self.wfile.write(data)
+
+        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+            if exc_info and sent:
+                raise exc_info[1].with_traceback(exc_info[2])
+            pending["status"], pending["headers"] = status, headers
+            return write
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                for data in result:
+                    write(data)
+                if not sent:
+                    write(b"")
+                if sent["chunked"]:
+                    self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception:
+            self.close_connection = True
+            logging.getLogger("werkzeug").exception("Error on request %s %s", self.command, self.path)
+            if not sent:
+                pending.clear()
+                try:
+                    for data in InternalServerError()(environ, start_response):
+                        write(data)
+                    if not sent:
+                        write(b"")
+                    self.wfile.flush()
+                except Exception:  # noqa: BLE001 -- the client is gone
+                    pass
+
+
 class SandboxServer(ThreadedMotoServer):
     """``ThreadedMotoServer`` whose WSGI app is wrapped by :class:`SandboxApp`."""
 
@@ -283,8 +414,8 @@ class SandboxServer(ThreadedMotoServer):
         super().__init__(ip_address=host, port=port, verbose=verbose)
 
     def _server_entry(self) -> None:
-        app = SandboxApp(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        app = SandboxApp(Dispatcher(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=KeepAliveRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
 

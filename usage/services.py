@@ -10,6 +10,7 @@ and moved with set-based SQL (no per-event ORM), so a worker keeps up with ~10^5
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -18,7 +19,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from celery import signature
@@ -414,37 +415,77 @@ class BatchResult:
     rows_inserted: int = 0
 
 
-def trail_files_ingest(*, worker: str | None = None, context: IngestContext | None = None) -> BatchResult:
-    """Claim one batch of files and ingest it; returns what happened (files == 0: nothing to do)."""
+# S3 gateways kept across the batches of one run, by source and the role it reads with.
+_Gateways = dict[tuple[int, str, str, str], usage_aws.TrailBucketGateway]
+
+
+def trail_files_ingest(
+    *, worker: str | None = None, context: IngestContext | None = None, gateways: _Gateways | None = None
+) -> BatchResult:
+    """Claim one batch of files and ingest it; returns what happened (files == 0: nothing to do).
+
+    `gateways` (filled as sources are met) lets a run's batches share S3 clients and their open
+    connections; without it each batch makes its own."""
     worker = worker or worker_name()
-    claimed = trail_files_claim(worker=worker)
-    if not claimed:
-        return BatchResult()
-    try:
-        return _ingest_claimed(claimed, worker, context or ingest_context())
-    except BaseException:
-        # An unexpected error (not a bad file): nothing of the batch committed; give the files
-        # back at once rather than after the stale-claim timeout. A killed worker cannot do
-        # this, and then trail_claims_sweep does it.
-        try:
-            _release(claimed, worker)
-        except Exception:  # noqa: BLE001 - the sweep will release them
-            logger.exception("could not release claimed files")
-        raise
+    context = context or ingest_context()
+    kept = {} if gateways is None else gateways
+    threads = max(1, settings.PANTRY_USAGE_DOWNLOAD_THREADS)
+    with ThreadPoolExecutor(max_workers=threads) if threads > 1 else _no_pool() as pool:
+        started = _claim_and_start(worker, context, kept, pool)
+        if started is None:
+            return BatchResult()
+        with _released_on_error(worker, started):
+            return _finish(started, worker, context)
 
 
 def trail_files_ingest_for(*, seconds: float, worker: str | None = None) -> BatchResult:
-    """Ingest batches until nothing is pending or `seconds` have passed (one task's share)."""
+    """Ingest batches until nothing is pending or `seconds` have passed (one task's share).
+
+    The next batch is claimed and downloaded while the current one commits: the commit mostly
+    waits for PostgreSQL, and the downloads mostly for S3."""
     deadline = time.monotonic() + seconds
+    worker = worker or worker_name()
     total = BatchResult()
     context = ingest_context()
-    while time.monotonic() < deadline:
-        batch = trail_files_ingest(worker=worker, context=context)
-        if not batch.files:
-            break
-        for name in total.__dataclass_fields__:
-            setattr(total, name, getattr(total, name) + getattr(batch, name))
+    gateways: _Gateways = {}
+    threads = max(1, settings.PANTRY_USAGE_DOWNLOAD_THREADS)
+    with ThreadPoolExecutor(max_workers=threads) if threads > 1 else _no_pool() as pool:
+        current = _claim_and_start(worker, context, gateways, pool) if time.monotonic() < deadline else None
+        while current is not None:
+            following = None
+            with _released_on_error(worker, current):
+                if time.monotonic() < deadline:
+                    following = _claim_and_start(worker, context, gateways, pool)
+                with _released_on_error(worker, following):
+                    batch = _finish(current, worker, context)
+            for name in total.__dataclass_fields__:
+                setattr(total, name, getattr(total, name) + getattr(batch, name))
+            current = following
     return total
+
+
+@contextlib.contextmanager
+def _no_pool() -> Iterator[None]:
+    yield None
+
+
+@contextlib.contextmanager
+def _released_on_error(worker: str, started: _Started | None) -> Iterator[None]:
+    """An unexpected error (not a bad file): nothing of the batch committed; give its files back
+    at once rather than after the stale-claim timeout. A killed worker cannot do this, and then
+    trail_claims_sweep does it."""
+    try:
+        yield
+    except BaseException:
+        if started is not None:
+            for future in started.outcomes:
+                if isinstance(future, Future):
+                    future.cancel()
+            try:
+                _release(started.claimed, worker)
+            except Exception:  # noqa: BLE001 - the sweep will release them
+                logger.exception("could not release claimed files")
+        raise
 
 
 def trail_files_ingest_request() -> int:
@@ -477,27 +518,47 @@ def _download_and_read(
     return outcome
 
 
-def _ingest_claimed(claimed: list[ClaimedFile], worker: str, context: IngestContext) -> BatchResult:
-    sources = {s.pk: s for s in TrailSource.objects.filter(pk__in={f.source_id for f in claimed})}
-    # One client per source for the batch: boto3 clients are thread-safe, and making one costs
-    # more than reading a small log file.
-    gateways: dict[int, usage_aws.TrailBucketGateway | AwsError] = {}
-    for source_id, source in sources.items():
-        try:
-            gateways[source_id] = _gateway(source)
-        except AwsError as exc:
-            gateways[source_id] = exc
+@dataclass
+class _Started:
+    """A claimed batch whose files are downloading (futures) or read (outcomes)."""
 
-    def read(file: ClaimedFile) -> _Outcome:
-        return _download_and_read(gateways[file.source_id], sources[file.source_id], file, context)
+    claimed: list[ClaimedFile]
+    sources: dict[int, TrailSource]
+    outcomes: list[Future | _Outcome]
 
-    threads = max(1, min(settings.PANTRY_USAGE_DOWNLOAD_THREADS, len(claimed)))
-    if threads == 1:
-        outcomes = [read(f) for f in claimed]
-    else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            outcomes = list(pool.map(read, claimed))
 
+def _claim_and_start(
+    worker: str, context: IngestContext, kept: _Gateways, pool: ThreadPoolExecutor | None
+) -> _Started | None:
+    """Claim a batch and start reading its files on `pool` (at once, in this thread, without one)."""
+    claimed = trail_files_claim(worker=worker)
+    if not claimed:
+        return None
+    with _released_on_error(worker, _Started(claimed, {}, [])):
+        sources = {s.pk: s for s in TrailSource.objects.filter(pk__in={f.source_id for f in claimed})}
+        # One client per source, kept for the run's next batches: boto3 clients are thread-safe,
+        # making one costs more than reading a small log file, and its connection pool stays open.
+        # A source whose role failed is tried again on the next batch.
+        gateways: dict[int, usage_aws.TrailBucketGateway | AwsError] = {}
+        for source_id, source in sources.items():
+            identity = (source_id, source.role_arn, source.external_id, source.region)
+            try:
+                gateways[source_id] = kept.get(identity) or kept.setdefault(identity, _gateway(source))
+            except AwsError as exc:
+                gateways[source_id] = exc
+
+        def read(file: ClaimedFile) -> _Outcome:
+            return _download_and_read(gateways[file.source_id], sources[file.source_id], file, context)
+
+        if pool is None or len(claimed) == 1:
+            return _Started(claimed, sources, [read(f) for f in claimed])
+        return _Started(claimed, sources, [pool.submit(read, f) for f in claimed])
+
+
+def _finish(started: _Started, worker: str, context: IngestContext) -> BatchResult:
+    """Wait for the batch's files, then commit them (or give back those S3 would not serve)."""
+    claimed, sources = started.claimed, started.sources
+    outcomes = [o.result() if isinstance(o, Future) else o for o in started.outcomes]
     result = BatchResult(files=len(claimed))
     denied = [o for o in outcomes if o.aws_error is not None]
     if denied:
