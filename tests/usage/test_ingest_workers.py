@@ -91,16 +91,21 @@ def celery_worker_env():
 
 
 def test_a_killed_worker_between_files_leaves_nothing_half_counted(trail_org, celery_worker_process):
+    from sandbox import control
     from usage import tasks
 
     expected = many_files(trail_org, files=20, reads_per_file=20)
     services.trail_sources_list()
+    # Each S3 read takes half a second, so the worker is still busy when it is killed (a fast
+    # worker could otherwise finish all 20 files between two polls).
+    control.add_latency(trail_org.url, 0.5, service="s3")
     tasks.trail_files_ingest.delay()
     wait_until(lambda: TrailFile.objects.filter(state="done").count() >= 3, timeout=120, message="some files done")
     for pid in worker_children(celery_worker_process):
         os.kill(pid, signal.SIGKILL)
     celery_worker_process.kill()
     celery_worker_process.wait()
+    control.clear_faults(trail_org.url)
     done = TrailFile.objects.filter(state="done").count()
     assert 3 <= done < TrailFile.objects.count()
     services.trail_claims_sweep(stale_seconds=0)
