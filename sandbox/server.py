@@ -314,6 +314,27 @@ class KeepAliveRequestHandler(MotoRequestHandler):
     # Small responses leave in one segment, at once: without this, Nagle's algorithm holds the
     # body back until the client acknowledges the headers, and its delayed ACK waits 40 ms.
     disable_nagle_algorithm = True
+    # A connection idle this long between requests is closed, as AWS endpoints close idle
+    # connections (the SDKs open a new one): a client that never closes its pool cannot hold
+    # a server thread for ever. Only the wait for the next request is bounded, never a
+    # request being read or a response being sent (a 512 MB object takes what it takes).
+    idle_timeout: float = 60.0
+
+    def handle_one_request(self) -> None:
+        self.connection.settimeout(self.idle_timeout)
+        try:
+            waiting = self.rfile.peek(1)  # the next request's first byte, or the client's close
+        except (TimeoutError, OSError):
+            waiting = b""
+        finally:
+            try:
+                self.connection.settimeout(None)
+            except OSError:  # the socket is already gone
+                pass
+        if not waiting:
+            self.close_connection = True
+            return
+        super().handle_one_request()
 
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()

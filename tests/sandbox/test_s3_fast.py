@@ -227,3 +227,29 @@ def test_connections_are_kept_alive_between_calls(s3):
         assert conn.sock is first  # the same socket served every request
     finally:
         conn.close()
+
+
+def test_a_connection_idle_past_the_timeout_is_closed_by_the_sandbox(s3, monkeypatch):
+    """A client that keeps a pooled connection open for ever does not hold a server thread for ever."""
+    import http.client
+    import time
+    from urllib.parse import urlsplit
+
+    from sandbox.server import KeepAliveRequestHandler
+
+    monkeypatch.setattr(KeepAliveRequestHandler, "idle_timeout", 0.5)
+    endpoint = urlsplit(s3.meta.endpoint_url)
+    conn = http.client.HTTPConnection(endpoint.hostname, endpoint.port, timeout=10)
+    try:
+        conn.request("GET", "/_sandbox/health")
+        assert conn.getresponse().read() == b'{"status": "ok"}'
+        sock = conn.sock
+        time.sleep(0.3)  # within the idle timeout: the connection still serves
+        conn.request("GET", "/_sandbox/health")
+        assert conn.getresponse().read() == b'{"status": "ok"}'
+        assert conn.sock is sock
+        time.sleep(1.5)  # past it: the sandbox closed its end
+        sock.settimeout(5)
+        assert sock.recv(1) == b""
+    finally:
+        conn.close()
