@@ -135,8 +135,8 @@ def _usage_context(user, group: FeatureGroup) -> dict:
 @login_required
 @require_GET
 def group_detail(request: HttpRequest, group_uuid) -> HttpResponse:
-    # Resolved once: the gate, the sharing panel ("Request access", "How to read it") and the
-    # usage panel all read it.
+    # Resolved once: the gate and the sharing panel ("Request access", "How to read it") read it.
+    # The usage panel asks its own question (usage.selectors.usage_scope: the owner side).
     scope = visibility_scope(request.user)
     group = get_feature_group_for_user(request.user, group_uuid, scope=scope)
     mine = group.access_level == access.MINE
