@@ -29,7 +29,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from math import ceil
@@ -51,6 +51,7 @@ from catalog.selectors.access import (
     access_slug,
 )
 from catalog.selectors.accounts import account_names_seen
+from catalog.selectors.groups import GROUP_SEARCH_ONLY_FIELDS
 
 MAX_QUERY_LENGTH = 200
 MAX_VALUES_PER_FACET = 10  # selected values accepted per facet from the URL
@@ -540,17 +541,22 @@ ESTIMATES_KEPT = 1024
 _estimates: dict[str, tuple[float, float]] = {}
 
 
-def _feature_name_matches_estimate(cursor, query: str) -> float:
-    """The planner's estimate of features whose name has the query's words (cached, see above)."""
+def _estimate_cached(key: str, plan: Callable[[], float]) -> float:
+    """`plan()`, remembered under `key` for ESTIMATE_TTL_SECONDS (see above)."""
     now = time.monotonic()
-    cached = _estimates.get(query)
+    cached = _estimates.get(key)
     if cached and cached[0] > now:
         return cached[1]
     if len(_estimates) >= ESTIMATES_KEPT:
         _estimates.clear()
-    estimate = _feature_name_matches_planned(cursor, query)
-    _estimates[query] = (now + ESTIMATE_TTL_SECONDS, estimate)
+    estimate = plan()
+    _estimates[key] = (now + ESTIMATE_TTL_SECONDS, estimate)
     return estimate
+
+
+def _feature_name_matches_estimate(cursor, query: str) -> float:
+    """The planner's estimate of features whose name has the query's words (cached, see above)."""
+    return _estimate_cached(query, lambda: _feature_name_matches_planned(cursor, query))
 
 
 # Above this share of all groups matching the text (as the planner
@@ -561,13 +567,10 @@ TEXT_WALK_FROM = 0.05
 
 def _group_text_share_estimate(cursor, query: str) -> float:
     """The planner's estimate of the share of groups whose lexemes match (cached like the names')."""
-    key = "groups\0" + query
-    now = time.monotonic()
-    cached = _estimates.get(key)
-    if cached and cached[0] > now:
-        return cached[1]
-    if len(_estimates) >= ESTIMATES_KEPT:
-        _estimates.clear()
+    return _estimate_cached("groups\0" + query, lambda: _group_text_share_planned(cursor, query))
+
+
+def _group_text_share_planned(cursor, query: str) -> float:
     # One EXPLAIN, two plans: the matches and the whole table.
     cursor.execute(
         f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {GROUPS_TABLE} WHERE search_lexemes @@ {TSQUERY_SQL}"  # noqa: S608
@@ -577,9 +580,7 @@ def _group_text_share_estimate(cursor, query: str) -> float:
     plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
     matches, total = (float(part["Plan Rows"]) for part in plan[0]["Plan"]["Plans"])
-    share = matches / total if total else 0.0
-    _estimates[key] = (now + ESTIMATE_TTL_SECONDS, share)
-    return share
+    return matches / total if total else 0.0
 
 
 def _feature_name_matches_planned(cursor, query: str) -> float:
@@ -864,11 +865,10 @@ def _facet_label(name: str, value: str) -> str:
 
 # The stored vectors and word lists are large and never shown: left in the database.
 PAGE_DEFERRED = {
-    FeatureGroup: ("search_vector", "search_lexemes", "name_vector", "feature_words", "online_store_config"),
+    FeatureGroup: (*GROUP_SEARCH_ONLY_FIELDS, "online_store_config"),
     Feature: ("search_vector",),
     AwsAccount: (),
 }
-PAGE_GROUP_DEFERRED_FOR_FEATURES = ("search_vector", "search_lexemes", "name_vector", "feature_words")
 
 
 def _page_columns(model, alias: str, deferred: tuple[str, ...]) -> tuple[list[str], list[str], list[tuple]]:
@@ -901,7 +901,7 @@ def _page_plan(kind: str) -> tuple[str, list[tuple]]:
     else:
         parts = [
             (Feature, "f", PAGE_DEFERRED[Feature]),
-            (FeatureGroup, "g", PAGE_GROUP_DEFERRED_FOR_FEATURES),
+            (FeatureGroup, "g", GROUP_SEARCH_ONLY_FIELDS),
             (AwsAccount, "a", ()),
         ]
         source = (
