@@ -97,7 +97,8 @@ def group_lineage(request: HttpRequest, group_uuid) -> HttpResponse:
 @login_required
 @require_POST
 def group_lineage_edge_add(request: HttpRequest, group_uuid) -> HttpResponse:
-    group = get_feature_group_for_user(request.user, group_uuid)
+    scope = visibility_scope(request.user)  # read once: the gate and the panel drawn after the change
+    group = get_feature_group_for_user(request.user, group_uuid, scope=scope)
     if not can_edit_group(request.user, group):
         raise PermissionDenied
     form = LineageEdgeForm(request.POST)
@@ -109,19 +110,22 @@ def group_lineage_edge_add(request: HttpRequest, group_uuid) -> HttpResponse:
     htmx = bool(request.headers.get("HX-Request"))
     if form.is_valid():
         if htmx:
-            return _render_edges(request, group, changed=True)
+            return _render_edges(request, group, changed=True, scope=scope)
         messages.success(request, "Edge added.")
         return redirect("catalog:group_lineage", group_uuid=group.uuid)
     if htmx:
         # htmx swaps only 2xx answers by default; the errors are in the fragment.
-        return _render_edges(request, group, form=form)
-    return render(request, "catalog/lineage_group.html", _lineage_context(request, group, form=form), status=400)
+        return _render_edges(request, group, form=form, scope=scope)
+    return render(
+        request, "catalog/lineage_group.html", _lineage_context(request, group, form=form, scope=scope), status=400
+    )
 
 
 @login_required
 @require_POST
 def group_lineage_edge_remove(request: HttpRequest, group_uuid, edge_uuid) -> HttpResponse:
-    group = get_feature_group_for_user(request.user, group_uuid)
+    scope = visibility_scope(request.user)  # read once: the gate and the panel drawn after the change
+    group = get_feature_group_for_user(request.user, group_uuid, scope=scope)
     if not can_edit_group(request.user, group):
         raise PermissionDenied
     try:
@@ -129,13 +133,14 @@ def group_lineage_edge_remove(request: HttpRequest, group_uuid, edge_uuid) -> Ht
     except LineageEdge.DoesNotExist:
         raise Http404("No such manual edge on this feature group.") from None
     if request.headers.get("HX-Request"):
-        return _render_edges(request, group, changed=True)
+        return _render_edges(request, group, changed=True, scope=scope)
     messages.success(request, "Edge removed.")
     return redirect("catalog:group_lineage", group_uuid=group.uuid)
 
 
 def _edge_visibility_change(request: HttpRequest, group_uuid, edge_uuid, *, hide: bool) -> HttpResponse:
-    group = get_feature_group_for_user(request.user, group_uuid)
+    scope = visibility_scope(request.user)  # read once: the gate and the panel drawn after the change
+    group = get_feature_group_for_user(request.user, group_uuid, scope=scope)
     if not can_edit_group(request.user, group):
         raise PermissionDenied
     action = services.lineage_edge_hide if hide else services.lineage_edge_unhide
@@ -144,7 +149,7 @@ def _edge_visibility_change(request: HttpRequest, group_uuid, edge_uuid, *, hide
     except LineageEdge.DoesNotExist:
         raise Http404("No such edge on this feature group.") from None
     if request.headers.get("HX-Request"):
-        return _render_edges(request, group, changed=True)
+        return _render_edges(request, group, changed=True, scope=scope)
     messages.success(
         request, "Edge hidden for everyone. It is listed under Hidden edges." if hide else "Edge shown again."
     )

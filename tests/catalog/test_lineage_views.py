@@ -117,6 +117,25 @@ def test_owner_adds_an_upstream_s3_edge(client, owner, group):
     assert edge.target.feature_group == group
 
 
+def test_adding_an_edge_reads_the_owners_accounts_and_grants_once(client, owner, group, monkeypatch):
+    """The gate and the redrawn panel (graph, hidden edges) share one visibility scope."""
+    from catalog import scope
+
+    resolved = []
+    resolver = scope._resolver
+
+    def counting(user):
+        resolved.append(user)
+        return resolver(user)
+
+    monkeypatch.setattr(scope, "_resolver", counting)
+    client.force_login(owner)
+    response = client.post(add_url(group), upstream_s3(), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "s3://raw-data/customers" in response.content.decode()
+    assert len(resolved) == 1
+
+
 def test_owner_adds_a_downstream_model_by_name_and_a_glue_table_upstream(client, owner, group):
     client.force_login(owner)
     client.post(add_url(group), {"direction": "downstream", "kind": "model", "identifier": "churn-xgb"})
