@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -383,6 +384,16 @@ def get_access_request_for_user(user, uuid, *, for_decision: bool = False) -> Ac
     if found is None:
         raise Http404("No such access request.")
     return found
+
+
+def get_access_request_to_decide(user, uuid) -> AccessRequest:
+    """A request the user sees (else 404) and may decide (else 403), before anything posted is read."""
+    access_request = get_access_request_for_user(user, uuid)
+    if not is_owner(user, access_request.owner_account):
+        raise PermissionDenied("Only the owners of the account that holds it decide.")
+    if access_request.requester_id == user.pk:
+        raise PermissionDenied("Nobody decides on their own request.")
+    return access_request
 
 
 def get_invitation_for_admin(user, uuid) -> Invitation:

@@ -260,20 +260,10 @@ def request_withdraw(request: HttpRequest, request_uuid) -> HttpResponse:
     return redirect("sharing:requests_mine")
 
 
-def _request_for_decision(user, request_uuid) -> AccessRequest:
-    """A request the user sees (else 404) and may decide (else 403), before anything posted is read."""
-    access_request = selectors.get_access_request_for_user(user, request_uuid)
-    if not is_owner(user, access_request.owner_account):
-        raise PermissionDenied("Only the owners of the account that holds it decide.")
-    if access_request.requester_id == user.pk:
-        raise PermissionDenied("Nobody decides on their own request.")
-    return access_request
-
-
 @login_required
 @require_POST
 def request_approve(request: HttpRequest, request_uuid) -> HttpResponse:
-    access_request = _request_for_decision(request.user, request_uuid)
+    access_request = selectors.get_access_request_to_decide(request.user, request_uuid)
     form = forms.ApproveForm(request.POST, access_request=access_request)
     if form.is_valid():
         try:
@@ -296,7 +286,7 @@ def request_approve(request: HttpRequest, request_uuid) -> HttpResponse:
 @login_required
 @require_POST
 def request_reject(request: HttpRequest, request_uuid) -> HttpResponse:
-    access_request = _request_for_decision(request.user, request_uuid)
+    access_request = selectors.get_access_request_to_decide(request.user, request_uuid)
     form = forms.RejectForm(request.POST)
     if form.is_valid():
         try:
