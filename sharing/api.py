@@ -438,15 +438,8 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, id=None) -> Response:
         """Revoke: take the resource out of its RAM share and end the grant."""
-        # 404 when the caller cannot see the grant; the service answers 403 to those who only read it.
-        grant = get_object_or_404(
-            Grant.objects.filter(owner_account__in=selectors.owned_accounts(request.user)).select_related(
-                "owner_account", "consumer_account", "feature_group"
-            ),
-            uuid=selectors.uuid_or_404(id),
-        )
-        if not is_owner(request.user, grant.owner_account):
-            raise PermissionDenied("Only the account's owners revoke its shares.")
+        # 404 when the caller cannot see the grant, 403 to governance and operators, who only read it.
+        grant = selectors.get_grant_to_revoke(request.user, id)
         payload = RevokeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return _answer(

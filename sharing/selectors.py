@@ -428,6 +428,16 @@ def get_grant_for_owner(user, uuid) -> Grant:
     return found
 
 
+def get_grant_to_revoke(user, uuid) -> Grant:
+    """A grant of an account the user owns; governance and operators, who read every grant, get a 403."""
+    try:
+        return get_grant_for_owner(user, uuid)
+    except Http404:
+        if user_sees_everything(user) and Grant.objects.filter(uuid=uuid_or_404(uuid)).exists():
+            raise PermissionDenied("Only the account's owners revoke its shares.") from None
+        raise
+
+
 def get_share_for_owner(user, uuid) -> Share:
     uuid = uuid_or_404(uuid)
     found = (
