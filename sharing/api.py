@@ -319,20 +319,11 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             _raise(exc)
         return Response(AccessRequestSerializer(created).data, status=status.HTTP_201_CREATED)
 
-    def _for_decision(self, id) -> AccessRequest:
-        # 404 when the caller cannot see the request, 403 when they see it but do not decide.
-        access_request = selectors.get_access_request_for_user(self.request.user, id)
-        if not is_owner(self.request.user, access_request.owner_account):
-            raise PermissionDenied("Only the owners of the account that holds it decide.")
-        if access_request.requester_id == self.request.user.pk:
-            raise PermissionDenied("Nobody decides on their own request.")
-        return access_request
-
     @extend_schema(request=DecisionSerializer, responses={200: AccessRequestSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, id=None) -> Response:
         """Approve (optionally at a lower level or an earlier end date); Pantry then shares it in AWS RAM."""
-        access_request = self._for_decision(id)
+        access_request = selectors.get_access_request_to_decide(request.user, id)
         payload = DecisionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return _answer(
@@ -346,7 +337,7 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     @extend_schema(request=RejectSerializer, responses={200: AccessRequestSerializer})
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, id=None) -> Response:
-        access_request = self._for_decision(id)
+        access_request = selectors.get_access_request_to_decide(request.user, id)
         payload = RejectSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return _answer(
@@ -447,15 +438,8 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, id=None) -> Response:
         """Revoke: take the resource out of its RAM share and end the grant."""
-        # 404 when the caller cannot see the grant; the service answers 403 to those who only read it.
-        grant = get_object_or_404(
-            Grant.objects.filter(owner_account__in=selectors.owned_accounts(request.user)).select_related(
-                "owner_account", "consumer_account", "feature_group"
-            ),
-            uuid=selectors.uuid_or_404(id),
-        )
-        if not is_owner(request.user, grant.owner_account):
-            raise PermissionDenied("Only the account's owners revoke its shares.")
+        # 404 when the caller cannot see the grant, 403 to governance and operators, who only read it.
+        grant = selectors.get_grant_to_revoke(request.user, id)
         payload = RevokeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return _answer(

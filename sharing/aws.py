@@ -249,11 +249,14 @@ class RamGateway(Gateway):
 
     # -------------------------------------------------------------- permissions
     def list_permissions(self, resource_type: str) -> list[PermissionRecord]:
-        """Managed permissions for one resource type (botocore has no paginator for this call)."""
+        """Managed permissions for one resource type."""
+        return self._permission_records("ListPermissions", resourceType=resource_type, permissionType="AWS_MANAGED")
+
+    def _permission_records(self, operation: str, **params: Any) -> list[PermissionRecord]:
+        """Every page of a permissions listing (botocore has no paginator for these calls)."""
         out: list[PermissionRecord] = []
-        params: dict[str, Any] = {"resourceType": resource_type, "permissionType": "AWS_MANAGED"}
         while True:
-            page = self._call("ListPermissions", **params)
+            page = self._call(operation, **params)
             out += [
                 PermissionRecord(
                     arn=p["arn"],
@@ -278,22 +281,7 @@ class RamGateway(Gateway):
         return found
 
     def list_resource_share_permissions(self, share_arn: str) -> list[PermissionRecord]:
-        out: list[PermissionRecord] = []
-        params: dict[str, Any] = {"resourceShareArn": share_arn}
-        while True:
-            page = self._call("ListResourceSharePermissions", **params)
-            out += [
-                PermissionRecord(
-                    arn=p["arn"],
-                    name=p.get("name", ""),
-                    resource_type=p.get("resourceType", ""),
-                    version=p.get("version", ""),
-                )
-                for p in page.get("permissions", [])
-            ]
-            if not page.get("nextToken"):
-                return out
-            params["nextToken"] = page["nextToken"]
+        return self._permission_records("ListResourceSharePermissions", resourceShareArn=share_arn)
 
     def associate_resource_share_permission(
         self, *, share_arn: str, permission_arn: str, client_token: str, replace: bool = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -385,6 +386,16 @@ def get_access_request_for_user(user, uuid, *, for_decision: bool = False) -> Ac
     return found
 
 
+def get_access_request_to_decide(user, uuid) -> AccessRequest:
+    """A request the user sees (else 404) and may decide (else 403), before anything posted is read."""
+    access_request = get_access_request_for_user(user, uuid)
+    if not is_owner(user, access_request.owner_account):
+        raise PermissionDenied("Only the owners of the account that holds it decide.")
+    if access_request.requester_id == user.pk:
+        raise PermissionDenied("Nobody decides on their own request.")
+    return access_request
+
+
 def get_invitation_for_admin(user, uuid) -> Invitation:
     """An invitation to an account the user is an admin of; owners of the sending account may re-send too."""
     uuid = uuid_or_404(uuid)
@@ -415,6 +426,16 @@ def get_grant_for_owner(user, uuid) -> Grant:
     if found is None:
         raise Http404("No such grant.")
     return found
+
+
+def get_grant_to_revoke(user, uuid) -> Grant:
+    """A grant of an account the user owns; governance and operators, who read every grant, get a 403."""
+    try:
+        return get_grant_for_owner(user, uuid)
+    except Http404:
+        if user_sees_everything(user) and Grant.objects.filter(uuid=uuid_or_404(uuid)).exists():
+            raise PermissionDenied("Only the account's owners revoke its shares.") from None
+        raise
 
 
 def get_share_for_owner(user, uuid) -> Share:
