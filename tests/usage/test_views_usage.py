@@ -15,7 +15,7 @@ from django.urls import reverse
 from portal.models import AuditEvent
 from tests.csp import assert_csp_clean
 from tests.usage.dashboard_data import event, rollups_rebuild, usage_world
-from usage import services
+from usage import selectors, services
 from usage.models import TrailFile, TrailSource
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +165,16 @@ def test_grants_page_lists_unused_wider_and_ungranted(client, governance, org, w
     ungranted = re.search(r'id="table-ungranted".*?</table>', html, re.S).group(0)
     assert "customer_profile" in ungranted and org.team.account_id in ungranted
     assert_csp_clean(html)
+
+
+def test_grants_page_counts_the_ungranted_pairs_it_does_not_list(client, governance, org, world, monkeypatch):
+    monkeypatch.setattr(selectors, "UNGRANTED_LIMIT", 0)
+    html = _get(client, governance, "usage:grants").content.decode()
+    title = re.search(r'id="ungranted-title".*?</h2>', html, re.S).group(0)
+    assert ">1</span>" in title
+    ungranted = re.search(r'id="table-ungranted".*?</table>', html, re.S).group(0)
+    assert "customer_profile" not in ungranted
+    assert 'id="ungranted-more">And 1 more with fewer calls.' in html
 
 
 def test_asking_the_owners_to_revoke_an_unused_grant_notifies_them_and_is_audited(client, governance, owner, world):
