@@ -446,6 +446,15 @@ def test_replay_range_is_validated(client, operator):
     assert response.status_code == 400
 
 
+def test_a_refused_replay_still_shows_the_role_setup(client, operator):
+    source = _source(external_id="pantry-trail-id")
+    client.force_login(operator)
+    response = client.post(reverse("usage:source_replay", args=[source.uuid]), {"start": "x", "end": ""})
+    assert response.status_code == 400
+    external_id = re.search(r'id="external-id">(.*?)</dd>', response.content.decode(), re.S).group(1)
+    assert external_id == "pantry-trail-id"
+
+
 @pytest.mark.parametrize("persona", ["owner", "data_scientist", "consumer_admin", "governance", "outsider"])
 def test_only_operators_manage_trail_sources(client, request, persona):
     source = _source()
