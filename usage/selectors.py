@@ -271,9 +271,7 @@ def usage_top_groups(
     ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
     top = [
         {"feature_group_id": group_id, "calls": calls, "accounts": accounts}
-        for group_id, calls, accounts in (
-            tops.groups if tops is not None else _top_by(ok, ("feature_group_id",), "consumer_account_id", limit + 1)
-        )
+        for group_id, calls, accounts in (tops or usage_tops(scope=scope, filters=filters, limit=limit)).groups
     ]
     if any(r["feature_group_id"] is None for r in top):
         top = [r for r in top if r["feature_group_id"] is not None] + list(
@@ -304,12 +302,9 @@ def usage_top_groups(
 def usage_top_consumers(
     *, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT, tops: UsageTops | None = None
 ) -> Series:
-    ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
     top = [
         {"consumer_account_id": account_id, "calls": calls, "groups": groups}
-        for account_id, calls, groups in (
-            tops.consumers if tops is not None else _top_by(ok, ("consumer_account_id",), "feature_group_id", limit)
-        )
+        for account_id, calls, groups in (tops or usage_tops(scope=scope, filters=filters, limit=limit)).consumers
     ]
     names = _account_names(r["consumer_account_id"] for r in top)
     rows = [
