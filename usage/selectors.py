@@ -42,6 +42,8 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 400
 TOP_LIMIT = 10
 DENIED_LIMIT = 50
+# Rows of "calls by accounts with no grant" listed (the most called pairs); the rest are counted.
+UNGRANTED_LIMIT = 50
 OWNER_SIDE_ROLES = (Membership.Role.OWNER, Membership.Role.ACCOUNT_ADMIN)
 
 # Sharing actions counted on the governance dashboard (portal.AuditEvent.action prefixes).
@@ -269,9 +271,7 @@ def usage_top_groups(
     ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
     top = [
         {"feature_group_id": group_id, "calls": calls, "accounts": accounts}
-        for group_id, calls, accounts in (
-            tops.groups if tops is not None else _top_by(ok, ("feature_group_id",), "consumer_account_id", limit + 1)
-        )
+        for group_id, calls, accounts in (tops or usage_tops(scope=scope, filters=filters, limit=limit)).groups
     ]
     if any(r["feature_group_id"] is None for r in top):
         top = [r for r in top if r["feature_group_id"] is not None] + list(
@@ -302,12 +302,9 @@ def usage_top_groups(
 def usage_top_consumers(
     *, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIMIT, tops: UsageTops | None = None
 ) -> Series:
-    ok = usage_rollups(scope=scope, filters=filters, by_principal=False).filter(outcome=SUCCESS)
     top = [
         {"consumer_account_id": account_id, "calls": calls, "groups": groups}
-        for account_id, calls, groups in (
-            tops.consumers if tops is not None else _top_by(ok, ("consumer_account_id",), "feature_group_id", limit)
-        )
+        for account_id, calls, groups in (tops or usage_tops(scope=scope, filters=filters, limit=limit)).consumers
     ]
     names = _account_names(r["consumer_account_id"] for r in top)
     rows = [
@@ -563,11 +560,22 @@ class GrantsVsUse:
     since: date
     unused: list[dict]
     wider_than_use: list[dict]
-    reads_without_grant: list[dict]
+    reads_without_grant: list[dict]  # the `reads_limit` pairs with the most calls
+    reads_without_grant_more: int = 0  # ungranted pairs left out of that list
+
+    @property
+    def reads_without_grant_total(self) -> int:
+        return len(self.reads_without_grant) + self.reads_without_grant_more
 
 
-def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> GrantsVsUse:
-    """Active feature group grants against the last `days` days of use (organisation-wide)."""
+def grants_vs_use(
+    *, days: int = DEFAULT_DAYS, today: date | None = None, reads_limit: int | None = None
+) -> GrantsVsUse:
+    """Active feature group grants against the last `days` days of use (organisation-wide).
+
+    Calls without a grant are listed for the `reads_limit` (group, account) pairs with the most
+    calls (`UNGRANTED_LIMIT` by default); the others are only counted (`reads_without_grant_more`)."""
+    reads_limit = UNGRANTED_LIMIT if reads_limit is None else reads_limit
     today = today or timezone.localdate()
     since = today - timedelta(days=days - 1)
     use = _use_by_pair(since=since)
@@ -603,7 +611,6 @@ def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Gra
     # outside Pantry, or a leak. The owner's own account needs no grant.
     ungranted = [(pair, row) for pair, row in use.items() if pair not in granted_pairs]
     groups = _group_labels([g for (g, _), _ in ungranted])
-    names = _account_names(a for (_, a), _ in ungranted)
     reads = []
     for (group_pk, account_id), row in ungranted:
         group = groups.get(group_pk)
@@ -613,7 +620,6 @@ def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Gra
             {
                 "group": group,
                 "account_id": account_id,
-                "account_name": names.get(account_id, ""),
                 "last_day": row["last_day"],
             }
         )
@@ -627,7 +633,19 @@ def grants_vs_use(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Gra
     for row in reads:
         row["calls"] = calls.get((row["group"].pk, row["account_id"]), 0)
     reads.sort(key=lambda r: (-r["calls"], r["group"].name, r["account_id"]))
-    return GrantsVsUse(days=days, since=since, unused=unused, wider_than_use=wider, reads_without_grant=reads)
+    more = max(len(reads) - reads_limit, 0)
+    reads = reads[:reads_limit]
+    names = _account_names(r["account_id"] for r in reads)
+    for row in reads:
+        row["account_name"] = names.get(row["account_id"], "")
+    return GrantsVsUse(
+        days=days,
+        since=since,
+        unused=unused,
+        wider_than_use=wider,
+        reads_without_grant=reads,
+        reads_without_grant_more=more,
+    )
 
 
 # --- owners' panels and the catalog's figures ----------------------------------------------------

@@ -245,16 +245,21 @@ def source_edit(request: HttpRequest, source_uuid) -> HttpResponse:
 def source_detail(request: HttpRequest, source_uuid) -> HttpResponse:
     _require_operator(request.user)
     source = _source(source_uuid)
-    context = {
-        "source": source,
-        "health": selectors.trail_source_health(source=source),
-        "quarantined": selectors.trail_files_quarantined(source=source),
-        "replay_form": ReplayForm(initial={"start": timezone.localdate(), "end": timezone.localdate()}),
-    }
+    replay_form = ReplayForm(initial={"start": timezone.localdate(), "end": timezone.localdate()})
+    context = _detail_context(source, replay_form)
     if request.headers.get("HX-Request"):
         return render(request, "usage/source_detail.html#health", context)
     context["setup"] = trail_role_setup(source=source)
     return render(request, "usage/source_detail.html", context)
+
+
+def _detail_context(source: TrailSource, replay_form: ReplayForm) -> dict:
+    return {
+        "source": source,
+        "health": selectors.trail_source_health(source=source),
+        "quarantined": selectors.trail_files_quarantined(source=source),
+        "replay_form": replay_form,
+    }
 
 
 @login_required
@@ -274,12 +279,7 @@ def source_replay(request: HttpRequest, source_uuid) -> HttpResponse:
     source = _source(source_uuid)
     form = ReplayForm(request.POST)
     if not form.is_valid():
-        context = {
-            "source": source,
-            "health": selectors.trail_source_health(source=source),
-            "quarantined": selectors.trail_files_quarantined(source=source),
-            "replay_form": form,
-        }
+        context = {**_detail_context(source, form), "setup": trail_role_setup(source=source)}
         return render(request, "usage/source_detail.html", context, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     # The listing runs in a worker: a request thread never waits on S3.

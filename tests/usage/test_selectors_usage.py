@@ -169,6 +169,14 @@ def test_grants_vs_use(org, world):
     ]
 
 
+def test_calls_without_a_grant_list_the_most_called_pairs_and_count_the_rest(org, world):
+    full = selectors.grants_vs_use(days=30)
+    assert full.reads_without_grant_more == 0 and full.reads_without_grant_total == 1
+    capped = selectors.grants_vs_use(days=30, reads_limit=0)
+    assert capped.reads_without_grant == []
+    assert capped.reads_without_grant_more == 1 and capped.reads_without_grant_total == 1
+
+
 def test_a_grant_used_only_before_the_window_is_unused_with_its_last_use(org, world):
     report = selectors.grants_vs_use(days=3)
     unused = {r["grant"]: r["last_day"] for r in report.unused}

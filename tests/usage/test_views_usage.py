@@ -15,7 +15,7 @@ from django.urls import reverse
 from portal.models import AuditEvent
 from tests.csp import assert_csp_clean
 from tests.usage.dashboard_data import event, rollups_rebuild, usage_world
-from usage import services
+from usage import selectors, services
 from usage.models import TrailFile, TrailSource
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +165,16 @@ def test_grants_page_lists_unused_wider_and_ungranted(client, governance, org, w
     ungranted = re.search(r'id="table-ungranted".*?</table>', html, re.S).group(0)
     assert "customer_profile" in ungranted and org.team.account_id in ungranted
     assert_csp_clean(html)
+
+
+def test_grants_page_counts_the_ungranted_pairs_it_does_not_list(client, governance, org, world, monkeypatch):
+    monkeypatch.setattr(selectors, "UNGRANTED_LIMIT", 0)
+    html = _get(client, governance, "usage:grants").content.decode()
+    title = re.search(r'id="ungranted-title".*?</h2>', html, re.S).group(0)
+    assert ">1</span>" in title
+    ungranted = re.search(r'id="table-ungranted".*?</table>', html, re.S).group(0)
+    assert "customer_profile" not in ungranted
+    assert 'id="ungranted-more">And 1 more with fewer calls.' in html
 
 
 def test_asking_the_owners_to_revoke_an_unused_grant_notifies_them_and_is_audited(client, governance, owner, world):
@@ -434,6 +444,15 @@ def test_replay_range_is_validated(client, operator):
     assert "The start date is after the end date" in response.content.decode()
     response = client.post(reverse("usage:source_replay", args=[source.uuid]), {"start": "x", "end": ""})
     assert response.status_code == 400
+
+
+def test_a_refused_replay_still_shows_the_role_setup(client, operator):
+    source = _source(external_id="pantry-trail-id")
+    client.force_login(operator)
+    response = client.post(reverse("usage:source_replay", args=[source.uuid]), {"start": "x", "end": ""})
+    assert response.status_code == 400
+    external_id = re.search(r'id="external-id">(.*?)</dd>', response.content.decode(), re.S).group(1)
+    assert external_id == "pantry-trail-id"
 
 
 @pytest.mark.parametrize("persona", ["owner", "data_scientist", "consumer_admin", "governance", "outsider"])
