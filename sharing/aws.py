@@ -10,7 +10,7 @@ RAM API reference: https://docs.aws.amazon.com/ram/latest/APIReference/Welcome.h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -250,13 +250,19 @@ class RamGateway(Gateway):
     # -------------------------------------------------------------- permissions
     def list_permissions(self, resource_type: str) -> list[PermissionRecord]:
         """Managed permissions for one resource type."""
-        return self._permission_records("ListPermissions", resourceType=resource_type, permissionType="AWS_MANAGED")
+        return self._permission_records(
+            lambda **p: self._call("ListPermissions", **p), resourceType=resource_type, permissionType="AWS_MANAGED"
+        )
 
-    def _permission_records(self, operation: str, **params: Any) -> list[PermissionRecord]:
-        """Every page of a permissions listing (botocore has no paginator for these calls)."""
+    @staticmethod
+    def _permission_records(call: Callable[..., dict], **params: Any) -> list[PermissionRecord]:
+        """Every page of a permissions listing (botocore has no paginator for these calls).
+
+        `call` makes the one request with a literal operation name, so the policy test can read
+        which RAM actions this module calls (tests/test_aws_policies.py)."""
         out: list[PermissionRecord] = []
         while True:
-            page = self._call(operation, **params)
+            page = call(**params)
             out += [
                 PermissionRecord(
                     arn=p["arn"],
@@ -281,7 +287,9 @@ class RamGateway(Gateway):
         return found
 
     def list_resource_share_permissions(self, share_arn: str) -> list[PermissionRecord]:
-        return self._permission_records("ListResourceSharePermissions", resourceShareArn=share_arn)
+        return self._permission_records(
+            lambda **p: self._call("ListResourceSharePermissions", **p), resourceShareArn=share_arn
+        )
 
     def associate_resource_share_permission(
         self, *, share_arn: str, permission_arn: str, client_token: str, replace: bool = False
