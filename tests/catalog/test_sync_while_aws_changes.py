@@ -178,8 +178,10 @@ def test_a_session_that_expires_mid_listing_is_renewed_and_the_run_succeeds(aws_
 def test_a_session_that_expires_during_the_lineage_read_is_renewed(aws_sandbox, central, aws_call_hooks, settings):
     settings.PANTRY_LINEAGE_CONCURRENCY = 4
     _groups(aws_sandbox.url, 8)
-    aws_call_hooks.after(
-        "QueryLineage", lambda: control.expire_sessions(aws_sandbox.url, role_arn=central.role_arn), nth=2
+    # Before the third call, not after the second: with four threads the other reads could all
+    # finish while the expiry is still on its way to the sandbox, and then no call would see it.
+    aws_call_hooks.before(
+        "QueryLineage", lambda: control.expire_sessions(aws_sandbox.url, role_arn=central.role_arn), nth=3
     )
 
     run = run_sync(central)
