@@ -22,6 +22,22 @@ from catalog.selectors.accounts import account_pks_seen
 MAX_DEPTH = 5
 MAX_NODES = 300
 DEFAULT_DEPTH = 2
+# What drawing a node reads (`_graph_node`, `NodeGate.allowed`): not the group's search vectors
+# and feature words, nor the accounts' other columns, which the walk would fetch on every hop.
+GRAPH_NODE_FIELDS = (
+    "id",
+    "uuid",
+    "key",
+    "kind",
+    "name",
+    "account_id",
+    "feature_group_id",
+    "properties",
+    "account__account_id",
+    "feature_group__uuid",
+    "feature_group__name",
+    "feature_group__account__account_id",
+)
 # AWS documents AssociatedWith as a link without a direction ("the source is
 # connected to the destination"): a pipeline associated with the job that
 # produces a group belongs on the group's upstream side. Such neighbours are
@@ -173,7 +189,11 @@ class _Walk:
             if len(new_ids) > room:
                 self.truncated = True
                 new_ids = sorted(new_ids)[: max(room, 0)]
-            fetched = LineageNode.objects.filter(pk__in=new_ids).select_related("feature_group__account", "account")
+            fetched = (
+                LineageNode.objects.filter(pk__in=new_ids)
+                .select_related("feature_group__account", "account")
+                .only(*GRAPH_NODE_FIELDS)
+            )
             for node in self._allowed(fetched):
                 self.nodes[node.pk] = node
                 self.side[node.pk] = (direction, hop)
@@ -260,7 +280,12 @@ def lineage_graph(
     caller resolved it already for the gate.
     """
     depth_up, depth_down = clamp_depth(depth_up), clamp_depth(depth_down)
-    root = LineageNode.objects.filter(feature_group=group).select_related("feature_group__account", "account").first()
+    root = (
+        LineageNode.objects.filter(feature_group=group)
+        .select_related("feature_group__account", "account")
+        .only(*GRAPH_NODE_FIELDS)
+        .first()
+    )
     if root is None:
         # Nothing links to this group yet; the page still draws the group.
         node = GraphNode(
