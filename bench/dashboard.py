@@ -14,6 +14,8 @@ so index-only scans can work), then deleted again at the end: run it against a d
 database, never production. `--covering` also builds the covering index proposed for the
 org-wide charts (docs/usage.md) for the run and drops it afterwards. `--keep` leaves the rows for the
 next run, which then reuses them (same sizes); `--refill-derived` derives the new rollups again.
+With DEBUG off the rendered page needs the static files' manifest: run `manage.py collectstatic`
+once first (else the last case fails with "Missing staticfiles manifest entry").
 
     .venv/bin/python bench/dashboard.py                       # 10,000,000 events in 30 days
     .venv/bin/python bench/dashboard.py --events 1000000 --history-months 0

@@ -489,43 +489,47 @@ def _group_grants() -> QuerySet[Grant]:
 
 
 _USE_SINCE_SQL = """
-SELECT fg.id, u.consumer_account_id, array_agg(u.operation ORDER BY u.operation), max(u.last_day)
-FROM usage_usagelastuse u JOIN catalog_featuregroup fg ON fg.arn = u.feature_group_arn
-WHERE u.last_day >= %s
-GROUP BY 1, 2
+WITH used AS (
+    SELECT fg.id AS group_id, fg.name, a.account_id AS owner_account_id, u.consumer_account_id,
+        array_agg(u.operation ORDER BY u.operation) AS operations, max(u.last_day) AS last_day
+    FROM usage_usagelastuse u
+    JOIN catalog_featuregroup fg ON fg.arn = u.feature_group_arn
+    JOIN catalog_awsaccount a ON a.id = fg.account_id
+    WHERE u.last_day >= %(since)s
+    GROUP BY fg.id, a.account_id, u.consumer_account_id
+), calls AS (
+    SELECT feature_group_id, consumer_account_id, sum(calls)::bigint AS calls
+    FROM usage_usagedailytotal
+    WHERE day >= %(since)s AND outcome = 'success' AND feature_group_id IS NOT NULL
+    GROUP BY 1, 2
+)
+SELECT u.group_id, u.consumer_account_id, u.operations, u.last_day, coalesce(c.calls, 0), u.name, u.owner_account_id
+FROM used u
+LEFT JOIN calls c ON c.feature_group_id = u.group_id AND c.consumer_account_id = u.consumer_account_id
 """
 
 
 def _use_by_pair(*, since: date) -> dict[tuple[int, str], dict]:
-    """Successful use per (feature group pk, consumer account id) since a day: operations, last day.
+    """Successful use per (feature group pk, consumer account id) since a day: operations, last
+    day, calls, and the group's name and owner account (to list and order the pairs without
+    loading every group).
 
-    Read from `UsageLastUse` (one row per group, account and operation, with its last day), so
-    a window of any length costs the same; the calls are counted for the pairs shown only
-    (`_calls_by_pair`)."""
+    Operations and last day come from `UsageLastUse` (one row per group, account and operation,
+    with its last day), so they cost the same for a window of any length; the calls are one
+    index-only pass over the window's `UsageDailyTotal` rows (`usagedailytotal_day_cover`),
+    summed per pair and joined in the same statement."""
     with connection.cursor() as cursor:
-        cursor.execute(_USE_SINCE_SQL, [since])
+        cursor.execute(_USE_SINCE_SQL, {"since": since})
         return {
-            (group_pk, account_id): {"operations": operations, "last_day": last_day}
-            for group_pk, account_id, operations, last_day in cursor.fetchall()
+            (group_pk, account_id): {
+                "operations": operations,
+                "last_day": last_day,
+                "calls": calls,
+                "group_name": name,
+                "owner_account_id": owner_account_id,
+            }
+            for group_pk, account_id, operations, last_day, calls, name, owner_account_id in cursor.fetchall()
         }
-
-
-_CALLS_BY_PAIR_SQL = """
-SELECT feature_group_id, consumer_account_id, sum(calls)::bigint
-FROM usage_usagedailytotal
-WHERE day >= %s AND outcome = 'success' AND feature_group_id = ANY(%s) AND consumer_account_id = ANY(%s)
-GROUP BY 1, 2
-"""
-
-
-def _calls_by_pair(pairs: list[tuple[int, str]], *, since: date) -> dict[tuple[int, str], int]:
-    """Successful calls since a day for these (group pk, consumer account id) pairs (an
-    index-only scan of the window on `usagedailytotal_day_cover`)."""
-    if not pairs:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(_CALLS_BY_PAIR_SQL, [since, sorted({g for g, _ in pairs}), sorted({a for _, a in pairs})])
-        return {(group_pk, account_id): calls for group_pk, account_id, calls in cursor.fetchall()}
 
 
 def _last_use(pairs: list[tuple[FeatureGroup, str]]) -> dict[tuple[int, str], date]:
@@ -601,6 +605,7 @@ def grants_vs_use(
                         "needed_label": Grant.Permission(needed).label,
                         "operations": sorted(seen["operations"]),
                         "last_day": seen["last_day"],
+                        "calls": seen["calls"],
                     }
                 )
     last = _last_use([(r["grant"].feature_group, r["grant"].consumer_account.account_id) for r in unused])
@@ -608,33 +613,20 @@ def grants_vs_use(
         grant = row["grant"]
         row["last_day"] = last.get((grant.feature_group_id, grant.consumer_account.account_id))
     # Successful calls by another account on a group with no active grant to it: a share made
-    # outside Pantry, or a leak. The owner's own account needs no grant.
-    ungranted = [(pair, row) for pair, row in use.items() if pair not in granted_pairs]
-    groups = _group_labels([g for (g, _), _ in ungranted])
-    reads = []
-    for (group_pk, account_id), row in ungranted:
-        group = groups.get(group_pk)
-        if group is None or group.account.account_id == account_id:
-            continue
-        reads.append(
-            {
-                "group": group,
-                "account_id": account_id,
-                "last_day": row["last_day"],
-            }
-        )
-    calls = _calls_by_pair(
-        [(r["grant"].feature_group_id, r["grant"].consumer_account.account_id) for r in wider]
-        + [(r["group"].pk, r["account_id"]) for r in reads],
-        since=since,
+    # outside Pantry, or a leak. The owner's own account needs no grant. Ordered and cut by the
+    # figures of the statement above; only the groups of the pairs listed are loaded.
+    ungranted = sorted(
+        ((pair, row) for pair, row in use.items() if pair not in granted_pairs and row["owner_account_id"] != pair[1]),
+        key=lambda item: (-item[1]["calls"], item[1]["group_name"], item[0][1], item[0][0]),
     )
-    for row in wider:
-        row["calls"] = calls.get((row["grant"].feature_group_id, row["grant"].consumer_account.account_id), 0)
-    for row in reads:
-        row["calls"] = calls.get((row["group"].pk, row["account_id"]), 0)
-    reads.sort(key=lambda r: (-r["calls"], r["group"].name, r["account_id"]))
-    more = max(len(reads) - reads_limit, 0)
-    reads = reads[:reads_limit]
+    more = max(len(ungranted) - reads_limit, 0)
+    listed = ungranted[:reads_limit]
+    groups = _group_labels([group_pk for (group_pk, _), _ in listed])
+    reads = [
+        {"group": groups[group_pk], "account_id": account_id, "last_day": row["last_day"], "calls": row["calls"]}
+        for (group_pk, account_id), row in listed
+        if group_pk in groups  # deleted since
+    ]
     names = _account_names(r["account_id"] for r in reads)
     for row in reads:
         row["account_name"] = names.get(row["account_id"], "")

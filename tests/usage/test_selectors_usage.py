@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import FeatureGroup
-from tests.usage.dashboard_data import usage_world
+from tests.usage.dashboard_data import event, rollups_rebuild, usage_world
 from usage import selectors
 from usage.models import CloudTrailEvent
 from usage.popularity import feature_groups_popularity_refresh
@@ -175,6 +175,31 @@ def test_calls_without_a_grant_list_the_most_called_pairs_and_count_the_rest(org
     capped = selectors.grants_vs_use(days=30, reads_limit=0)
     assert capped.reads_without_grant == []
     assert capped.reads_without_grant_more == 1 and capped.reads_without_grant_total == 1
+
+
+def test_calls_without_a_grant_are_ordered_by_the_windows_calls_then_group_name(org, world):
+    today = timezone.localdate()
+    for days_ago in (1, 1, 2):
+        event(group=world.scores, consumer=org.unrelated, days_ago=days_ago)
+    for _ in range(5):  # before the window: not counted
+        event(group=world.scores, consumer=org.unrelated, days_ago=40)
+    event(group=world.quiet, consumer=org.unrelated, days_ago=3)  # 1 call, as many as the team's profile read
+    event(group=world.payments, consumer=org.unrelated, days_ago=40)  # used before the window only
+    event(group=world.payments, consumer=org.team, days_ago=1, operation="GetRecord")  # its own account
+    rollups_rebuild()
+    report = selectors.grants_vs_use(days=30)
+    assert [(r["group"], r["account_id"], r["calls"], r["last_day"]) for r in report.reads_without_grant] == [
+        (world.scores, org.unrelated.account_id, 3, today - timedelta(days=1)),
+        (world.profile, org.team.account_id, 1, today - timedelta(days=5)),
+        (world.quiet, org.unrelated.account_id, 1, today - timedelta(days=3)),
+    ]
+    assert report.reads_without_grant[0]["account_name"] == org.unrelated.name
+    assert report.reads_without_grant_more == 0
+    capped = selectors.grants_vs_use(days=30, reads_limit=2)
+    assert capped.reads_without_grant == report.reads_without_grant[:2]
+    assert capped.reads_without_grant_more == 1 and capped.reads_without_grant_total == 3
+    # The granted pairs keep their figures: the wide grant's calls count the window only.
+    assert [(r["grant"], r["calls"]) for r in report.wider_than_use] == [(world.wide_grant, 10)]
 
 
 def test_a_grant_used_only_before_the_window_is_unused_with_its_last_use(org, world):
