@@ -244,7 +244,13 @@ class UsageDaily(models.Model):
             models.Index(fields=["day"], name="usagedaily_day"),
             models.Index(fields=["feature_group", "day"], name="usagedaily_group_day"),
             models.Index(fields=["consumer_account_id", "day"], name="usagedaily_consumer_day"),
-            models.Index(fields=["owner_account_id", "day"], name="usagedaily_owner_day"),
+            # Covering: an owner's top principals sum their window's rows by principal and group
+            # (an index-only scan of the owner's entries, not the window's pages of every owner).
+            models.Index(
+                fields=["owner_account_id", "day"],
+                include=["outcome", "consumer_account_id", "principal_arn", "feature_group_id", "calls"],
+                name="usagedaily_owner_day_cover",
+            ),
             # The denied calls table: a few rows of the window, not all of them.
             models.Index(fields=["day"], name="usagedaily_denied_day", condition=models.Q(outcome="denied")),
         ]
@@ -288,11 +294,11 @@ class UsageDailyTotal(models.Model):
         ]
         indexes = [
             # Covering: the window's per-day breakdown and its (group, consumer) pairs are
-            # index-only scans.
+            # index-only scans; in this key order the breakdown sums rows as they come, no hashing.
             models.Index(
-                fields=["day"],
-                include=["operation", "outcome", "read_only", "calls", "feature_group_id", "consumer_account_id"],
-                name="usagedailytotal_day_cover",
+                fields=["day", "operation", "outcome", "read_only"],
+                include=["calls", "feature_group_id", "consumer_account_id"],
+                name="usagedailytotal_day_operation",
             ),
             models.Index(fields=["feature_group", "day"], name="usagedailytotal_group_day"),
             models.Index(fields=["consumer_account_id", "day"], name="usagedailytotal_consumer_day"),

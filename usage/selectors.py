@@ -516,7 +516,7 @@ def _use_by_pair(*, since: date) -> dict[tuple[int, str], dict]:
 
     Operations and last day come from `UsageLastUse` (one row per group, account and operation,
     with its last day), so they cost the same for a window of any length; the calls are one
-    index-only pass over the window's `UsageDailyTotal` rows (`usagedailytotal_day_cover`),
+    index-only pass over the window's `UsageDailyTotal` rows (`usagedailytotal_day_operation`),
     summed per pair and joined in the same statement."""
     with connection.cursor() as cursor:
         cursor.execute(_USE_SINCE_SQL, {"since": since})
