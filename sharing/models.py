@@ -39,6 +39,8 @@ def end_of_day(day: date) -> datetime:
 
 class GrantQuerySet(models.QuerySet):
     def active(self) -> GrantQuerySet:
+        # sharing/visibility.py (_SCOPE_SQL) spells this rule in SQL for every request; a test
+        # (tests/catalog/test_visibility.py) keeps the two equal: change both together.
         now = timezone.now()
         return self.filter(status=Grant.Status.ACTIVE).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 

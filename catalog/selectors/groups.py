@@ -56,7 +56,7 @@ def home_summary(*, user) -> dict:
 def feature_groups_visible(*, user, include_deleted: bool = False, scope=None) -> QuerySet[FeatureGroup]:
     """Visible groups with their account and the user's `access_level`, without features.
 
-    `scope`: the user's `visibility_scope`, when the caller resolved it already (it is two or three queries).
+    `scope`: the user's `visibility_scope`, when the caller resolved it already (it is one query).
     """
     scope = scope if scope is not None else visibility_scope(user)
     groups = FeatureGroup.objects.visible_to(user, scope=scope)

@@ -2,14 +2,14 @@
 
 A search renders a few dozen facet values on every keystroke (htmx asks for the results
 fragment as the user types); in the template language each value cost ~0.2 ms of CPU, a third
-of the whole fragment, here a few microseconds. The markup is exactly what the template wrote.
-Every value is escaped by `format_html`.
+of the whole fragment, here a few microseconds. The markup is what the template wrote (whitespace between tags aside).
+Every value is escaped by `format_html_join`.
 """
 
 from __future__ import annotations
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 register = template.Library()
@@ -44,7 +44,7 @@ def _values(name: str, values) -> SafeString:
                 facet.value,
                 name,
                 number,
-                format_html(" checked") if facet.selected else "",
+                " checked" if facet.selected else "",
                 name,
                 number,
                 facet.label,
