@@ -64,7 +64,8 @@ ROUTES = {
 GOVERNANCE_ROUTES = {"dashboard"}
 USER_PREFIX = "load-user-"
 GOVERNANCE_PREFIX = "load-governance-"
-LINEAGE_GROUPS = 300  # groups the users open, each given upstream sources and downstream models
+LINEAGE_GROUPS = 300
+KEEPALIVE_EXPIRY = 4.0  # seconds; below gunicorn's keep-alive  # groups the users open, each given upstream sources and downstream models
 
 
 def setup(*, users: int, governance: int = 0) -> dict:
@@ -242,7 +243,13 @@ async def drive(
     measure_from = started + warmup
     stop_at = measure_from + duration
     people = [(cookie, False) for cookie in cookies] + [(cookie, True) for cookie in governance_cookies]
-    limits = httpx.Limits(max_connections=len(people), max_keepalive_connections=len(people))
+    # Idle connections expire on the client before gunicorn's keep-alive (5 s, gunicorn.conf.py)
+    # closes them, as a proxy in front of it is configured (docs/deploy.md): with equal timeouts
+    # a request sent just as the server closes the idle connection fails with a ReadError
+    # (httpx's default expiry is 5 s too; a user who paused ~5 s between clicks hit it).
+    limits = httpx.Limits(
+        max_connections=len(people), max_keepalive_connections=len(people), keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
 
         async def user_loop(index: int, cookie: str, governance: bool) -> None:
