@@ -118,5 +118,19 @@ def _run_one(name: str, probe: Probe, timeout: float, results: dict) -> None:
     try:
         results[name] = probe(timeout)
     except Exception as exc:  # noqa: BLE001 - a probe reports, never raises
-        logger.warning("health: %s unavailable: %s", name, type(exc).__name__)
-        results[name] = {"ok": False, "error": type(exc).__name__}
+        # A silent service is a Timeout whichever clock ran out first: the deadline above, or the
+        # probe's own socket timeout, which a client library wraps (kombu: OperationalError).
+        error = "Timeout" if _timed_out(exc) else type(exc).__name__
+        logger.warning("health: %s unavailable: %s", name, error)
+        results[name] = {"ok": False, "error": error}
+
+
+def _timed_out(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TimeoutError) or type(current).__name__ == "TimeoutError":
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -5,6 +5,7 @@ import time
 import pytest
 from django.test import override_settings
 
+from portal import health
 from tests.csp import assert_csp_clean
 
 
@@ -68,6 +69,27 @@ def test_a_broker_that_never_answers_gives_503_within_the_deadline(client, silen
     assert response.json()["checks"]["broker"] == {"ok": False, "error": "Timeout"}
     assert response.json()["checks"]["database"] == {"ok": True}
     assert elapsed < 3.0
+
+
+def test_a_broker_that_never_answers_is_a_timeout_even_when_its_socket_gives_up_first(silent_broker):
+    """On a busy machine the probe's own socket timeout can fire before the deadline does."""
+    results: dict = {}
+    with override_settings(CELERY_BROKER_URL=silent_broker):
+        health._run_one("broker", health._broker, 0.3, results)
+
+    assert results["broker"] == {"ok": False, "error": "Timeout"}
+
+
+def test_a_refused_connection_is_not_called_a_timeout():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        results: dict = {}
+        with override_settings(CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0"):
+            health._run_one("broker", health._broker, 0.5, results)
+
+    assert results["broker"]["ok"] is False
+    assert results["broker"]["error"] != "Timeout"
 
 
 @pytest.mark.django_db
