@@ -596,10 +596,33 @@ def test_live_loop_delivers_reads_within_seconds(history):
         control.cloudtrail_live(history.url, enabled=False)
 
 
+def _trail_log_keys(history) -> set[tuple[str, str]]:
+    """Every CloudTrail log file (no digests) in the organisation's and the outsider's trail buckets."""
+    keys = set()
+    for s3, trail in ((history.s3, history.org_trail), (history.account_s3, history.account_trail)):
+        keys |= {(trail["bucket"], k) for k in list_keys(s3, trail["bucket"]) if "/CloudTrail/" in k}
+    return keys
+
+
+def _delivered_since(history, before: set[tuple[str, str]]) -> list[dict]:
+    """The records of every log file written since `before` was listed, after a flush.
+
+    Not only the files the flush returns: the sandbox's background loop delivers what it holds
+    every 20 s, so on a slow run it may have written this test's calls before the flush did.
+    """
+    control.cloudtrail_flush(history.url)
+    records = []
+    for bucket, key in sorted(_trail_log_keys(history) - before):
+        s3 = history.s3 if bucket == history.org_trail["bucket"] else history.account_s3
+        records += records_of(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return records
+
+
 def test_real_calls_to_the_sandbox_are_recorded(history):
     import boto3
 
     central = history.manifest["accounts"][0]
+    before = _trail_log_keys(history)
     sts = boto3.client(
         "sts",
         endpoint_url=history.url,
@@ -626,10 +649,7 @@ def test_real_calls_to_the_sandbox_are_recorded(history):
     )
     with pytest.raises(ClientError):
         sm.describe_feature_group(FeatureGroupName=foreign["arn"])
-    files = control.cloudtrail_flush(history.url)["files"]
-    records = [
-        r for f in files for r in records_of(history.s3.get_object(Bucket=f["bucket"], Key=f["key"])["Body"].read())
-    ]
+    records = _delivered_since(history, before)
     search = [r for r in records if r["eventName"] == "Search" and r["recipientAccountId"] == central["account_id"]]
     assert search and search[0]["userIdentity"]["accessKeyId"] == creds["AccessKeyId"]
     assert search[0]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] == central["role_arn"]
@@ -650,6 +670,7 @@ def test_real_feature_store_reads_become_data_events_in_both_accounts(history):
         a for a in sorted(history.manifest["access"], key=lambda a: a["arn"]) if a["consumer_account"] in members
     )
     consumer = next(a for a in history.manifest["accounts"] if a["account_id"] == access["consumer_account"])
+    before = _trail_log_keys(history)
     sts = boto3.client(
         "sts", endpoint_url=history.url, region_name="eu-west-1", aws_access_key_id="p", aws_secret_access_key="p"
     )
@@ -669,13 +690,7 @@ def test_real_feature_store_reads_become_data_events_in_both_accounts(history):
         failed = None
     except ClientError as exc:
         failed = exc.response["Error"]["Code"]
-    files = control.cloudtrail_flush(history.url)["files"]
-    records = [
-        r
-        for f in files
-        for r in records_of(history.s3.get_object(Bucket=f["bucket"], Key=f["key"])["Body"].read())
-        if r["eventName"] == "GetRecord"
-    ]
+    records = [r for r in _delivered_since(history, before) if r["eventName"] == "GetRecord"]
     owner = access["arn"].split(":")[4]
     assert {r["recipientAccountId"] for r in records} == {consumer["account_id"], owner}
     assert len({r["sharedEventID"] for r in records}) == 1
