@@ -71,17 +71,28 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Under a section's generated figures, what follows this line was written by people (the reading
+# of the figures, what changed, what is next) and survives the script writing the section again.
+ANALYSIS_MARKER = "<!-- analysis: kept when the benchmark rewrites this section; update it by hand -->"
+
+
 def write_report_section(title: str, body: str) -> None:
-    """Replace (or add) the `## title` section of docs/benchmarks.md."""
+    """Replace (or add) the `## title` section of docs/benchmarks.md, keeping its analysis block."""
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     text = (
         REPORT.read_text()
         if REPORT.exists()
         else "# Benchmarks\n\nFigures printed by the scripts under `bench/`, on the 2-core development machine.\n"
     )
-    section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
+    found = pattern.search(text)
+    analysis = ""
+    if found and ANALYSIS_MARKER in found.group(0):
+        analysis = found.group(0).split(ANALYSIS_MARKER, 1)[1].strip()
+    section = f"## {title}\n\n{body.strip()}\n"
+    if analysis:
+        section += f"\n{ANALYSIS_MARKER}\n\n{analysis}\n"
+    if found:
         text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
     else:
         text = text.rstrip() + "\n\n" + section
