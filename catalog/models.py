@@ -275,7 +275,9 @@ class FeatureGroup(models.Model):
             # Popularity-ordered walks: the "most used" sort and search's
             # candidate tiers. The gate's columns and the name vector ride along,
             # so a walk is an index-only scan over densely packed tuples instead
-            # of a random heap page per group (docs/search.md).
+            # of a random heap page per group (docs/search.md). Not the tags: a
+            # btree entry must fit in a third of a page, and AWS allows 50 tags of
+            # up to 128 + 256 characters (~19 kB), so a sync would fail on them.
             models.Index(
                 fields=["-popularity", "id"],
                 name="fg_popularity_walk",
@@ -288,7 +290,6 @@ class FeatureGroup(models.Model):
                     "offline_store_enabled",
                     "name",
                     "name_vector",
-                    "tags",
                 ],
             ),
         ]

@@ -613,7 +613,7 @@ def _candidates(
     columns, joins = _candidate_columns(kind), _candidate_joins(kind)
     name_common = kind == "features" and bool(query) and _feature_name_matches_estimate(cursor, query) >= NAME_WALK_FROM
     # Words common in feature names are found by walking groups by popularity
-    # (fg_popularity_walk, index-only: the tags ride along) and stopping at the
+    # (fg_popularity_walk; the tags come from the heap) and stopping at the
     # cap. With a tag or access facet the planner misjudges how many groups
     # pass (the access rules repeat the gate's conditions, and it multiplies
     # them), and looked every tagged group up in fg_tags or scanned them all,

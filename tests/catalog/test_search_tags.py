@@ -141,3 +141,23 @@ def test_features_found_by_the_forced_popularity_walk_equal_the_planner_s_choice
         found[walk_from] = [row.name for row in results.results], results.count
     assert found[0] == found[10**12]
     assert found[0][1] > 0
+
+
+def test_a_group_with_as_many_and_as_long_tags_as_aws_allows_is_stored_and_found(data_scientist, org):
+    """50 tags of 128-character keys and 256-character values (AWS's limits), none compressible.
+
+    No index over the tags may be a btree that holds them: an entry must fit in a third of a
+    page, and these ~19 kB would make the sync's insert fail.
+    """
+    import secrets
+
+    GrantFactory(owner_account=org.central, consumer_account=org.consumer, region="eu-west-1")
+    tags = {secrets.token_hex(64): secrets.token_hex(128) for _ in range(48)}
+    tags["domain"] = "risk-" + secrets.token_hex(125)
+    group = FeatureGroupFactory(account=org.central, region="eu-west-1", name="heavily_tagged", tags=tags)
+    group.tags = {**tags, "env": "prod"}
+    group.save()
+
+    assert len(group.tags) == 50 and all(len(k) <= 128 and len(v) <= 256 for k, v in group.tags.items())
+    found = feature_groups_search(user=data_scientist, facets={"tag": (f"domain={tags['domain']}",)})
+    assert _names(found) == {"heavily_tagged"}
