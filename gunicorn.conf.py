@@ -31,7 +31,8 @@ bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000'
 # per process, as before).
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_CONCURRENCY") or max(2, _cores()))
-threads = int(os.environ.get("GUNICORN_THREADS", "6"))
+# gunicorn turns a `sync` worker with more than one thread into gthread: `sync` means one thread.
+threads = int(os.environ.get("GUNICORN_THREADS") or (1 if worker_class == "sync" else 6))
 # A request slower than this is killed and logged (the API's slowest reads take well under 1 s).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM (a deploy, a scale-in) workers finish the requests in hand for this long.

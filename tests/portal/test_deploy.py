@@ -201,6 +201,17 @@ def test_gunicorn_workers_follow_the_cores(monkeypatch):
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 3
 
 
+def test_gunicorn_sync_workers_take_one_request_at_a_time(monkeypatch):
+    """gunicorn makes a `sync` worker with threads > 1 a gthread one: `sync` must mean one thread."""
+    import runpy
+
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"] == 1
+    monkeypatch.setenv("GUNICORN_THREADS", "4")  # asked for explicitly: kept
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"] == 4
+
+
 def test_env_example_documents_every_variable_settings_and_gunicorn_read():
     import re
 
