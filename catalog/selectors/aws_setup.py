@@ -21,6 +21,9 @@ from catalog.models import AwsAccount
 ROLE_ARN_RE = re.compile(r"^arn:(?P<partition>aws[\w-]*):iam::(?P<account>\d{12}):role/(?:.*/)?(?P<name>[^/]+)$")
 PRINCIPAL_PLACEHOLDER = "PANTRY_PRINCIPAL_ARN"
 STACK_NAME = "pantry-access"
+# A trail reader's own stack, named after its role: deployed as `pantry-access` it would replace
+# the bucket account's Pantry role stack (read and share policies gone, or the role renamed).
+TRAIL_STACK_PREFIX = "pantry-trail-reader-"
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,11 @@ def trust_policy_document(*, principal_arn: str, external_id: str) -> dict:
     }
 
 
-def _cloudformation_command(parameters: dict[str, str]) -> str:
+def _cloudformation_command(parameters: dict[str, str], *, stack_name: str = STACK_NAME) -> str:
     """`aws cloudformation deploy` of deploy/aws/pantry-role.yaml with these parameters, shell-quoted."""
     overrides = " ".join(f"{name}={shlex.quote(value)}" for name, value in parameters.items())
     return (
-        f"aws cloudformation deploy --stack-name {STACK_NAME} \\\n"
+        f"aws cloudformation deploy --stack-name {shlex.quote(stack_name)} \\\n"
         "  --template-file deploy/aws/pantry-role.yaml \\\n"
         "  --capabilities CAPABILITY_NAMED_IAM \\\n"
         f"  --parameter-overrides {overrides}"
@@ -175,7 +178,9 @@ def trail_role_setup(*, source) -> TrailRoleSetup:
         "TrailBucketName": source.bucket,
         "TrailPrefix": prefix,
     }
-    cloudformation = _cloudformation_command(parameters)
+    # Stack names allow letters, digits and hyphens (128 at most); role names also allow +=,.@_
+    stack = (TRAIL_STACK_PREFIX + re.sub(r"[^A-Za-z0-9-]", "-", role_name))[:128]
+    cloudformation = _cloudformation_command(parameters, stack_name=stack)
     # sed replacement text: '/' separates, so escape it (a prefix is a path); each expression is
     # shell-quoted (a prefix may hold a quote: the form allows !_.*'()/-).
     sed_prefix = prefix.replace("/", r"\/")

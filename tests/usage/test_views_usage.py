@@ -490,3 +490,19 @@ def test_every_usage_page_is_csp_clean(client, operator, owner, org, world):
         response = client.get(url)
         assert response.status_code == 200, url
         assert_csp_clean(response.content.decode())
+
+
+def test_a_trail_reader_s_stack_is_its_own_never_the_account_s_pantry_stack(client, operator):
+    """Deployed as `pantry-access`, the reader's stack would replace the bucket account's Pantry
+    role stack (its read and share policies removed, or the role renamed)."""
+    from catalog.selectors.aws_setup import STACK_NAME
+
+    source = _source()
+    source.role_arn = "arn:aws:iam::999999999999:role/Pantry.Trail_Reader"
+    source.save(update_fields=["role_arn"])
+    client.force_login(operator)
+    page = client.get(reverse("usage:source_detail", args=[source.uuid])).content.decode()
+
+    assert "--stack-name pantry-trail-reader-Pantry-Trail-Reader" in page
+    assert f"--stack-name {STACK_NAME} " not in page
+    assert "RoleName=Pantry.Trail_Reader" in page
