@@ -64,8 +64,8 @@ ROUTES = {
 GOVERNANCE_ROUTES = {"dashboard"}
 USER_PREFIX = "load-user-"
 GOVERNANCE_PREFIX = "load-governance-"
-LINEAGE_GROUPS = 300
-KEEPALIVE_EXPIRY = 4.0  # seconds; below gunicorn's keep-alive  # groups the users open, each given upstream sources and downstream models
+LINEAGE_GROUPS = 300  # groups the users open, each given upstream sources and downstream models
+KEEPALIVE_EXPIRY = 4.0  # seconds; below gunicorn's keep-alive
 
 
 def setup(*, users: int, governance: int = 0) -> dict:

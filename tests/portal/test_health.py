@@ -90,6 +90,7 @@ def test_a_refused_connection_is_not_called_a_timeout():
 
     assert results["broker"]["ok"] is False
     assert results["broker"]["error"] != "Timeout"
+    assert results["broker"]["error"] == "OperationalError"  # kombu's wrapping of the refusal
 
 
 @pytest.mark.django_db

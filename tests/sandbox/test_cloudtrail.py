@@ -33,6 +33,7 @@ from sandbox import control, seed
 from sandbox.cloudtrail import history as history_module
 from sandbox.cloudtrail import model as model_module
 from sandbox.cloudtrail import synth, trails
+from sandbox.cloudtrail.service import DEFAULT_INTERVAL
 
 pytestmark = pytest.mark.xdist_group("cloudtrail")
 
@@ -593,7 +594,8 @@ def test_live_loop_delivers_reads_within_seconds(history):
         ]
         assert reads and all(r["eventTime"][:10] == today.isoformat() for r in reads)
     finally:
-        control.cloudtrail_live(history.url, enabled=False)
+        # Back to the default delivery interval: at 1 s the module's later tests would race it.
+        control.cloudtrail_live(history.url, enabled=False, interval_seconds=DEFAULT_INTERVAL)
 
 
 def _trail_log_keys(history) -> set[tuple[str, str]]:
@@ -608,7 +610,7 @@ def _delivered_since(history, before: set[tuple[str, str]]) -> list[dict]:
     """The records of every log file written since `before` was listed, after a flush.
 
     Not only the files the flush returns: the sandbox's background loop delivers what it holds
-    every 20 s, so on a slow run it may have written this test's calls before the flush did.
+    every interval (20 s; 1 s while a live test ran), so it may write this test's calls first.
     """
     control.cloudtrail_flush(history.url)
     records = []
