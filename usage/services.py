@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from celery import signature
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from catalog.models import AwsAccount
@@ -334,7 +336,7 @@ def trail_files_claim(*, worker: str, max_files: int | None = None, max_bytes: i
         cur.execute(
             """
             UPDATE usage_trailfile SET state = 'claimed', claimed_by = %s, claimed_at = now(),
-                heartbeat_at = now(), attempts = attempts + 1
+                heartbeat_at = now()
             WHERE id = ANY(%s)
             RETURNING id, source_id, key, size, attempts
             """,
@@ -366,6 +368,18 @@ def trail_claims_sweep(*, stale_seconds: int | None = None) -> int:
             {"max": settings.PANTRY_USAGE_MAX_ATTEMPTS, "stale": stale},
         )
         return cur.rowcount
+
+
+def _attempt_charge(files: Iterable[ClaimedFile], worker: str) -> None:
+    """Count an attempt on the files a worker starts ingesting now (committed at once).
+
+    Charged here, not when claimed: the next batch is claimed ahead while this one commits
+    (`trail_files_ingest_for`), and a worker that a bad file kills again and again must not use
+    up the attempts of the good files it had claimed ahead, which would then be quarantined with it.
+    """
+    TrailFile.objects.filter(id__in=[f.id for f in files], state=TrailFile.State.CLAIMED, claimed_by=worker).update(
+        attempts=F("attempts") + 1, heartbeat_at=Now()
+    )
 
 
 def _release(files: Iterable[ClaimedFile], worker: str, *, error: str = "") -> None:
@@ -558,6 +572,7 @@ def _claim_and_start(
 def _finish(started: _Started, worker: str, context: IngestContext) -> BatchResult:
     """Wait for the batch's files, then commit them (or give back those S3 would not serve)."""
     claimed, sources = started.claimed, started.sources
+    _attempt_charge(claimed, worker)
     outcomes = [o.result() if isinstance(o, Future) else o for o in started.outcomes]
     result = BatchResult(files=len(claimed))
     denied = [o for o in outcomes if o.aws_error is not None]

@@ -143,3 +143,42 @@ def _ledger_row_locked() -> bool:
             "(SELECT id FROM usage_trailfile WHERE state = 'claimed' FOR UPDATE SKIP LOCKED)"
         )
         return cur.fetchone()[0] > 0
+
+
+def test_a_file_that_kills_its_worker_is_quarantined_alone_not_the_batch_claimed_ahead(
+    trail_org, settings, monkeypatch
+):
+    """The next batch is claimed while the current one commits. A worker killed on the current
+    batch again and again must not use up the attempts of the files it had claimed ahead."""
+
+    class Killed(BaseException):
+        """What the process sees of a SIGKILL: nothing after it runs (no release, no cleanup)."""
+
+    settings.PANTRY_USAGE_BATCH_FILES = 1
+    settings.PANTRY_USAGE_MAX_ATTEMPTS = 3
+    expected = many_files(trail_org, files=2, reads_per_file=3)
+    services.trail_sources_list()
+    first, *ahead = TrailFile.objects.order_by("delivered_at", "id")
+
+    def killed_on_the_first_file(stage: str) -> None:
+        if stage == "staged" and TrailFile.objects.filter(pk=first.pk, claimed_by="doomed").exists():
+            raise Killed
+
+    monkeypatch.setattr(services, "fault_hook", killed_on_the_first_file)
+    monkeypatch.setattr(services, "_release", lambda *args, **kwargs: None)  # a dead worker gives nothing back
+    for _ in range(settings.PANTRY_USAGE_MAX_ATTEMPTS):
+        with pytest.raises(Killed):
+            services.trail_files_ingest_for(seconds=60, worker="doomed")
+        assert TrailFile.objects.filter(pk=ahead[0].pk, state="claimed", claimed_by="doomed").exists()  # claimed ahead
+        services.trail_claims_sweep(stale_seconds=0)
+
+    first.refresh_from_db()
+    assert first.state == "quarantined" and first.attempts == settings.PANTRY_USAGE_MAX_ATTEMPTS
+    assert set(TrailFile.objects.filter(pk__in=[f.pk for f in ahead]).values_list("state", "attempts")) == {
+        ("pending", 0)
+    }
+    # The files claimed ahead go to the next worker, the quarantined one does not. (Not ingested
+    # here: the simulated kill leaves this process's S3 connections mid-read, which a real
+    # killed process does not share with anyone.)
+    assert [f.id for f in services.trail_files_claim(worker="survivor")] == [ahead[0].pk]
+    assert expected  # the deliveries held calls to count
