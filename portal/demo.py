@@ -3,7 +3,8 @@
 The sandbox seeds AWS (feature groups, roles, lineage, catalog sharing) and
 writes a manifest; this module registers the same organisation in Pantry.
 It is idempotent: running the demo again updates rows instead of adding
-duplicates, and never resets a password someone changed.
+duplicates. A run on a new sandbox empties the embedded demo database first
+(`demo_database_reset`), so demo passwords someone changed are reset then.
 
 The sandbox keeps its AWS organisation in memory, so each `make demo` starts a
 new one: new RAM share ARNs, new invitations, a new CloudTrail bucket. A demo
