@@ -19,7 +19,7 @@ from catalog.models import AwsAccount, FeatureGroup, Membership, user_sees_every
 from portal.models import AuditEvent
 from sharing.audit_actions import SHARING_ACTIONS
 from sharing.models import AccessRequest, Grant, Invitation, Notification, Share, SharingPolicy
-from sharing.services.common import is_account_admin, is_owner
+from sharing.services.common import authorise_decision, is_account_admin, is_owner
 from sharing.visibility import VisibilityScope, visibility_scope
 
 
@@ -225,21 +225,15 @@ def groups_seen_not_readable(user) -> QuerySet[FeatureGroup]:
     )
 
 
-def can_request_access(
-    user, group: FeatureGroup, *, scope: VisibilityScope | None = None, visible: bool = False
-) -> bool:
+def can_request_access(user, group: FeatureGroup, *, scope: VisibilityScope | None = None) -> bool:
     """Whether the "Request access" button shows: the user can see the group and some account of theirs lacks it.
 
-    `scope`: the user's visibility scope when the caller resolved it already; `visible=True` when
-    the caller fetched `group` through the visibility gate with that scope (saves the check).
+    `scope`: the user's visibility scope when the caller resolved it already.
     """
     if not getattr(user, "is_authenticated", False) or group.is_deleted:
         return False
-    if scope is None:
-        scope, visible = visibility_scope(user), False
-    if group.account_id in scope.member_accounts:
-        return False
-    if not visible and not FeatureGroup.objects.visible_to(user, scope=scope).filter(pk=group.pk).exists():
+    scope = scope or visibility_scope(user)
+    if group.account_id in scope.member_accounts or not scope.sees(group):
         return False
     accounts = [a for a in scope.member_accounts if a != group.account_id]
     if not accounts:
@@ -376,11 +370,10 @@ def uuid_or_404(value) -> UUID:
         raise Http404("No such object.") from None
 
 
-def get_access_request_for_user(user, uuid, *, for_decision: bool = False) -> AccessRequest:
-    """A request the user may read (or, `for_decision`, decide: owners of its account) or 404."""
+def get_access_request_for_user(user, uuid) -> AccessRequest:
+    """A request the user may read, or 404."""
     uuid = uuid_or_404(uuid)
-    rows = requests_inbox(user) if for_decision else requests_visible_to(user)
-    found = rows.filter(uuid=uuid).first()
+    found = requests_visible_to(user).filter(uuid=uuid).first()
     if found is None:
         raise Http404("No such access request.")
     return found
@@ -389,10 +382,7 @@ def get_access_request_for_user(user, uuid, *, for_decision: bool = False) -> Ac
 def get_access_request_to_decide(user, uuid) -> AccessRequest:
     """A request the user sees (else 404) and may decide (else 403), before anything posted is read."""
     access_request = get_access_request_for_user(user, uuid)
-    if not is_owner(user, access_request.owner_account):
-        raise PermissionDenied("Only the owners of the account that holds it decide.")
-    if access_request.requester_id == user.pk:
-        raise PermissionDenied("Nobody decides on their own request.")
+    authorise_decision(user, access_request)
     return access_request
 
 

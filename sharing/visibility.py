@@ -56,6 +56,15 @@ class VisibilityScope:
         key = Concat(Cast(f"{prefix}account_id", CharField()), Value(":"), f"{prefix}region", output_field=CharField())
         return Q(In(key, sorted(f"{account_id}:{region}" for account_id, region in self.catalogs)))
 
+    def sees(self, group) -> bool:
+        """Whether a feature group already in hand is visible: `visible_q`'s rule, without a query."""
+        return (
+            self.everything
+            or group.account_id in self.member_accounts
+            or group.pk in self.granted_groups
+            or (group.account_id, group.region) in self.catalogs
+        )
+
     def visible_q(self, prefix: str = "") -> Q:
         """Q over FeatureGroup fields (with `prefix`, e.g. "feature_group__")."""
         return (

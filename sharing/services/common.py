@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
@@ -37,6 +38,18 @@ def is_owner(user, account: AwsAccount) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return Membership.objects.filter(user=user, account=account, role=Membership.Role.OWNER).exists()
+
+
+def authorise_decision(user, access_request) -> None:
+    """Raise PermissionDenied unless `user` may approve or reject `access_request`.
+
+    The one rule, for the service and for the views' early check: owners of the account that
+    holds the group decide, and nobody decides on their own request.
+    """
+    if not is_owner(user, access_request.owner_account):
+        raise PermissionDenied("Only the owners of the account that holds it decide.")
+    if access_request.requester_id == user.pk:
+        raise PermissionDenied("Nobody decides on their own request.")
 
 
 def is_account_admin(user, account: AwsAccount) -> bool:

@@ -25,6 +25,7 @@ from portal.audit import audit_log
 from sharing.models import MAX_REASON_LENGTH, AccessRequest, Grant, Notification, SharingPolicy
 from sharing.services.common import (
     SharingError,
+    authorise_decision,
     is_member,
     is_owner,
     notify,
@@ -200,18 +201,11 @@ def _lock(access_request: AccessRequest) -> AccessRequest:
     )
 
 
-def _authorise_decision(access_request: AccessRequest, approver) -> None:
-    if not is_owner(approver, access_request.owner_account):
-        raise PermissionDenied("Only the owners of the account that holds it decide.")
-    if access_request.requester_id == approver.pk:
-        raise PermissionDenied("Nobody decides on their own request.")
-
-
 def access_request_approve(
     *, access_request: AccessRequest, approver, level: str | None = None, ends_on: date | None = None, note: str = ""
 ) -> AccessRequest:
     """Approve (optionally at a lower level or an earlier end date); provisioning follows on commit."""
-    _authorise_decision(access_request, approver)
+    authorise_decision(approver, access_request)
     note = (note or "").strip()
     if len(note) > DECISION_NOTE_MAX_LENGTH:
         raise SharingError(f"The note can be at most {DECISION_NOTE_MAX_LENGTH:,} characters.", "note")
@@ -299,7 +293,7 @@ def access_requests_resume_stalled(*, older_than_seconds: int | None = None) -> 
 
 
 def access_request_reject(*, access_request: AccessRequest, approver, note: str) -> AccessRequest:
-    _authorise_decision(access_request, approver)
+    authorise_decision(approver, access_request)
     note = (note or "").strip()
     if not note:
         raise SharingError("Say why, so the requester knows what to change.", "note")

@@ -38,8 +38,8 @@ def group_sharing(user, group, scope=None) -> dict:
 
     The catalog's own level for the group (`access_level`) saves the queries
     when the group is the user's own: nothing to ask for there. `scope`: the
-    visibility scope the page fetched `group` with (the group is then known to
-    be visible, and the user's accounts and grants are not read again).
+    visibility scope the page already resolved (the user's accounts and grants
+    are not read again).
     """
     authenticated = getattr(user, "is_authenticated", False)
     mine = getattr(group, "access_level", None) == MINE
@@ -50,9 +50,7 @@ def group_sharing(user, group, scope=None) -> dict:
             "open_request": None,
             "how": selectors.how_to_read(user, group, scope=scope),
         }
-    visible = scope is not None
-    if scope is None:
-        scope = visibility_scope(user)
+    scope = scope or visibility_scope(user)
     open_request = (
         AccessRequest.objects.filter(requester=user, feature_group=group, state__in=AccessRequest.OPEN_STATES)
         .select_related("consumer_account")
@@ -67,7 +65,7 @@ def group_sharing(user, group, scope=None) -> dict:
     )
     return {
         "can_request_catalog": can_request_catalog,
-        "can_request": selectors.can_request_access(user, group, scope=scope, visible=visible),
+        "can_request": selectors.can_request_access(user, group, scope=scope),
         "open_request": open_request,
         "how": selectors.how_to_read(user, group, scope=scope),
     }

@@ -151,3 +151,13 @@ def test_a_grant_that_expires_leaves_the_scope_at_once(data_scientist, groups):
     assert groups["team_shared"].pk in visibility_scope(data_scientist).read_write_groups
     Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert groups["team_shared"].pk not in visibility_scope(data_scientist).granted_groups
+
+
+@pytest.mark.parametrize("persona", ["data_scientist", "owner", "consumer_admin", "governance", "operator", "outsider"])
+def test_the_scope_judges_a_group_in_hand_as_the_gate_does(request, persona, groups):
+    from sharing.visibility import visibility_scope
+
+    user = request.getfixturevalue(persona)
+    scope = visibility_scope(user)
+    gate = set(FeatureGroup.objects.visible_to(user, scope=scope).values_list("name", flat=True))
+    assert {name for name, group in groups.items() if scope.sees(group)} == gate

@@ -147,10 +147,15 @@ def test_only_owners_of_the_account_decide(org, group, discoverable, data_scient
     for person in (consumer_admin, outsider):
         with pytest.raises(PermissionDenied):
             services.access_request_approve(access_request=request, approver=person)
+    # The consumer account's admin sees the request but may not decide it; an outsider does not see it.
+    assert selectors.get_access_request_for_user(consumer_admin, request.uuid) == request
+    with pytest.raises(PermissionDenied):
+        selectors.get_access_request_to_decide(consumer_admin, request.uuid)
+    for lookup in (selectors.get_access_request_for_user, selectors.get_access_request_to_decide):
         with pytest.raises(Http404):
-            selectors.get_access_request_for_user(person, request.uuid, for_decision=True)
-    with pytest.raises(Http404):
-        selectors.get_access_request_for_user(outsider, request.uuid)
+            lookup(outsider, request.uuid)
+    with pytest.raises(PermissionDenied):
+        selectors.get_access_request_to_decide(data_scientist, request.uuid)  # their own request
 
 
 def test_reject_needs_a_note_and_tells_the_requester(org, group, discoverable, data_scientist, owner):
@@ -172,7 +177,7 @@ def test_requester_withdraws_a_pending_request_and_nobody_else_can(org, group, d
     assert services.access_request_withdraw(access_request=request, user=data_scientist).state == "withdrawn"
 
 
-def test_seen_but_not_readable_lists_catalog_groups_without_access(org, group, discoverable, data_scientist):
+def test_seen_but_not_readable_lists_catalog_groups_without_access(org, group, discoverable, data_scientist, outsider):
     readable = FeatureGroupFactory(account=org.central, region="eu-west-1")
     GrantFactory(
         owner_account=org.central,
@@ -185,6 +190,7 @@ def test_seen_but_not_readable_lists_catalog_groups_without_access(org, group, d
     assert selectors.can_request_access(data_scientist, group)
     assert selectors.can_request_access(data_scientist, readable)  # can still ask for a higher level
     assert not selectors.can_request_access(UserFactory(), group)
+    assert not selectors.can_request_access(outsider, group)  # has an account, but cannot see the group
 
 
 def test_policy_update_is_for_owners_and_audited(org, owner, consumer_admin):
