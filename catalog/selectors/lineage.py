@@ -36,6 +36,7 @@ GRAPH_NODE_FIELDS = (
     "account__account_id",
     "feature_group__uuid",
     "feature_group__name",
+    "feature_group__region",  # with the group's account: what the scope judges visibility by
     "feature_group__account__account_id",
 )
 # AWS documents AssociatedWith as a link without a direction ("the source is
@@ -123,12 +124,22 @@ class NodeGate:
     def allowed(self, nodes: Iterable[LineageNode]) -> tuple[list[LineageNode], set[int]]:
         """(the nodes the user may see, the pks of those they may not)."""
         nodes = list(nodes)
-        group_ids = {n.feature_group_id for n in nodes if n.feature_group_id}
+        # A node fetched with its group (the walk's select_related) is judged by the scope in hand;
+        # only groups not loaded yet cost a query through the gate.
         visible: set[int] = set()
-        if group_ids:
-            visible = set(
+        unloaded: set[int] = set()
+        for n in nodes:
+            if not n.feature_group_id:
+                continue
+            if LineageNode.feature_group.is_cached(n):
+                if self.scope.sees(n.feature_group):
+                    visible.add(n.feature_group_id)
+            else:
+                unloaded.add(n.feature_group_id)
+        if unloaded:
+            visible |= set(
                 FeatureGroup.objects.visible_to(self.user, scope=self.scope)
-                .filter(pk__in=group_ids)
+                .filter(pk__in=unloaded)
                 .values_list("pk", flat=True)
             )
         allowed, hidden = [], set()

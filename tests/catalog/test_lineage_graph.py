@@ -207,3 +207,34 @@ def test_api_graph_takes_a_bounded_number_of_queries(chain, owner, django_assert
     body = response.json()
     assert {n["key"] for n in body["nodes"]} == {node.key for name, node in chain.items() if name != "group"}
     assert len(body["edges"]) == 6
+
+
+def test_groups_met_on_the_walk_are_judged_without_a_gate_query_per_hop(org, data_scientist):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sharing.visibility import visibility_scope
+
+    root = FeatureGroupFactory(account=org.consumer, name="consumer_root")
+    shared = FeatureGroupFactory(account=org.team, name="shared_downstream")
+    private = FeatureGroupFactory(account=org.team, name="private_downstream")
+    GrantFactory(
+        owner_account=org.team,
+        consumer_account=org.consumer,
+        resource_type=Grant.ResourceType.FEATURE_GROUP,
+        feature_group=shared,
+        permission=Grant.Permission.READ_ONLY,
+    )
+    start = lineage_node_for_group(group=root)
+    middle = lineage_node_for_group(group=shared)
+    edge(start, middle, relation="ContributedTo")
+    edge(middle, lineage_node_for_group(group=private), relation="ContributedTo")
+    edge(start, lineage_node_for_group(group=private), relation="ContributedTo")
+    scope = visibility_scope(data_scientist)
+    with CaptureQueriesContext(connection) as captured:
+        graph = selectors.lineage_graph(user=data_scientist, group=root, depth_up=0, depth_down=3, scope=scope)
+    assert {n.name for n in graph.nodes} == {"consumer_root", "shared_downstream"}
+    assert private.arn not in str(graph)
+    # Each hop reads its edges and its nodes (with their groups); the scope in hand decides the rest.
+    gate = 'SELECT "catalog_featuregroup"."id"'  # the gate's `visible_to(...).filter(pk__in=...)`
+    assert [q["sql"] for q in captured.captured_queries if q["sql"].startswith(gate)] == []
