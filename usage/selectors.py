@@ -249,7 +249,9 @@ def usage_tops(*, scope: UsageScope, filters: UsageFilters, limit: int = TOP_LIM
         UNION ALL
         (SELECT 'c', NULL, consumer_account_id, sum(part)::bigint, count(feature_group_id) FROM pairs
          GROUP BY consumer_account_id ORDER BY 4 DESC, 3 LIMIT %s)
+        ORDER BY 1, 4 DESC, 2, 3
     """  # noqa: S608 - Django's SQL with its parameters
+    # The outer ORDER BY: UNION ALL promises no order of its own (a parallel append interleaves).
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit + 1, limit])
         rows = cursor.fetchall()
