@@ -17,7 +17,12 @@ parameters, virtual-hosted addressing, ``Range``, conditional headers (``If-…`
 (CORS), SSE-C, ``x-moto-account-id``, keys or prefixes outside ``[A-Za-z0-9._/-]``, a missing
 bucket or key (moto's error documents), a bucket with a policy or server access logging,
 archived storage classes, delete markers, unknown continuation tokens, and moto's IAM
-enforcement when it is switched on. ``tests/sandbox/test_s3_fast.py`` sends the same requests
+enforcement when it is switched on.
+
+Only the caller's own buckets are served here. S3's cross-account rule — a bucket of another
+account answers ``403 AccessDenied`` unless its bucket policy grants the caller the action — is
+enforced by :mod:`sandbox.s3_access` in front of this path and moto alike; a request it lets
+through to another account's bucket always meets a bucket policy, so moto answers it. ``tests/sandbox/test_s3_fast.py`` sends the same requests
 through this path and through moto and compares status, headers and bodies.
 """
 
@@ -101,14 +106,9 @@ def _bucket(backend: Any, name: str) -> Any:
     """The bucket when reads of it need nothing moto's full path does, else None."""
     from moto.s3.models import FakeBucket
 
+    # Only the caller's own buckets: another account's bucket is readable only through its policy
+    # (sandbox.s3_access, which runs before this path), and a bucket with a policy goes to moto.
     located = backend.buckets.get(name)
-    if located is None:
-        from moto.s3.models import s3_backends
-
-        where = s3_backends.bucket_accounts.get(name)
-        if where is None:
-            return None
-        located = s3_backends[where[1]][where[0]].buckets.get(name)
     if type(located) is not FakeBucket or located.policy is not None or located.logging:
         return None
     return located

@@ -49,7 +49,18 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import make_server
 
-from . import auth, clock, extensions, faults, featurestore_runtime, organizations_ext, s3_fast, search_index, state
+from . import (
+    auth,
+    clock,
+    extensions,
+    faults,
+    featurestore_runtime,
+    organizations_ext,
+    s3_access,
+    s3_fast,
+    search_index,
+    state,
+)
 from .cloudtrail import control as cloudtrail_control
 from .cloudtrail import recorder as cloudtrail_recorder
 from .cloudtrail.service import SERVICE as CLOUDTRAIL
@@ -122,6 +133,10 @@ class SandboxApp:
                 return [body]
         if featurestore_runtime.matches(environ):
             return featurestore_runtime.handle(environ, start_response)
+        # Before moto and the fast path alike: another account's bucket needs its owner's grant.
+        denied = s3_access.check(environ, start_response)
+        if denied is not None:
+            return denied
         answered = s3_fast.handle(environ, start_response)
         if answered is not None:
             return answered

@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from sandbox import control, seed
+from sandbox import PLATFORM_ACCOUNT_ID, control, seed
 from sandbox.cloudtrail import history as history_module
 from sandbox.cloudtrail import model as model_module
 from sandbox.cloudtrail import synth, trails
@@ -124,6 +124,10 @@ class Org:
                 self.file_of[record["eventID"]].append(key)
         self.grants = {(a["consumer_account"], a["arn"]): a["permission"] for a in manifest["access"]}
         self.groups = {g["arn"]: g for g in manifest["feature_groups"]}
+
+    def s3_for(self, bucket: str):
+        """A client of the account that owns `bucket`: S3 refuses other accounts without a bucket policy."""
+        return self.account_s3 if bucket == self.account_trail["bucket"] else self.s3
 
 
 @pytest.fixture(scope="module")
@@ -556,7 +560,9 @@ def test_live_generator_follows_shares_made_and_revoked(history):
         for minute in range(20):
             tick = control.cloudtrail_tick(history.url, now=(NOW + dt.timedelta(hours=2, minutes=minute)).isoformat())
             for f in tick["files"]:
-                records += records_of(history.s3.get_object(Bucket=f["bucket"], Key=f["key"])["Body"].read())
+                records += records_of(
+                    history.s3_for(f["bucket"]).get_object(Bucket=f["bucket"], Key=f["key"])["Body"].read()
+                )
         callers = [r for r in records if r["eventName"] in READS and r["userIdentity"]["type"] != "AWSAccount"]
 
         def reads_of(consumer, arn, ok):
@@ -615,8 +621,7 @@ def _delivered_since(history, before: set[tuple[str, str]]) -> list[dict]:
     control.cloudtrail_flush(history.url)
     records = []
     for bucket, key in sorted(_trail_log_keys(history) - before):
-        s3 = history.s3 if bucket == history.org_trail["bucket"] else history.account_s3
-        records += records_of(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        records += records_of(history.s3_for(bucket).get_object(Bucket=bucket, Key=key)["Body"].read())
     return records
 
 
@@ -728,7 +733,7 @@ def test_exact_calls_go_through_the_selectors(history):
     delivered = {
         (r["eventName"], r["recipientAccountId"], r["awsRegion"])
         for f in result["files"]
-        for r in records_of(history.s3.get_object(Bucket=f["bucket"], Key=f["key"])["Body"].read())
+        for r in records_of(history.s3_for(f["bucket"]).get_object(Bucket=f["bucket"], Key=f["key"])["Body"].read())
     }
     granted_owner = granted[1].split(":")[4]
     assert ("GetRecord", "444444444444", "eu-west-1") in delivered and (
@@ -762,7 +767,10 @@ def test_bad_files_are_written_where_an_ingester_looks(history):
     ):
         info = control.cloudtrail_bad_file(history.url, kind, delivered_at=at)
         assert LOG_KEY.match(info["key"]) and info["bucket"] == history.org_trail["bucket"]
-        seen[kind] = (info, history.s3.get_object(Bucket=info["bucket"], Key=info["key"])["Body"].read())
+        seen[kind] = (
+            info,
+            history.s3_for(info["bucket"]).get_object(Bucket=info["bucket"], Key=info["key"])["Body"].read(),
+        )
 
     with pytest.raises((OSError, zlib.error, EOFError)):
         gzip.decompress(seen["corrupt-gzip"][1])
@@ -791,7 +799,7 @@ def test_bad_files_are_written_where_an_ingester_looks(history):
 
 def test_huge_file_streams_to_the_promised_size(history):
     info = control.cloudtrail_bad_file(history.url, "huge", size_mb=24)
-    obj = history.s3.get_object(Bucket=info["bucket"], Key=info["key"])
+    obj = history.s3_for(info["bucket"]).get_object(Bucket=info["bucket"], Key=info["key"])
     decompressor, size, events, tail = zlib.decompressobj(31), 0, 0, b""
     for chunk in obj["Body"].iter_chunks(1 << 20):
         data = decompressor.decompress(chunk)
@@ -876,12 +884,15 @@ def test_synthetic_writer_is_the_same_through_the_s3_api(history):
     in_sandbox = control.cloudtrail_synth(history.url, synth.asdict(params), processes=1)
     for key in ("records", "feature_store_records", "cross_account_pairs", "files", "bytes"):
         assert through_s3[key] == in_sandbox[key]
+    # Each bucket is read by its own account: the "testing" key's (moto's default account) wrote
+    # the first through S3, the log archive holds the second.
+    writer = s3_client(history.url, PLATFORM_ACCOUNT_ID)
     s3 = s3_client(history.url)
-    a = list_keys(s3, "synth-s3-mode")
+    a = list_keys(writer, "synth-s3-mode")
     b = list_keys(s3, "synth-sandbox-mode-2")
     assert a == b and len(a) == through_s3["files"]
     assert (
-        s3.get_object(Bucket="synth-s3-mode", Key=a[0])["Body"].read()
+        writer.get_object(Bucket="synth-s3-mode", Key=a[0])["Body"].read()
         == s3.get_object(Bucket="synth-sandbox-mode-2", Key=b[0])["Body"].read()
     )
 
@@ -893,6 +904,11 @@ AWS_CLI = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.w
 def test_aws_cli_lists_the_log_files(history):
     prefix = LOG_KEY.match(history.log_keys[0])
     day = f"AWSLogs/{prefix['org']}/{prefix['account']}/CloudTrail/{prefix['region']}/{prefix['y']}/{prefix['m']}/{prefix['d']}/"
+    # As Pantry reads it: through the reader role in the bucket's (log archive) account, since the
+    # bucket policy grants no other account.
+    reader = seed.admin_client(history.url, "sts", PLATFORM_ACCOUNT_ID, "eu-west-1").assume_role(
+        RoleArn=history.org_trail["role_arn"], RoleSessionName="cli", ExternalId=history.org_trail["external_id"]
+    )["Credentials"]
     out = subprocess.run(
         [
             AWS_CLI,
@@ -909,8 +925,9 @@ def test_aws_cli_lists_the_log_files(history):
         check=True,
         env={
             **os.environ,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": reader["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": reader["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": reader["SessionToken"],
             "AWS_DEFAULT_REGION": "eu-west-1",
         },
     )

@@ -1,0 +1,460 @@
+"""S3's cross-account rule, which moto does not enforce: another account needs the bucket owner's grant.
+
+A request to a bucket from a principal of another account succeeds on AWS only when the
+caller's own account allows it (its IAM identity policies: not modelled here, moto's IAM
+enforcement is off) AND the bucket owner grants it, in the bucket policy (ACL grants are left
+to moto). Without such a grant S3 answers ``403 AccessDenied``.
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-auth-workflow-bucket-operation.html
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-walkthroughs-managing-access-example2.html
+
+moto serves any bucket to any account (it finds other accounts' buckets through
+``s3_backends.bucket_accounts``), so :func:`check` runs in front of both moto and
+:mod:`sandbox.s3_fast`. For a signed S3 request whose bucket belongs to another account than
+the caller's, it maps the request to its IAM action (``GetObject``, ``ListBucket`` for a
+listing, ``GetObject`` for ``HeadObject``, ``ListBucket`` for ``HeadBucket``, …; see
+:func:`requested_actions`) and evaluates the bucket policy:
+
+* an explicit ``Deny`` whose Principal, Action and Resource match the request denies;
+* otherwise an ``Allow`` whose Principal covers the caller (``"*"``, ``{"AWS": "*"}``, the
+  account id, ``arn:aws:iam::ACCOUNT:root``, the role or user ARN, or the session's
+  ``assumed-role`` ARN), whose Action covers the action (``s3:*``, ``s3:Get*``, …) and whose
+  Resource covers the bucket or object ARN (wildcards ``*`` and ``?``) allows;
+* otherwise the request is denied — also when it maps to no action this module knows.
+
+Conditions are not evaluated: a statement with a Condition never grants, and a Deny with one
+always applies (fail closed: a condition we cannot check must not open a bucket).
+
+Same-account requests, unsigned requests (moto's anonymous handling and ACLs stay as they
+are), ``CreateBucket`` (S3 answers ``BucketAlreadyExists``, which moto does) and requests
+without a bucket (``ListBuckets``) pass unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+from xml.etree import ElementTree
+
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request")
+_QUERY_SCOPE = re.compile(r"^([^/]+)/\d{8}/([^/]+)/s3/aws4_request$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROOT_ARN = re.compile(r"^arn:[^:]+:iam::(\d{12}):root$")
+
+# Bucket subresources (query parameters) and the IAM action of each method on them.
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+_BUCKET_SUBRESOURCES: dict[str, dict[str, str]] = {
+    "GET": {
+        "location": "GetBucketLocation",
+        "policy": "GetBucketPolicy",
+        "policyStatus": "GetBucketPolicyStatus",
+        "acl": "GetBucketAcl",
+        "versioning": "GetBucketVersioning",
+        "versions": "ListBucketVersions",
+        "uploads": "ListBucketMultipartUploads",
+        "tagging": "GetBucketTagging",
+        "logging": "GetBucketLogging",
+        "notification": "GetBucketNotification",
+        "lifecycle": "GetLifecycleConfiguration",
+        "cors": "GetBucketCORS",
+        "encryption": "GetEncryptionConfiguration",
+        "object-lock": "GetBucketObjectLockConfiguration",
+        "website": "GetBucketWebsite",
+        "publicAccessBlock": "GetBucketPublicAccessBlock",
+        "ownershipControls": "GetBucketOwnershipControls",
+        "replication": "GetReplicationConfiguration",
+        "requestPayment": "GetBucketRequestPayment",
+        "accelerate": "GetAccelerateConfiguration",
+    },
+    "PUT": {
+        "policy": "PutBucketPolicy",
+        "acl": "PutBucketAcl",
+        "versioning": "PutBucketVersioning",
+        "tagging": "PutBucketTagging",
+        "logging": "PutBucketLogging",
+        "notification": "PutBucketNotification",
+        "lifecycle": "PutLifecycleConfiguration",
+        "cors": "PutBucketCORS",
+        "encryption": "PutEncryptionConfiguration",
+        "object-lock": "PutBucketObjectLockConfiguration",
+        "website": "PutBucketWebsite",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "replication": "PutReplicationConfiguration",
+        "requestPayment": "PutBucketRequestPayment",
+        "accelerate": "PutAccelerateConfiguration",
+    },
+    "DELETE": {
+        # S3 checks the Put… permission for most configuration deletions.
+        "policy": "DeleteBucketPolicy",
+        "tagging": "PutBucketTagging",
+        "cors": "PutBucketCORS",
+        "lifecycle": "PutLifecycleConfiguration",
+        "encryption": "PutEncryptionConfiguration",
+        "website": "DeleteBucketWebsite",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "replication": "PutReplicationConfiguration",
+    },
+}
+# Query parameters of a plain listing (ListObjects / ListObjectsV2): s3:ListBucket.
+_LIST_PARAMS = frozenset(
+    {
+        "list-type",
+        "prefix",
+        "delimiter",
+        "marker",
+        "max-keys",
+        "encoding-type",
+        "start-after",
+        "continuation-token",
+        "fetch-owner",
+        "x-id",
+    }
+)
+_OBJECT_SUBRESOURCES: dict[str, dict[str, str]] = {
+    "GET": {
+        "acl": "GetObjectAcl",
+        "tagging": "GetObjectTagging",
+        "uploadId": "ListMultipartUploadParts",
+        "attributes": "GetObjectAttributes",
+        "legal-hold": "GetObjectLegalHold",
+        "retention": "GetObjectRetention",
+    },
+    "PUT": {
+        "acl": "PutObjectAcl",
+        "tagging": "PutObjectTagging",
+        "uploadId": "PutObject",  # UploadPart / UploadPartCopy
+        "legal-hold": "PutObjectLegalHold",
+        "retention": "PutObjectRetention",
+    },
+    "POST": {
+        "uploads": "PutObject",  # CreateMultipartUpload
+        "uploadId": "PutObject",  # CompleteMultipartUpload
+        "restore": "RestoreObject",
+        "select": "GetObject",
+    },
+    "DELETE": {
+        "uploadId": "AbortMultipartUpload",
+        "tagging": "DeleteObjectTagging",
+    },
+}
+# Parameters that only shape a response or carry a request's options, never name an operation.
+_OBJECT_OPTIONS = frozenset(
+    {
+        "versionId",
+        "partNumber",
+        "x-id",
+        "response-content-type",
+        "response-content-language",
+        "response-expires",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "max-parts",
+        "part-number-marker",
+    }
+)
+_VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
+
+
+def _pattern_matches(pattern: str, value: str, *, ignore_case: bool) -> bool:
+    """IAM's wildcard match: ``*`` any run of characters, ``?`` one character."""
+    return _compiled(pattern, ignore_case).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class Caller:
+    """Who signed the request: an account and the ARNs a bucket policy may name it by."""
+
+    def __init__(self, account: str, arns: frozenset[str]) -> None:
+        self.account = account
+        self.arns = arns
+
+    def named_by(self, principal: Any) -> bool:
+        if principal == "*":
+            return True
+        if not isinstance(principal, dict):
+            return False
+        # Service, Federated and CanonicalUser principals never name an IAM caller.
+        for value in _as_list(principal.get("AWS", [])):
+            if not isinstance(value, str):
+                continue
+            if value == "*" or value == self.account or value in self.arns:
+                return True
+            root = _ROOT_ARN.match(value)
+            # Naming an account (or its root) delegates to that account's own IAM policies.
+            if root and root.group(1) == self.account:
+                return True
+        return False
+
+
+def _statement_matches(statement: dict[str, Any], caller: Caller, action: str, resource: str) -> bool:
+    if "Principal" in statement:
+        principal_ok = caller.named_by(statement["Principal"])
+    elif "NotPrincipal" in statement:
+        principal_ok = not caller.named_by(statement["NotPrincipal"])
+    else:
+        return False
+    if not principal_ok:
+        return False
+    qualified = f"s3:{action}"
+    if "Action" in statement:
+        actions = _as_list(statement["Action"])
+        if not any(isinstance(a, str) and _pattern_matches(a, qualified, ignore_case=True) for a in actions):
+            return False
+    elif "NotAction" in statement:
+        actions = _as_list(statement["NotAction"])
+        if any(isinstance(a, str) and _pattern_matches(a, qualified, ignore_case=True) for a in actions):
+            return False
+    else:
+        return False
+    if "Resource" in statement:
+        resources = _as_list(statement["Resource"])
+        return any(isinstance(r, str) and _pattern_matches(r, resource, ignore_case=False) for r in resources)
+    if "NotResource" in statement:
+        resources = _as_list(statement["NotResource"])
+        return not any(isinstance(r, str) and _pattern_matches(r, resource, ignore_case=False) for r in resources)
+    return False
+
+
+def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resource: str) -> bool:
+    """Whether the bucket policy grants `caller` the S3 `action` on `resource` (an explicit Deny wins)."""
+    if not policy:
+        return False
+    try:
+        document = json.loads(policy)
+    except ValueError:
+        return False
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    allowed = False
+    for statement in _as_list(statements):
+        if not isinstance(statement, dict) or not _statement_matches(statement, caller, action, resource):
+            continue
+        # Conditions are not evaluated (fail closed): a conditional Deny applies, a conditional Allow
+        # grants nothing.
+        conditional = bool(statement.get("Condition"))
+        if statement.get("Effect") == "Deny":
+            return False
+        if statement.get("Effect") == "Allow" and not conditional:
+            allowed = True
+    return allowed
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _signer(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """(access key, region) of a SigV4-signed S3 request (header or presigned URL), else None."""
+    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match:
+        return match.group(1), match.group(2)
+    query = environ.get("QUERY_STRING", "")
+    if "X-Amz-Credential" in query:
+        for name, value in parse_qsl(query):
+            if name == "X-Amz-Credential":
+                scope = _QUERY_SCOPE.match(value)
+                return (scope.group(1), scope.group(2)) if scope else None
+    return None
+
+
+class _HostOnly:
+    """Just enough of a request for moto's ``subdomain_based_buckets``."""
+
+    def __init__(self, host: str, url: str) -> None:
+        self.headers = {"host": host}
+        self.url = url
+
+
+def _bucket_and_key(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """The bucket and key moto will serve, read from the URL the way moto reads it."""
+    from moto.s3.responses import S3Response
+    from moto.s3.utils import bucket_name_from_url
+
+    host = environ.get("HTTP_HOST", "")
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+    path = unquote(urlsplit(raw).path if "://" in raw else raw.partition("?")[0])
+    url = f"http://{host}{path}"
+    if ".s3-accesspoint." in host:
+        return None  # access points: left to moto
+    if S3Response.subdomain_based_buckets(_HostOnly(host, url)):
+        bucket = bucket_name_from_url(url)
+        key = path[1:] if path.startswith("/") else path
+    else:
+        bucket, _, key = path.lstrip("/").partition("/")
+    return (bucket, key) if bucket else None
+
+
+def requested_actions(
+    method: str, params: dict[str, str], bucket: str, key: str, headers: dict[str, str], body: Callable[[], bytes]
+) -> list[tuple[str, str, str]] | None:
+    """The (action, bucket, resource key or "") checks a request needs; None when unmapped.
+
+    ``[]`` means the bucket owner's grant is not needed (``CreateBucket``).
+    """
+    names = set(params)
+    if key:
+        table = _OBJECT_SUBRESOURCES.get(method, {})
+        named = [n for n in names if n in table]
+        unknown = names - set(table) - _OBJECT_OPTIONS
+        if unknown or len(named) > 1:
+            return None
+        if named:
+            action = table[named[0]]
+        else:
+            action = {"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(
+                method, ""
+            )
+            if not action:
+                return None
+            if "versionId" in params and params["versionId"] != "null":
+                action = _VERSIONED.get(action, action)
+        checks = [(action, bucket, key)]
+        source = headers.get("x-amz-copy-source")
+        if method == "PUT" and source:  # CopyObject / UploadPartCopy read the source object
+            source_path, _, source_query = unquote(source).lstrip("/").partition("?")
+            source_bucket, _, source_key = source_path.partition("/")
+            if not source_bucket or not source_key:
+                return None
+            read = "GetObjectVersion" if "versionId=" in source_query else "GetObject"
+            checks.append((read, source_bucket, source_key))
+        return checks
+    if method == "PUT" and not names:
+        return []  # CreateBucket: an existing name answers BucketAlreadyExists, whoever owns it
+    if method == "HEAD" and not names:
+        return [("ListBucket", bucket, "")]
+    if method == "DELETE" and not names:
+        return [("DeleteBucket", bucket, "")]
+    if method == "POST" and names == {"delete"}:
+        # DeleteObjects needs s3:DeleteObject on every key. S3 answers 200 with a per-key
+        # AccessDenied; here the whole request is refused unless every key is granted.
+        try:
+            root = ElementTree.fromstring(body())
+        except ElementTree.ParseError:
+            return None
+        keys = [e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Key"]
+        return [("DeleteObject", bucket, k) for k in keys] or None
+    table = _BUCKET_SUBRESOURCES.get(method, {})
+    named = [n for n in names if n in table]
+    if len(named) == 1 and len(names) == 1:
+        return [(table[named[0]], bucket, "")]
+    if method == "GET" and names <= _LIST_PARAMS:
+        return [("ListBucket", bucket, "")]
+    return None
+
+
+def _caller_account(environ: dict[str, Any], access_key: str) -> str:
+    """The caller's account as moto decides it: ``MOTO_ACCOUNT_ID``, ``x-moto-account-id``, the key."""
+    from moto.iam.models import get_account_id_from
+
+    return os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+
+
+def _caller(account: str, access_key: str, region: str) -> Caller:
+    """The caller and the ARNs that name it in a policy."""
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    partition = get_partition(region)
+    arns = {f"arn:{partition}:iam::{account}:root"}
+    iam = iam_backends[account][partition]
+    stored = iam.access_keys.get(access_key)
+    if stored is not None and getattr(stored, "role_arn", None):
+        # Assumed-role credentials: a policy names the role or this role session.
+        arns.add(stored.role_arn)
+        from .auth import _assumed_role
+
+        assumed = _assumed_role(access_key)
+        if assumed is not None:
+            arns.add(assumed.arn)
+    elif stored is not None and getattr(stored, "user_name", None):
+        user = iam.users.get(stored.user_name)
+        if user is not None:
+            arns.add(user.arn)
+    return Caller(account, frozenset(arns))
+
+
+def _access_denied(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+    """S3's AccessDenied error document (a HEAD response carries no body, as S3's does not)."""
+    request_id = uuid.uuid4().hex[:16].upper()
+    host_id = uuid.uuid4().hex
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+        f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>"
+    ).encode()
+    headers = [
+        ("Content-Type", "application/xml"),
+        ("x-amz-request-id", request_id),
+        ("x-amz-id-2", host_id),
+        ("Content-Length", str(len(body))),
+    ]
+    start_response("403 Forbidden", headers)
+    return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+    return body
+
+
+def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
+    """S3's AccessDenied answer when another account's bucket does not grant this request, else None."""
+    signer = _signer(environ)
+    if signer is None:
+        return None
+    located = _bucket_and_key(environ)
+    if located is None:
+        return None
+    from moto.s3.models import s3_backends
+
+    bucket_name, key = located
+    owner = s3_backends.bucket_accounts.get(bucket_name)
+    if owner is None:
+        return None  # no such bucket: moto's NoSuchBucket
+    access_key, region = signer
+    account = _caller_account(environ, access_key)
+    # Most requests are the owner's own (the fast path's reads among them): nothing more to do,
+    # unless they copy from another bucket.
+    if account == owner[1] and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
+        return None
+    params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    for name in [n for n in params if n.startswith("X-Amz-")]:  # a presigned URL's signature
+        del params[name]
+    headers = {name[5:].replace("_", "-").lower(): value for name, value in environ.items() if name.startswith("HTTP_")}
+    checks = requested_actions(
+        environ.get("REQUEST_METHOD", "GET"), params, bucket_name, key, headers, lambda: _read_body(environ)
+    )
+    if checks is None:
+        return None if account == owner[1] else _access_denied(environ, start_response)
+    caller = _caller(account, access_key, region)
+    for action, bucket, object_key in checks:
+        target_owner = s3_backends.bucket_accounts.get(bucket)
+        if target_owner is None or target_owner[1] == caller.account:
+            continue  # the caller's own bucket, or a missing copy source (moto's NoSuchBucket)
+        partition, owner_account = target_owner
+        target = s3_backends[owner_account][partition].buckets.get(bucket)
+        resource = f"arn:{partition}:s3:::{bucket}" + (f"/{object_key}" if object_key else "")
+        if target is None or not policy_allows(target.policy, caller, action, resource):
+            return _access_denied(environ, start_response)
+    return None

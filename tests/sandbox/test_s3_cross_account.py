@@ -1,0 +1,265 @@
+"""Another account reaches a bucket only through its owner's bucket policy, as on S3.
+
+AWS: a request from another account needs the caller's own permission AND the bucket owner's
+grant; without a bucket policy allowing it, S3 answers 403 AccessDenied
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-walkthroughs-managing-access-example2.html).
+Every request goes over HTTP through boto3, with the fast path for plain reads on and off.
+"""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox import s3_fast
+from sandbox.seed import admin_client, create_reader_role, ensure_bucket
+
+from .conftest import make_client
+
+OWNER = "111111111111"  # owns the bucket
+OTHER = "222222222222"  # an account with a role the platform (123456789012) may assume
+PLATFORM = "123456789012"  # the "testing" key's account (moto's default)
+BUCKET = "owner-data-bucket"
+KEY = "reports/2026/11/27/part-0001.json"
+OTHER_ROLE = f"arn:aws:iam::{OTHER}:role/PantryCatalogReader"
+
+
+@pytest.fixture(params=["fast path", "moto"])
+def path(request, monkeypatch):
+    """Each test runs with the fast path for plain reads on, then off (moto answers every read)."""
+    monkeypatch.setattr(s3_fast, "enabled", request.param == "fast path")
+    return request.param
+
+
+@pytest.fixture
+def world(clean_sandbox, path):
+    url = clean_sandbox.url
+    ensure_bucket(url, OWNER, "eu-west-1", BUCKET)
+    owner = admin_client(url, "s3", OWNER, "eu-west-1")
+    owner.put_object(Bucket=BUCKET, Key=KEY, Body=b'{"rows": 3}')
+    owner.put_object(Bucket=BUCKET, Key="private/secret.txt", Body=b"secret")
+    create_reader_role(url, OTHER, "ext")
+    creds = make_client(url, "sts").assume_role(RoleArn=OTHER_ROLE, RoleSessionName="reader", ExternalId="ext")
+    return {
+        "url": url,
+        "owner": owner,
+        "role": make_client(url, "s3", creds=creds["Credentials"]),  # a session in OTHER
+        "platform": make_client(url, "s3"),  # the "testing" key: PLATFORM
+    }
+
+
+def _policy(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _denied(call) -> ClientError:
+    with pytest.raises(ClientError) as exc:
+        call()
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    return exc.value
+
+
+def _access_denied(call) -> None:
+    error = _denied(call)
+    assert error.response["Error"]["Code"] == "AccessDenied"
+    assert error.response["Error"]["Message"] == "Access Denied"
+
+
+def test_another_account_can_do_nothing_without_a_bucket_policy(world):
+    for s3 in (world["role"], world["platform"]):
+        _access_denied(lambda s3=s3: s3.get_object(Bucket=BUCKET, Key=KEY))
+        _access_denied(lambda s3=s3: s3.list_objects_v2(Bucket=BUCKET))
+        _access_denied(lambda s3=s3: s3.list_objects(Bucket=BUCKET, Prefix="reports/"))
+        _access_denied(lambda s3=s3: s3.put_object(Bucket=BUCKET, Key="planted.txt", Body=b"x"))
+        _access_denied(lambda s3=s3: s3.delete_object(Bucket=BUCKET, Key=KEY))
+        _access_denied(lambda s3=s3: s3.get_bucket_location(Bucket=BUCKET))
+        _access_denied(lambda s3=s3: s3.get_bucket_policy(Bucket=BUCKET))
+        _access_denied(lambda s3=s3: s3.put_bucket_policy(Bucket=BUCKET, Policy=_policy()))
+        _access_denied(lambda s3=s3: s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": KEY}]}))
+        # HEAD responses carry no body: botocore reports the status as the code, as against S3.
+        assert _denied(lambda s3=s3: s3.head_object(Bucket=BUCKET, Key=KEY)).response["Error"]["Code"] == "403"
+        assert _denied(lambda s3=s3: s3.head_bucket(Bucket=BUCKET)).response["Error"]["Code"] == "403"
+    listed = world["owner"].list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert sorted(o["Key"] for o in listed) == ["private/secret.txt", KEY]  # nothing planted, nothing deleted
+
+
+def test_the_refusal_is_s3s_error_document(world):
+    captured = {}
+
+    def capture(http_response, **_):
+        captured["status"] = http_response.status_code
+        captured["content_type"] = http_response.headers.get("Content-Type")
+        captured["body"] = http_response.content
+
+    world["platform"].meta.events.register("after-call.s3.GetObject", capture)
+    _access_denied(lambda: world["platform"].get_object(Bucket=BUCKET, Key=KEY))
+    assert captured["status"] == 403
+    assert captured["content_type"] == "application/xml"
+    error = ElementTree.fromstring(captured["body"])
+    assert error.tag == "Error"
+    assert [child.tag for child in error] == ["Code", "Message", "RequestId", "HostId"]
+    assert error.findtext("Code") == "AccessDenied"
+
+
+def test_a_grant_to_the_accounts_root_allows_only_the_granted_action_and_objects(world):
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Sid": "OtherReadsReports",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/reports/*",
+            }
+        ),
+    )
+    role = world["role"]
+    assert role.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b'{"rows": 3}'
+    assert role.head_object(Bucket=BUCKET, Key=KEY)["ContentLength"] == len(b'{"rows": 3}')
+    _access_denied(lambda: role.get_object(Bucket=BUCKET, Key="private/secret.txt"))
+    _access_denied(lambda: role.list_objects_v2(Bucket=BUCKET, Prefix="reports/"))
+    _access_denied(lambda: role.put_object(Bucket=BUCKET, Key="reports/planted.json", Body=b"x"))
+    # The grant names OTHER, not every account.
+    _access_denied(lambda: world["platform"].get_object(Bucket=BUCKET, Key=KEY))
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        OTHER,
+        [f"arn:aws:iam::{PLATFORM}:root", f"arn:aws:iam::{OTHER}:root"],
+        {"AWS": OTHER_ROLE},
+        {"AWS": [f"arn:aws:sts::{OTHER}:assumed-role/PantryCatalogReader/reader"]},
+        "*",
+        {"AWS": "*"},
+    ],
+    ids=["account id", "list of roots", "role", "role session", "anyone", "any AWS principal"],
+)
+def test_every_way_of_naming_the_caller_grants(world, principal):
+    if isinstance(principal, str) and principal != "*":
+        principal = {"AWS": principal}
+    if isinstance(principal, list):
+        principal = {"AWS": principal}
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": ["s3:Get*", "s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+            }
+        ),
+    )
+    role = world["role"]
+    assert role.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b'{"rows": 3}'
+    assert [o["Key"] for o in role.list_objects_v2(Bucket=BUCKET, Prefix="reports/")["Contents"]] == [KEY]
+    _access_denied(lambda: role.put_object(Bucket=BUCKET, Key="reports/planted.json", Body=b"x"))
+
+
+def test_a_grant_to_a_role_does_not_cover_another_account(world):
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": OTHER_ROLE},
+                "Action": "s3:*",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ),
+    )
+    world["role"].put_object(Bucket=BUCKET, Key="reports/from-other.json", Body=b"{}")
+    assert world["owner"].get_object(Bucket=BUCKET, Key="reports/from-other.json")["Body"].read() == b"{}"
+    _access_denied(lambda: world["platform"].get_object(Bucket=BUCKET, Key=KEY))
+
+
+def test_an_explicit_deny_beats_an_allow(world):
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+            },
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/private/*",
+            },
+        ),
+    )
+    _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key="private/secret.txt"))
+    assert world["role"].get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b'{"rows": 3}'
+    assert [o["Key"] for o in world["role"].list_objects_v2(Bucket=BUCKET)["Contents"]] == ["private/secret.txt", KEY]
+
+
+def test_a_conditional_grant_is_not_taken_on_trust(world):
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": OTHER},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+            }
+        ),
+    )
+    _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key=KEY))
+
+
+def test_the_owners_own_principals_need_no_policy(clean_sandbox, path):
+    url = clean_sandbox.url
+    ensure_bucket(url, OWNER, "eu-west-1", BUCKET)
+    owner = admin_client(url, "s3", OWNER, "eu-west-1")
+    owner.put_object(Bucket=BUCKET, Key=KEY, Body=b"{}")
+    create_reader_role(url, OWNER, "ext")
+    creds = make_client(url, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{OWNER}:role/PantryCatalogReader", RoleSessionName="reader", ExternalId="ext"
+    )["Credentials"]
+    same_account = make_client(url, "s3", creds=creds)  # a role in the bucket's account, as trail readers use
+    assert same_account.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b"{}"
+    assert same_account.head_object(Bucket=BUCKET, Key=KEY)["ContentLength"] == 2
+    assert [o["Key"] for o in same_account.list_objects_v2(Bucket=BUCKET)["Contents"]] == [KEY]
+    same_account.put_object(Bucket=BUCKET, Key="written.txt", Body=b"w")
+    assert owner.get_object(Bucket=BUCKET, Key="written.txt")["Body"].read() == b"w"
+    # The platform's own bucket, read with its own key.
+    platform = make_client(url, "s3")
+    platform.create_bucket(Bucket="platform-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    platform.put_object(Bucket="platform-bucket", Key="a", Body=b"a")
+    assert platform.get_object(Bucket="platform-bucket", Key="a")["Body"].read() == b"a"
+
+
+def test_another_accounts_bucket_name_is_still_taken(world):
+    with pytest.raises(ClientError) as exc:
+        world["platform"].create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert exc.value.response["Error"]["Code"] == "BucketAlreadyExists"
+
+
+def test_copying_from_another_accounts_bucket_needs_its_grant(world):
+    platform = world["platform"]
+    platform.create_bucket(Bucket="platform-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    source = {"Bucket": BUCKET, "Key": KEY}
+    _access_denied(lambda: platform.copy_object(Bucket="platform-bucket", Key="copy.json", CopySource=source))
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": PLATFORM},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ),
+    )
+    platform.copy_object(Bucket="platform-bucket", Key="copy.json", CopySource=source)
+    assert platform.get_object(Bucket="platform-bucket", Key="copy.json")["Body"].read() == b'{"rows": 3}'
