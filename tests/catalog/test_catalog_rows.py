@@ -1,4 +1,4 @@
-"""The search page's result rows, written in Python: owner text escaped, every part of a row shown."""
+"""Rows written in Python (search results, a group's schema): owner text escaped, every part of a row shown."""
 
 from __future__ import annotations
 
@@ -68,3 +68,30 @@ def test_an_owner_sees_no_request_button_on_their_own_group(client, owner, hosti
 def test_no_match_says_so(client, data_scientist, hostile_group):
     assert "No feature groups match. Try fewer words or remove a filter." in _body(client, data_scientist, q="zzzq")
     assert "No features match." in _body(client, data_scientist, q="zzzq", kind="features")
+
+
+def test_schema_rows_escape_owner_text_and_show_every_column(client, owner, org):
+    group = FeatureGroupFactory(account=org.central, name="schema_profile", record_identifier_feature="customer_id")
+    FeatureFactory(feature_group=group, name="customer_id", type="String", position=0)
+    FeatureFactory(
+        feature_group=group,
+        name="embedding",
+        type="Fractional",
+        position=1,
+        collection_type="Vector",
+        collection_config={"VectorConfig": {"Dimension": 16}},
+        description=HOSTILE,
+        parameters={"<b>unit</b>": HOSTILE, "source": "crm"},
+    )
+    client.force_login(owner)
+    body = client.get(group.get_absolute_url()).content.decode()
+
+    assert "<img" not in body and "<b>unit" not in body
+    assert '<span class="badge text-bg-light border">record id</span>' in body
+    assert "<td>Vector (16)</td>" in body
+    assert '<td class="text-break">&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</td>' in body
+    # PostgreSQL's jsonb keeps keys shortest first.
+    assert (
+        '<td class="small text-break"><span class="font-mono">source</span>=crm<br>'
+        '<span class="font-mono">&lt;b&gt;unit&lt;/b&gt;</span>=&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</td>'
+    ) in body
