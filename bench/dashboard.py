@@ -45,7 +45,13 @@ OPS_WRITE = ["PutRecord", "DeleteRecord"]
 
 
 BENCH_ARNS = "%:feature-group/bench_group_%"
-TABLES = ("usage_usagedaily", "usage_usagedailytotal", "usage_usageprincipaldaily", "usage_usagelastuse")
+TABLES = (
+    "usage_usagedaily",
+    "usage_usagedailytotal",
+    "usage_usageprincipaldaily",
+    "usage_usagepairdaily",
+    "usage_usagelastuse",
+)
 
 
 def _seeded() -> bool:
@@ -364,6 +370,7 @@ def _storage() -> None:
 
 def _clean_derived(cur) -> None:
     cur.execute("DELETE FROM usage_usagelastuse WHERE feature_group_arn LIKE %s", [BENCH_ARNS])
+    cur.execute("DELETE FROM usage_usagepairdaily WHERE feature_group_arn LIKE %s", [BENCH_ARNS])
     cur.execute("DELETE FROM usage_usageprincipaldaily WHERE principal_arn LIKE %s", ["%:assumed-role/BenchRole%"])
 
 

@@ -183,7 +183,7 @@ def _dashboard_p95(target_events: int, measured_events: int, runs: int = 20) -> 
     from bench.dashboard import _time
     from catalog.models import AwsAccount, FeatureGroup
     from usage import selectors
-    from usage.rollups import DERIVED_FILL_SQL
+    from usage.rollups import PAIR_DAILY_FILL_SQL, PRINCIPAL_DAILY_FILL_SQL
 
     copies = max(0, round(target_events / max(1, measured_events)) - 1)
     with connection.cursor() as cur:
@@ -207,8 +207,16 @@ def _dashboard_p95(target_events: int, measured_events: int, runs: int = 20) -> 
                     "WHERE day >= %s ON CONFLICT DO NOTHING",
                     [32 * i, first_day],
                 )
-        cur.execute(DERIVED_FILL_SQL[0].format(where="day < %s"), [first_day])
-        for table in ("usage_usagedaily", "usage_usagedailytotal", "usage_usageprincipaldaily", "usage_usagelastuse"):
+        # The copies' days of the day-keyed derived rollups (the last use of each pair is unchanged).
+        for sql in (PRINCIPAL_DAILY_FILL_SQL, PAIR_DAILY_FILL_SQL):
+            cur.execute(sql.format(where="day < %s"), [first_day])
+        for table in (
+            "usage_usagedaily",
+            "usage_usagedailytotal",
+            "usage_usageprincipaldaily",
+            "usage_usagepairdaily",
+            "usage_usagelastuse",
+        ):
             cur.execute(f"VACUUM (ANALYZE) {table}")
         cur.execute("SELECT count(*), coalesce(sum(calls), 0) FROM usage_usagedaily")
         rows, calls = cur.fetchone()

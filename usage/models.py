@@ -309,6 +309,38 @@ class UsageDailyTotal(models.Model):
         return f"{self.day} {self.operation} {self.calls}"
 
 
+class UsagePairDaily(models.Model):
+    """Successful calls per UTC day, feature group and consumer account: `UsageDailyTotal` without
+    the operation, outcome and read-only dimensions (about a quarter of its successful rows), so
+    grants vs use sums each (group, consumer) pair's calls over the window without adding up its
+    operations first. Written by the statement that writes `UsageDaily`, in the same transaction,
+    from the same inserted events (`usage.services._MOVE_SQL`)."""
+
+    day = models.DateField()
+    # The dimension is the ARN, as in the other rollups; the catalog's id follows it.
+    feature_group = models.ForeignKey(
+        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    feature_group_arn = models.CharField(max_length=2048, blank=True)
+    owner_account_id = models.CharField(max_length=12, blank=True)
+    consumer_account_id = models.CharField(max_length=12, blank=True)
+    calls = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Its only index, led by the day: the window's rows are one range of it. `calls` is left
+            # out of the index so that the ingestion's `calls = calls + excluded.calls` can be a
+            # HOT update (no index entry written), which is most of this table's writes.
+            models.UniqueConstraint(
+                fields=["day", "feature_group_arn", "owner_account_id", "consumer_account_id"],
+                name="usagepairdaily_unique_dimensions",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.feature_group_arn} {self.consumer_account_id} {self.calls}"
+
+
 class UsagePrincipalDaily(models.Model):
     """Successful calls per UTC day, consumer account and principal, with the feature groups
     called: what "top principals" aggregates (a few rows per active principal and day, instead of

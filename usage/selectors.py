@@ -501,8 +501,8 @@ WITH used AS (
     GROUP BY fg.id, a.account_id, u.consumer_account_id
 ), calls AS (
     SELECT feature_group_id, consumer_account_id, sum(calls)::bigint AS calls
-    FROM usage_usagedailytotal
-    WHERE day >= %(since)s AND outcome = 'success' AND feature_group_id IS NOT NULL
+    FROM usage_usagepairdaily
+    WHERE day >= %(since)s AND feature_group_id IS NOT NULL
     GROUP BY 1, 2
 )
 SELECT u.group_id, u.consumer_account_id, u.operations, u.last_day, coalesce(c.calls, 0), u.name, u.owner_account_id
@@ -517,9 +517,10 @@ def _use_by_pair(*, since: date) -> dict[tuple[int, str], dict]:
     loading every group).
 
     Operations and last day come from `UsageLastUse` (one row per group, account and operation,
-    with its last day), so they cost the same for a window of any length; the calls are one
-    index-only pass over the window's `UsageDailyTotal` rows (`usagedailytotal_day_operation`),
-    summed per pair and joined in the same statement."""
+    with its last day), so they cost the same for a window of any length; the calls are the
+    window's `UsagePairDaily` rows (one per pair and day, successful calls only: a quarter of the
+    `UsageDailyTotal` rows that split them by operation, outcome and read-only), summed per pair
+    and joined in the same statement."""
     with connection.cursor() as cursor:
         cursor.execute(_USE_SINCE_SQL, {"since": since})
         return {

@@ -697,8 +697,9 @@ CREATE TEMP TABLE IF NOT EXISTS usage_stage (
 
 # Staged rows → raw events (deduplicated on eventID per group, and on sharedEventID per group
 # for the two copies of a cross-account call) → the new rows' daily rollups, with and without
-# the principal, the principals' daily rollup (successful calls) and the last day of use per
-# group, consumer account and operation (docs/usage.md#speed). Each derived row comes from the
+# the principal, the (group, consumer account) pairs' daily successful calls, the principals'
+# daily rollup (successful calls) and the last day of use per group, consumer account and
+# operation (docs/usage.md#speed). Each derived row comes from the
 # rows `ins` inserted, so a file counted twice cannot count twice in any of them. Ordered so that
 # concurrent workers take row locks in the same order (no deadlocks on shared rollup rows).
 _MOVE_SQL = """
@@ -738,6 +739,16 @@ WITH ins AS (
     ORDER BY 1, 3, 4, 5, 6, 7, 8
     ON CONFLICT ON CONSTRAINT usagedailytotal_unique_dimensions DO UPDATE
         SET calls = t.calls + excluded.calls, feature_group_id = coalesce(t.feature_group_id, excluded.feature_group_id)
+), pair AS (
+    INSERT INTO usage_usagepairdaily AS g (day, feature_group_id, feature_group_arn, owner_account_id,
+        consumer_account_id, calls)
+    SELECT (event_time AT TIME ZONE 'UTC')::date, max(feature_group_id), feature_group_arn, owner_account_id,
+        consumer_account_id, count(*)
+    FROM ins WHERE outcome = 'success'
+    GROUP BY 1, 3, 4, 5
+    ORDER BY 1, 3, 4, 5
+    ON CONFLICT ON CONSTRAINT usagepairdaily_unique_dimensions DO UPDATE
+        SET calls = g.calls + excluded.calls, feature_group_id = coalesce(g.feature_group_id, excluded.feature_group_id)
 ), principal AS (
     INSERT INTO usage_usageprincipaldaily AS p (day, consumer_account_id, principal_arn, calls, feature_group_arns)
     SELECT (event_time AT TIME ZONE 'UTC')::date, consumer_account_id, principal_arn, count(*),
@@ -919,6 +930,13 @@ def usage_groups_link() -> int:
         cur.execute(
             """
             UPDATE usage_usagedailytotal u SET feature_group_id = fg.id FROM catalog_featuregroup fg
+            WHERE u.feature_group_id IS NULL AND u.feature_group_arn <> '' AND fg.arn = u.feature_group_arn
+            """
+        )
+        linked += cur.rowcount
+        cur.execute(
+            """
+            UPDATE usage_usagepairdaily u SET feature_group_id = fg.id FROM catalog_featuregroup fg
             WHERE u.feature_group_id IS NULL AND u.feature_group_arn <> '' AND fg.arn = u.feature_group_arn
             """
         )

@@ -18,7 +18,14 @@ from django.utils import timezone
 from catalog.models import AwsAccount, FeatureGroup
 from sharing.models import Grant
 from tests.factories import FeatureGroupFactory, GrantFactory
-from usage.models import CloudTrailEvent, UsageDaily, UsageDailyTotal, UsageLastUse, UsagePrincipalDaily
+from usage.models import (
+    CloudTrailEvent,
+    UsageDaily,
+    UsageDailyTotal,
+    UsageLastUse,
+    UsagePairDaily,
+    UsagePrincipalDaily,
+)
 from usage.operations import READ_OPERATIONS, outcome_for
 from usage.rollups import derived_rollups_fill
 
@@ -68,11 +75,12 @@ def event(
 
 def rollups_rebuild() -> None:
     """The rollups from every raw event (UTC days), as the ingestion's upsert would leave them; the
-    principal and last-use rollups derived from them as the migration's back-fill does."""
+    principal, pair and last-use rollups derived from them as the migration's back-fill does."""
     UsageDaily.objects.all().delete()
     UsageDailyTotal.objects.all().delete()
     UsagePrincipalDaily.objects.all().delete()
     UsageLastUse.objects.all().delete()
+    UsagePairDaily.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute(
             """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from tests.usage.trail_helpers import CONSUMER, OTHER, OWNER, at, caller, group_arn, ingest_all, usage_counts
@@ -67,3 +69,28 @@ def test_pantry_own_calls_are_not_usage(trail_org):
     )
     ingest_all()
     assert usage_counts() == {("GetRecord", CONSUMER, "orders", "success"): 1}
+
+
+def test_the_pair_rollup_migration_fills_what_the_ingestion_writes(trail_org):
+    """Usage ingested before `usage.0009` gets the same pair rows from the migration's back-fill."""
+    from django.db import connection
+
+    from usage.models import UsagePairDaily
+
+    trail_org.calls(reads(4) + reads(2, group="payments", minute=5) + reads(2, account=OTHER, error="denied"))
+    ingest_all()
+    trail_org.calls(reads(3, minute=10))
+    ingest_all()
+    written = {
+        (p.day, p.feature_group_arn, p.consumer_account_id, p.feature_group_id): p.calls
+        for p in UsagePairDaily.objects.all()
+    }
+    assert sorted(written.values()) == [2, 7]  # the denied calls are not use
+    UsagePairDaily.objects.all().delete()
+    backfill = importlib.import_module("usage.migrations.0009_usage_pair_daily").BACKFILL
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+    assert {
+        (p.day, p.feature_group_arn, p.consumer_account_id, p.feature_group_id): p.calls
+        for p in UsagePairDaily.objects.all()
+    } == written

@@ -7,7 +7,16 @@ import datetime as dt
 import pytest
 
 from portal.aws import clear_session_cache
-from tests.usage.trail_helpers import CONSUMER, OWNER, at, caller, group_arn, ingest_all, usage_counts
+from tests.usage.trail_helpers import (
+    CONSUMER,
+    OWNER,
+    at,
+    caller,
+    derived_rollups_match,
+    group_arn,
+    ingest_all,
+    usage_counts,
+)
 from usage import services
 from usage.models import CloudTrailEvent, TrailFile, TrailSource, UsageDaily
 
@@ -80,9 +89,10 @@ def test_an_unknown_feature_group_is_counted_by_arn_and_linked_when_the_catalog_
         arn=info["feature_group_arn"],
         name=info["feature_group_arn"].rsplit("/", 1)[-1],
     )
-    assert services.usage_groups_link() == 2 + info["valid_records"]  # rollup, total, raw events
+    assert services.usage_groups_link() == 3 + info["valid_records"]  # rollup, total, pair, raw events
     row.refresh_from_db()
     assert row.feature_group == group and row.calls == info["valid_records"]
+    derived_rollups_match()
 
 
 def test_a_replay_after_the_fix_ingests_a_quarantined_file_exactly_once(trail_org):

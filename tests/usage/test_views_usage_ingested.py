@@ -6,10 +6,12 @@ same ingestion kept.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import GOVERNANCE_GROUP
@@ -73,3 +75,26 @@ def test_dashboard_numbers_equal_a_direct_count_over_ingested_raw_events(client,
     body = api.get("/api/v1/usage/summary/", RANGE).json()
     assert body["outcomes"] == context["outcomes"]
     assert body["reads"] == sum(1 for e in ok if e.read_only)
+
+
+def test_grants_page_counts_ingested_calls_by_accounts_with_no_grant(client, trail_org):
+    # Two ingestion batches on the same day and pair: the second adds to the pair's day.
+    trail_org.calls(
+        _calls(5, account=CONSUMER, group="orders")
+        + _calls(2, account=CONSUMER, group="orders", operation="DescribeFeatureGroup", minute=10)
+        + _calls(3, account=OTHER, group="orders", error="denied", minute=20)
+    )
+    ingest_all()
+    trail_org.calls(_calls(4, account=CONSUMER, group="orders", operation="BatchGetRecord", minute=30))
+    ingest_all()
+    ok = [e for e in CloudTrailEvent.objects.all() if e.outcome == "success"]
+    assert len(ok) == 11
+
+    gita = UserFactory(username="gita")
+    gita.groups.add(Group.objects.get_or_create(name=GOVERNANCE_GROUP)[0])
+    client.force_login(gita)
+    days = (timezone.localdate() - dt.date(2026, 11, 20)).days + 1
+    report = client.get("/usage/grants/", {"days": days}).context["report"]
+    assert [(r["group"].name, r["account_id"], r["calls"]) for r in report.reads_without_grant] == [
+        ("orders", CONSUMER, len(ok))
+    ]

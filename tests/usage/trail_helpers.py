@@ -128,16 +128,18 @@ def usage_counts() -> dict[tuple, int]:
 
 
 def derived_rollups_match() -> None:
-    """The principals' daily rollup and the last-use table say what `UsageDaily` says."""
+    """The principals' and the pairs' daily rollups and the last-use table say what `UsageDaily` says."""
     from collections import defaultdict
 
-    from usage.models import UsageDaily, UsageLastUse, UsagePrincipalDaily
+    from usage.models import UsageDaily, UsageLastUse, UsagePairDaily, UsagePrincipalDaily
 
     principals: dict[tuple, list] = defaultdict(lambda: [0, set()])
+    pairs: dict[tuple, int] = defaultdict(int)
     last_use: dict[tuple, object] = {}
     for u in UsageDaily.objects.filter(outcome="success"):
         entry = principals[(u.day, u.consumer_account_id, u.principal_arn)]
         entry[0] += u.calls
+        pairs[(u.day, u.feature_group_arn, u.owner_account_id, u.consumer_account_id, u.feature_group_id)] += u.calls
         if u.feature_group_arn:
             entry[1].add(u.feature_group_arn)
             key = (u.feature_group_arn, u.consumer_account_id, u.operation)
@@ -146,6 +148,10 @@ def derived_rollups_match() -> None:
         (p.day, p.consumer_account_id, p.principal_arn): (p.calls, sorted(p.feature_group_arns))
         for p in UsagePrincipalDaily.objects.all()
     } == {k: (calls, sorted(arns)) for k, (calls, arns) in principals.items()}
+    assert {
+        (p.day, p.feature_group_arn, p.owner_account_id, p.consumer_account_id, p.feature_group_id): p.calls
+        for p in UsagePairDaily.objects.all()
+    } == pairs
     assert {
         (u.feature_group_arn, u.consumer_account_id, u.operation): u.last_day for u in UsageLastUse.objects.all()
     } == last_use
