@@ -1,6 +1,7 @@
 """Rollups shaped for the dashboard's slow figures (docs/usage.md#speed), filled from the
 existing rollups. Stop the ingestion workers while this runs (as for any release that changes
-the ingestion's statement): the new tables are written by the new code only."""
+the ingestion's statement), or run `manage.py usage_rollups_rebuild` once the new code is out:
+the new tables are written by the new code only."""
 
 import django.contrib.postgres.fields
 from django.db import migrations, models

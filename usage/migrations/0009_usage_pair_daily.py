@@ -1,7 +1,8 @@
 """`UsagePairDaily`: successful calls per day, feature group and consumer account, for grants vs
 use (docs/usage.md#speed), filled from `UsageDailyTotal`. Stop the ingestion workers while this
 runs (as for any release that changes the ingestion's statement): the new table is written by
-the new code only, so calls an old worker commits after the back-fill would be missing from it.
+the new code only, so calls an old worker commits after the back-fill would be missing from it
+(`manage.py usage_rollups_rebuild` puts them back).
 
 One transaction (the table is new: nothing reads it before the commit), so an interrupted run
 leaves nothing and runs again from the start.
