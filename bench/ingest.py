@@ -62,6 +62,8 @@ def _worker_main() -> int:
     django.setup()
     from usage import services
 
+    backend = _local_backend_pid()
+    backend_cpu = _cpu_seconds(backend) if backend else 0.0
     started = time.perf_counter()
     profile_dir = os.environ.get("BENCH_INGEST_PROFILE")  # a folder: cProfile of each worker's main thread
     if profile_dir:
@@ -86,6 +88,8 @@ def _worker_main() -> int:
                 "seconds": time.perf_counter() - started,
                 "rss_mb": rss_mb,
                 "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                # The CPU of this worker's PostgreSQL backend (None when the server is elsewhere).
+                "pg_cpu_seconds": _cpu_seconds(backend) - backend_cpu if backend else None,
             }
         )
     )
@@ -96,6 +100,20 @@ def _cpu_seconds(pid: int) -> float:
     """User + system CPU a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _local_backend_pid() -> int | None:
+    """The pid of this connection's PostgreSQL backend, when it runs on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return pid if command.startswith(b"postgres") else None
 
 
 def _bare_parse_rate(url: str, keys: list[str], *, role_arn: str, external_id: str) -> dict:
@@ -373,9 +391,11 @@ def main() -> int:
         sandbox_cpu = _cpu_seconds(server.pid) - sandbox_cpu
         files = sum(r["done"] for r in reports)
         worker_cpu = sum(r["cpu_seconds"] for r in reports)
+        pg_cpus = [r["pg_cpu_seconds"] for r in reports]
+        pg_per_file = f"{sum(pg_cpus) / files * 1000:.2f} ms" if None not in pg_cpus else "not measured (remote server)"
         print(
-            f"sandbox served {files / end_to_end:,.0f} files/s; CPU per file: workers {worker_cpu / files * 1000:.1f} ms, "
-            f"sandbox {sandbox_cpu / files * 1000:.1f} ms (listing included)",
+            f"sandbox served {files / end_to_end:,.0f} files/s; CPU per file: workers {worker_cpu / files * 1000:.2f} ms, "
+            f"their PostgreSQL backends {pg_per_file}, sandbox {sandbox_cpu / files * 1000:.2f} ms (listing included)",
             flush=True,
         )
         rss = max(r["rss_mb"] for r in reports)
@@ -450,8 +470,9 @@ same selectors with 10,000,000 calls inside the window (docs/usage.md § Speed):
 Reading the figures: the synthetic files hold ~{synth["records"] / synth["files"]:.0f} records each, and
 every one is a GET from the sandbox's S3 (one Python process on the same two cores; plain reads
 take its fast path, docs/sandbox.md § Serving speed). The sandbox served {files / end_to_end:,.0f}
-files/s; CPU per file: workers {worker_cpu / files * 1000:.1f} ms (most of it boto3's GetObject:
-signing, endpoint rules, parsing), sandbox {sandbox_cpu / files * 1000:.1f} ms. The row "S3 answered from memory" is the workers' own rate on the same files (gzip,
+files/s; CPU per file: workers {worker_cpu / files * 1000:.2f} ms (most of it boto3's GetObject:
+HTTP, signing, response parsing, endpoint rules), their PostgreSQL backends {pg_per_file}, sandbox
+{sandbox_cpu / files * 1000:.2f} ms. The row "S3 answered from memory" is the workers' own rate on the same files (gzip,
 msgspec, filtering, COPY, the raw insert with its dedupe, rollup upserts, ledger and health
 updates, one transaction per batch); the bare parse decodes every field of every record and
 keeps nothing. Peak RSS is bounded by the batch size (`PANTRY_USAGE_BATCH_BYTES`) and the

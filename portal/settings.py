@@ -476,8 +476,10 @@ PANTRY_USAGE_DENIED_RETENTION_DAYS = env_int("PANTRY_USAGE_DENIED_RETENTION_DAYS
 # files delivered late under an earlier stamp (replay covers anything older).
 PANTRY_USAGE_BACKFILL_DAYS = env_int("PANTRY_USAGE_BACKFILL_DAYS", 90)
 PANTRY_USAGE_LIST_LOOKBACK_MINUTES = env_int("PANTRY_USAGE_LIST_LOOKBACK_MINUTES", 60)
-# One transaction ingests up to this many files / stored bytes; downloads run in threads.
-PANTRY_USAGE_BATCH_FILES = env_int("PANTRY_USAGE_BATCH_FILES", 200)
+# One transaction ingests up to this many files / stored bytes; downloads run in threads. Larger
+# batches cost PostgreSQL less per file (fewer transactions, more calls summed into each rollup
+# row before its upsert; docs/operations.md); the byte limit bounds a worker's memory.
+PANTRY_USAGE_BATCH_FILES = env_int("PANTRY_USAGE_BATCH_FILES", 500)
 PANTRY_USAGE_BATCH_BYTES = env_int("PANTRY_USAGE_BATCH_BYTES", 4 * 1024 * 1024)
 PANTRY_USAGE_DOWNLOAD_THREADS = env_int("PANTRY_USAGE_DOWNLOAD_THREADS", 8)
 # JSON held in memory per file; larger files are parsed record by record (bounded memory).

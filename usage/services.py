@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 import socket
@@ -463,7 +464,10 @@ def trail_files_ingest_for(*, seconds: float, worker: str | None = None) -> Batc
     context = ingest_context()
     gateways: _Gateways = {}
     threads = max(1, settings.PANTRY_USAGE_DOWNLOAD_THREADS)
-    with ThreadPoolExecutor(max_workers=threads) if threads > 1 else _no_pool() as pool:
+    with (
+        _rare_young_gc(),
+        ThreadPoolExecutor(max_workers=threads) if threads > 1 else _no_pool() as pool,
+    ):
         current = _claim_and_start(worker, context, gateways, pool) if time.monotonic() < deadline else None
         while current is not None:
             following = None
@@ -481,6 +485,30 @@ def trail_files_ingest_for(*, seconds: float, worker: str | None = None) -> Batc
 @contextlib.contextmanager
 def _no_pool() -> Iterator[None]:
     yield None
+
+
+# Container allocations between two passes of the cyclic GC over its youngest generation while
+# a worker ingests (Python's default is 700).
+INGEST_GC_YOUNG_THRESHOLD = 10_000
+
+
+@contextlib.contextmanager
+def _rare_young_gc() -> Iterator[None]:
+    """Collect the cyclic GC's youngest generation less often while this process ingests.
+
+    Every boto3 call allocates hundreds of short-lived containers and every record several, and
+    reference counting frees nearly all of them (cycles are rare), so at the default threshold the
+    collector ran every ~15 files and found little: 0.053 ms of GC and 1.33 ms of worker CPU per
+    file, against 0.033 ms and 1.27 ms at 10,000 (medians of 3 alternated bench runs, 2026-11-27).
+    Garbage in cycles is still collected, a little later; the thresholds are the process's, put
+    back afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], INGEST_GC_YOUNG_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import botocore.exceptions
+import botocore.utils
 import pytest
 
 from portal import aws
@@ -37,6 +38,27 @@ def test_aws_error_codes_become_pantry_errors_with_a_health_summary(code, cls, s
     assert type(error) is cls
     assert (error.code, error.operation, error.message) == (code, "Search", "the message")
     assert aws.error_summary(code) == summary
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Fri, 27 Nov 2026 11:52:56 GMT",  # S3's Last-Modified header
+        "Mon, 01 Jan 2024 00:00:00 GMT",
+        "2026-11-27T11:52:56.000Z",  # ListObjectsV2's LastModified
+        "2026-11-27T11:52:56Z",
+        "2026-11-27T11:52:56.123456Z",
+        "2026-11-27T11:52:56+02:00",  # not a fast path: botocore's own parser
+        "1764244376.5",  # epoch seconds (JSON services)
+        1764244376,
+    ],
+)
+def test_aws_timestamps_parse_to_what_botocore_returns(value):
+    parsed = aws.parse_aws_timestamp(value)
+    expected = botocore.utils.parse_timestamp(value)
+
+    assert parsed == expected
+    assert parsed.utcoffset() == expected.utcoffset()
 
 
 def test_expired_credentials_are_not_reported_as_access_denied():
