@@ -390,9 +390,28 @@ def _cpu_seconds(pid: int, *, children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _reaped_children_seconds(pid: int) -> float:
+    """CPU of the children `pid` has reaped (cutime + cstime), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def server_cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
-    """CPU seconds used so far by gunicorn (master, live and exited workers) and by the PostgreSQL
-    backends connected to `database` (an estimate: a backend that exited is no longer counted)."""
+    """CPU seconds used so far by gunicorn (master, live and exited workers) and by PostgreSQL: the
+    backends connected to `database` now, plus every backend the postmaster has reaped. Django
+    closes a connection after `DB_CONN_MAX_AGE` (60 s), so a run outlives its first backends; their
+    CPU moves from the first figure to the second when they exit, and the difference of two samples
+    counts it once. Backends of other databases that exit meanwhile count too: run on a quiet server."""
     gunicorn = _cpu_seconds(server_pid, children=True)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -406,8 +425,11 @@ def server_cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
     with connection.cursor() as cur:
         cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database])
         backends = [pid for (pid,) in cur.fetchall()]
+        cur.execute("SELECT pg_backend_pid()")
+        postmaster = _parent_pid(cur.fetchone()[0])  # None when the server is on another machine
     connection.close()
-    return gunicorn, sum(_cpu_seconds(pid) for pid in backends)
+    reaped = _reaped_children_seconds(postmaster) if postmaster else 0.0
+    return gunicorn, sum(_cpu_seconds(pid) for pid in backends) + reaped
 
 
 def gunicorn_description(args) -> str:
