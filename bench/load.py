@@ -411,7 +411,8 @@ def server_cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
     backends connected to `database` now, plus every backend the postmaster has reaped. Django
     closes a connection after `DB_CONN_MAX_AGE` (60 s), so a run outlives its first backends; their
     CPU moves from the first figure to the second when they exit, and the difference of two samples
-    counts it once. Backends of other databases that exit meanwhile count too: run on a quiet server."""
+    counts it once. Backends of other databases, autovacuum and parallel workers that exit
+    meanwhile count too: run on a quiet server."""
     gunicorn = _cpu_seconds(server_pid, children=True)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -427,7 +428,8 @@ def server_cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
         backends = [pid for (pid,) in cur.fetchall()]
         cur.execute("SELECT pg_backend_pid()")
         postmaster = _parent_pid(cur.fetchone()[0])  # None when the server is on another machine
-    connection.close()
+    # The sampling connection stays open for the run: closed, its own backend's CPU would be
+    # reaped into the next sample.
     reaped = _reaped_children_seconds(postmaster) if postmaster else 0.0
     return gunicorn, sum(_cpu_seconds(pid) for pid in backends) + reaped
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -201,6 +202,9 @@ def client_config() -> Config:
 
 _MONTHS = {name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 _UTC = tzutc()
+# Exactly the two forms (a 4-digit year: dateutil reads "26" as 2026, a plain int() as 0026).
+_HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, (\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT")
+_ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z")
 
 
 def parse_aws_timestamp(value: Any) -> dt.datetime:
@@ -214,13 +218,12 @@ def parse_aws_timestamp(value: Any) -> dt.datetime:
     """
     if isinstance(value, str):
         try:
-            if value.endswith(" GMT"):
-                _, day, month, year, clock, _ = value.split()
-                hour, minute, second = clock.split(":")
+            if http := _HTTP_DATE.fullmatch(value):
+                day, month, year, hour, minute, second = http.groups()
                 return dt.datetime(
                     int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=_UTC
                 )
-            if value.endswith("Z") and "T" in value:
+            if _ISO_UTC.fullmatch(value):
                 return dt.datetime.fromisoformat(value).replace(tzinfo=_UTC)
         except (ValueError, KeyError):
             pass

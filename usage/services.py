@@ -16,6 +16,7 @@ import gc
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -490,6 +491,9 @@ def _no_pool() -> Iterator[None]:
 # Container allocations between two passes of the cyclic GC over its youngest generation while
 # a worker ingests (Python's default is 700).
 INGEST_GC_YOUNG_THRESHOLD = 10_000
+_gc_lock = threading.Lock()
+_gc_raised_by = 0  # ingestions running in this process
+_gc_before: tuple[int, ...] = gc.get_threshold()
 
 
 @contextlib.contextmanager
@@ -500,15 +504,23 @@ def _rare_young_gc() -> Iterator[None]:
     reference counting frees nearly all of them (cycles are rare), so at the default threshold the
     collector ran every ~15 files and found little: 0.053 ms of GC and 1.33 ms of worker CPU per
     file, against 0.033 ms and 1.27 ms at 10,000 (medians of 3 alternated bench runs, 2026-11-27).
-    Garbage in cycles is still collected, a little later; the thresholds are the process's, put
-    back afterwards.
+    Garbage in cycles is still collected, a little later. The thresholds are the process's: the
+    first ingestion to start raises them and the last to end puts them back (two can overlap in a
+    threaded Celery pool, and each putting back what it saw would leave them raised for good).
     """
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], INGEST_GC_YOUNG_THRESHOLD), *before[1:])
+    global _gc_raised_by, _gc_before
+    with _gc_lock:
+        if _gc_raised_by == 0:
+            _gc_before = gc.get_threshold()
+            gc.set_threshold(max(_gc_before[0], INGEST_GC_YOUNG_THRESHOLD), *_gc_before[1:])
+        _gc_raised_by += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _gc_lock:
+            _gc_raised_by -= 1
+            if _gc_raised_by == 0:
+                gc.set_threshold(*_gc_before)
 
 
 @contextlib.contextmanager

@@ -49,6 +49,11 @@ def test_aws_error_codes_become_pantry_errors_with_a_health_summary(code, cls, s
         "2026-11-27T11:52:56Z",
         "2026-11-27T11:52:56.123456Z",
         "2026-11-27T11:52:56+02:00",  # not a fast path: botocore's own parser
+        "Fri, 27 Nov 26 11:52:56 GMT",  # a 2-digit year: botocore's (2026), not year 26
+        "Fri, 7 Nov 2026 11:52:56 GMT",
+        "Fri,  27 Nov 2026 11:52:56 GMT",
+        "2026-11-27T11:52Z",
+        "20261127T115256Z",
         "1764244376.5",  # epoch seconds (JSON services)
         1764244376,
     ],
@@ -128,3 +133,12 @@ def test_an_account_role_does_not_show_its_external_id_in_logs_or_tracebacks():
     assert "arn:aws:iam::111111111111:role/PantryAccess" in repr(role)
     # Still part of the role's identity (session cache key): a different external id is a different role.
     assert role != aws.AccountRole(role.account_id, role.role_arn, "pantry-other")
+
+
+@pytest.mark.parametrize("value", ["Fri, 27 Nov 2026 11:52:56 GMT", "2026-11-27T11:52:56.000Z"])
+def test_the_forms_aws_sends_skip_dateutil(value, monkeypatch):
+    def slow(_value):
+        raise AssertionError("botocore's general parser was called")
+
+    monkeypatch.setattr(botocore.utils, "parse_timestamp", slow)
+    assert aws.parse_aws_timestamp(value).year == 2026
