@@ -44,8 +44,6 @@ from xml.etree import ElementTree
 
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request")
 _QUERY_SCOPE = re.compile(r"^([^/]+)/\d{8}/([^/]+)/s3/aws4_request$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROOT_ARN = re.compile(r"^arn:[^:]+:iam::(\d{12}):root$")
 
 # Bucket subresources (query parameters) and the IAM action of each method on them.
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
@@ -180,57 +178,86 @@ def _as_list(value: Any) -> list[Any]:
 
 
 class Caller:
-    """Who signed the request: an account and the ARNs a bucket policy may name it by."""
+    """Who signed the request: its account and each identity a bucket policy may name it by.
 
-    def __init__(self, account: str, arns: frozenset[str]) -> None:
+    ``identities`` holds one set of names per identity the caller is: the account (its id and
+    ``arn:PARTITION:iam::ID:root``), then, as applicable, the IAM role and the role session's
+    ``assumed-role`` ARN, or the IAM user.
+    """
+
+    def __init__(self, account: str, identities: tuple[frozenset[str], ...]) -> None:
         self.account = account
-        self.arns = arns
+        self.identities = identities
 
     def named_by(self, principal: Any) -> bool:
-        if principal == "*":
+        """Whether a ``Principal`` names any identity of the caller."""
+        values = _aws_principals(principal)
+        return "*" in values or any(identity & values for identity in self.identities)
+
+    def wholly_named_by(self, principal: Any) -> bool:
+        """Whether a ``NotPrincipal`` exempts the caller: only when it names *every* identity.
+
+        AWS checks a role session as the account, then the role, then the session, so a Deny
+        with ``NotPrincipal`` naming only ``arn:aws:iam::ID:root`` still denies the account's
+        role sessions.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+        """
+        values = _aws_principals(principal)
+        return "*" in values or all(identity & values for identity in self.identities)
+
+
+def _aws_principals(principal: Any) -> frozenset[str]:
+    """The names in a Principal element that can name an IAM caller (``"*"`` for anyone)."""
+    if principal == "*":
+        return frozenset({"*"})
+    if not isinstance(principal, dict):
+        return frozenset()
+    # Service, Federated and CanonicalUser principals never name an IAM caller.
+    return frozenset(v for v in _as_list(principal.get("AWS", [])) if isinstance(v, str))
+
+
+def _covers(patterns: Any, value: str, *, ignore_case: bool, unresolved: bool) -> bool:
+    """Whether a pattern of an Action/Resource element matches `value`.
+
+    A pattern with a policy variable (``${aws:username}``) is not resolved here; it counts as
+    `unresolved`, which the caller picks so that the statement fails closed.
+    """
+    for pattern in _as_list(patterns):
+        if not isinstance(pattern, str):
+            continue
+        if "${" in pattern:
+            if unresolved:
+                return True
+        elif _pattern_matches(pattern, value, ignore_case=ignore_case):
             return True
-        if not isinstance(principal, dict):
-            return False
-        # Service, Federated and CanonicalUser principals never name an IAM caller.
-        for value in _as_list(principal.get("AWS", [])):
-            if not isinstance(value, str):
-                continue
-            if value == "*" or value == self.account or value in self.arns:
-                return True
-            root = _ROOT_ARN.match(value)
-            # Naming an account (or its root) delegates to that account's own IAM policies.
-            if root and root.group(1) == self.account:
-                return True
-        return False
-
-
-def _statement_matches(statement: dict[str, Any], caller: Caller, action: str, resource: str) -> bool:
-    if "Principal" in statement:
-        principal_ok = caller.named_by(statement["Principal"])
-    elif "NotPrincipal" in statement:
-        principal_ok = not caller.named_by(statement["NotPrincipal"])
-    else:
-        return False
-    if not principal_ok:
-        return False
-    qualified = f"s3:{action}"
-    if "Action" in statement:
-        actions = _as_list(statement["Action"])
-        if not any(isinstance(a, str) and _pattern_matches(a, qualified, ignore_case=True) for a in actions):
-            return False
-    elif "NotAction" in statement:
-        actions = _as_list(statement["NotAction"])
-        if any(isinstance(a, str) and _pattern_matches(a, qualified, ignore_case=True) for a in actions):
-            return False
-    else:
-        return False
-    if "Resource" in statement:
-        resources = _as_list(statement["Resource"])
-        return any(isinstance(r, str) and _pattern_matches(r, resource, ignore_case=False) for r in resources)
-    if "NotResource" in statement:
-        resources = _as_list(statement["NotResource"])
-        return not any(isinstance(r, str) and _pattern_matches(r, resource, ignore_case=False) for r in resources)
     return False
+
+
+def _element_matches(statement: dict[str, Any], name: str, value: str, *, ignore_case: bool, deny: bool) -> bool | None:
+    """Whether the statement's `name` (or ``Not`` `name`) element covers `value`; None without either.
+
+    Fail closed on policy variables: a Deny is taken to cover the request, an Allow not to.
+    """
+    if name in statement:
+        return _covers(statement[name], value, ignore_case=ignore_case, unresolved=deny)
+    if f"Not{name}" in statement:
+        return not _covers(statement[f"Not{name}"], value, ignore_case=ignore_case, unresolved=not deny)
+    return None
+
+
+def _statement_matches(statement: dict[str, Any], caller: Caller, action: str, resource: str, *, deny: bool) -> bool:
+    if "Principal" in statement:
+        if not caller.named_by(statement["Principal"]):
+            return False
+    elif "NotPrincipal" in statement:
+        # NotPrincipal is only supported with Deny; an Allow with it never grants (fail closed).
+        if not deny or caller.wholly_named_by(statement["NotPrincipal"]):
+            return False
+    else:
+        return False
+    if not _element_matches(statement, "Action", f"s3:{action}", ignore_case=True, deny=deny):
+        return False
+    return bool(_element_matches(statement, "Resource", resource, ignore_case=False, deny=deny))
 
 
 def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resource: str) -> bool:
@@ -244,14 +271,19 @@ def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resou
     statements = document.get("Statement", []) if isinstance(document, dict) else []
     allowed = False
     for statement in _as_list(statements):
-        if not isinstance(statement, dict) or not _statement_matches(statement, caller, action, resource):
+        if not isinstance(statement, dict):
+            continue
+        effect = statement.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            continue
+        deny = effect == "Deny"
+        if not _statement_matches(statement, caller, action, resource, deny=deny):
             continue
         # Conditions are not evaluated (fail closed): a conditional Deny applies, a conditional Allow
         # grants nothing.
-        conditional = bool(statement.get("Condition"))
-        if statement.get("Effect") == "Deny":
+        if deny:
             return False
-        if statement.get("Effect") == "Allow" and not conditional:
+        if not statement.get("Condition"):
             allowed = True
     return allowed
 
@@ -365,28 +397,26 @@ def _caller_account(environ: dict[str, Any], access_key: str) -> str:
     return os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
 
 
-def _caller(account: str, access_key: str, region: str) -> Caller:
-    """The caller and the ARNs that name it in a policy."""
+def _caller(account: str, access_key: str, partition: str) -> Caller:
+    """The caller and the names of each of its identities."""
     from moto.iam.models import iam_backends
-    from moto.utilities.utils import get_partition
 
-    partition = get_partition(region)
-    arns = {f"arn:{partition}:iam::{account}:root"}
+    identities = [frozenset({account, f"arn:{partition}:iam::{account}:root"})]
     iam = iam_backends[account][partition]
     stored = iam.access_keys.get(access_key)
     if stored is not None and getattr(stored, "role_arn", None):
-        # Assumed-role credentials: a policy names the role or this role session.
-        arns.add(stored.role_arn)
+        # Assumed-role credentials: the role, then this role session.
+        identities.append(frozenset({stored.role_arn}))
         from .auth import _assumed_role
 
         assumed = _assumed_role(access_key)
         if assumed is not None:
-            arns.add(assumed.arn)
+            identities.append(frozenset({assumed.arn}))
     elif stored is not None and getattr(stored, "user_name", None):
         user = iam.users.get(stored.user_name)
         if user is not None:
-            arns.add(user.arn)
-    return Caller(account, frozenset(arns))
+            identities.append(frozenset({user.arn}))
+    return Caller(account, tuple(identities))
 
 
 def _access_denied(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
@@ -447,7 +477,9 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
     )
     if checks is None:
         return None if account == owner[1] else _access_denied(environ, start_response)
-    caller = _caller(account, access_key, region)
+    from moto.utilities.utils import get_partition
+
+    caller = _caller(account, access_key, get_partition(region))
     for action, bucket, object_key in checks:
         target_owner = s3_backends.bucket_accounts.get(bucket)
         if target_owner is None or target_owner[1] == caller.account:

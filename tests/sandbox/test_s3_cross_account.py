@@ -263,3 +263,74 @@ def test_copying_from_another_accounts_bucket_needs_its_grant(world):
     )
     platform.copy_object(Bucket="platform-bucket", Key="copy.json", CopySource=source)
     assert platform.get_object(Bucket="platform-bucket", Key="copy.json")["Body"].read() == b'{"rows": 3}'
+
+
+OTHER_SESSION = f"arn:aws:sts::{OTHER}:assumed-role/PantryCatalogReader/reader"
+ANYONE_READS = {
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "s3:GetObject",
+    "Resource": f"arn:aws:s3:::{BUCKET}/*",
+}
+
+
+# moto itself applies a Deny with NotPrincipal to everyone on object requests (it does not know
+# the caller), so these tests list the bucket, which moto leaves to this module.
+ANYONE_LISTS = {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"}
+
+
+def _deny_everyone_but(*names: str) -> dict:
+    return {
+        "Effect": "Deny",
+        "NotPrincipal": {"AWS": list(names)},
+        "Action": "s3:*",
+        "Resource": f"arn:aws:s3:::{BUCKET}",
+    }
+
+
+def test_a_deny_with_not_principal_naming_only_the_account_still_denies_its_role_sessions(world):
+    # AWS checks a role session as the account, then the role, then the session: the exemption
+    # holds only when every one is listed.
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET, Policy=_policy(ANYONE_LISTS, _deny_everyone_but(f"arn:aws:iam::{OTHER}:root"))
+    )
+    _access_denied(lambda: world["role"].list_objects_v2(Bucket=BUCKET))
+    _access_denied(lambda: world["platform"].list_objects_v2(Bucket=BUCKET))
+
+
+def test_a_deny_with_not_principal_naming_the_account_role_and_session_exempts_that_session(world):
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(ANYONE_LISTS, _deny_everyone_but(f"arn:aws:iam::{OTHER}:root", OTHER_ROLE, OTHER_SESSION)),
+    )
+    assert [o["Key"] for o in world["role"].list_objects_v2(Bucket=BUCKET)["Contents"]] == ["private/secret.txt", KEY]
+    _access_denied(lambda: world["platform"].list_objects_v2(Bucket=BUCKET))
+
+
+def test_an_allow_with_not_principal_grants_nothing(world):
+    # NotPrincipal is only supported with Deny; an Allow with it must not open the bucket.
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "NotPrincipal": {"AWS": f"arn:aws:iam::{PLATFORM}:root"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ),
+    )
+    _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key=KEY))
+
+
+@pytest.mark.parametrize("element", ["Resource", "Action"])
+def test_a_deny_with_a_policy_variable_applies(world, element):
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*",
+    }
+    deny[element] = f"arn:aws:s3:::{BUCKET}/${{aws:username}}/*" if element == "Resource" else "s3:${aws:username}"
+    world["owner"].put_bucket_policy(Bucket=BUCKET, Policy=_policy(ANYONE_READS, deny))
+    _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key=KEY))
