@@ -101,6 +101,10 @@ _BUCKET_SUBRESOURCES: dict[str, dict[str, str]] = {
         "replication": "PutReplicationConfiguration",
     },
 }
+# Only an identity of the bucket owner's account may use these, whatever the policy grants: S3
+# answers 403 AccessDenied without the permission and 405 MethodNotAllowed with it.
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html (and Put/DeleteBucketPolicy)
+_OWNER_ACCOUNT_ONLY = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"})
 # Query parameters of a plain listing (ListObjects / ListObjectsV2): s3:ListBucket.
 _LIST_PARAMS = frozenset(
     {
@@ -419,13 +423,15 @@ def _caller(account: str, access_key: str, partition: str) -> Caller:
     return Caller(account, tuple(identities))
 
 
-def _access_denied(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
-    """S3's AccessDenied error document (a HEAD response carries no body, as S3's does not)."""
+def _error(
+    environ: dict[str, Any], start_response: Callable, status: str, code: str, message: str, extra: str = ""
+) -> list[bytes]:
+    """S3's error document (a HEAD response carries no body, as S3's does not)."""
     request_id = uuid.uuid4().hex[:16].upper()
     host_id = uuid.uuid4().hex
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+        f"<Error><Code>{code}</Code><Message>{message}</Message>{extra}"
         f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>"
     ).encode()
     headers = [
@@ -434,8 +440,24 @@ def _access_denied(environ: dict[str, Any], start_response: Callable) -> list[by
         ("x-amz-id-2", host_id),
         ("Content-Length", str(len(body))),
     ]
-    start_response("403 Forbidden", headers)
+    start_response(status, headers)
     return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+
+def _access_denied(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+    return _error(environ, start_response, "403 Forbidden", "AccessDenied", "Access Denied")
+
+
+def _method_not_allowed(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+    method = environ.get("REQUEST_METHOD", "GET")
+    return _error(
+        environ,
+        start_response,
+        "405 Method Not Allowed",
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+        f"<Method>{method}</Method>",
+    )
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -487,6 +509,9 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
         partition, owner_account = target_owner
         target = s3_backends[owner_account][partition].buckets.get(bucket)
         resource = f"arn:{partition}:s3:::{bucket}" + (f"/{object_key}" if object_key else "")
-        if target is None or not policy_allows(target.policy, caller, action, resource):
+        allowed = target is not None and policy_allows(target.policy, caller, action, resource)
+        if action in _OWNER_ACCOUNT_ONLY and allowed:
+            return _method_not_allowed(environ, start_response)
+        if not allowed:
             return _access_denied(environ, start_response)
     return None

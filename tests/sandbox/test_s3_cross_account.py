@@ -334,3 +334,32 @@ def test_a_deny_with_a_policy_variable_applies(world, element):
     deny[element] = f"arn:aws:s3:::{BUCKET}/${{aws:username}}/*" if element == "Resource" else "s3:${aws:username}"
     world["owner"].put_bucket_policy(Bucket=BUCKET, Policy=_policy(ANYONE_READS, deny))
     _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key=KEY))
+
+
+def test_bucket_policy_calls_from_another_account_are_not_allowed_even_when_granted(world):
+    # S3: without the permission 403 AccessDenied; with it, but outside the owner's account,
+    # 405 MethodNotAllowed (GetBucketPolicy, PutBucketPolicy, DeleteBucketPolicy API reference).
+    role = world["role"]
+    _access_denied(lambda: role.delete_bucket_policy(Bucket=BUCKET))
+    granted = _policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": OTHER},
+            "Action": ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
+            "Resource": f"arn:aws:s3:::{BUCKET}",
+        }
+    )
+    world["owner"].put_bucket_policy(Bucket=BUCKET, Policy=granted)
+    calls = [
+        lambda: role.get_bucket_policy(Bucket=BUCKET),
+        lambda: role.put_bucket_policy(Bucket=BUCKET, Policy=_policy(ANYONE_READS)),
+        lambda: role.delete_bucket_policy(Bucket=BUCKET),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
+        assert exc.value.response["Error"]["Code"] == "MethodNotAllowed"
+        assert exc.value.response["Error"]["Message"] == "The specified method is not allowed against this resource."
+    assert json.loads(world["owner"].get_bucket_policy(Bucket=BUCKET)["Policy"]) == json.loads(granted)
+    _access_denied(lambda: world["platform"].get_bucket_policy(Bucket=BUCKET))
