@@ -163,7 +163,37 @@ _OBJECT_OPTIONS = frozenset(
         "part-number-marker",
     }
 )
-_VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
+# With a versionId, S3 checks the version form of an object action.
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+_VERSIONED = {
+    "GetObject": "GetObjectVersion",
+    "DeleteObject": "DeleteObjectVersion",
+    "GetObjectAcl": "GetObjectVersionAcl",
+    "PutObjectAcl": "PutObjectVersionAcl",
+    "GetObjectTagging": "GetObjectVersionTagging",
+    "PutObjectTagging": "PutObjectVersionTagging",
+    "DeleteObjectTagging": "DeleteObjectVersionTagging",
+    "GetObjectAttributes": "GetObjectVersionAttributes",
+}
+
+
+def _write_header_actions(headers: dict[str, str]) -> list[str]:
+    """What PutObject, CopyObject and CreateMultipartUpload also need for the headers they carry.
+
+    An ACL (``x-amz-acl``, ``x-amz-grant-*``) needs PutObjectAcl, tags (``x-amz-tagging``)
+    PutObjectTagging, Object Lock settings PutObjectRetention / PutObjectLegalHold.
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+    """
+    actions = []
+    if "x-amz-acl" in headers or any(name.startswith("x-amz-grant-") for name in headers):
+        actions.append("PutObjectAcl")
+    if "x-amz-tagging" in headers:
+        actions.append("PutObjectTagging")
+    if "x-amz-object-lock-mode" in headers or "x-amz-object-lock-retain-until-date" in headers:
+        actions.append("PutObjectRetention")
+    if "x-amz-object-lock-legal-hold" in headers:
+        actions.append("PutObjectLegalHold")
+    return actions
 
 
 def _pattern_matches(pattern: str, value: str, *, ignore_case: bool) -> bool:
@@ -351,16 +381,21 @@ def requested_actions(
         if unknown or len(named) > 1:
             return None
         if named:
-            action = table[named[0]]
+            actions = [table[named[0]]]
+            if actions == ["GetObjectAttributes"]:  # needs the read permission as well
+                actions.insert(0, "GetObject")
         else:
             action = {"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(
                 method, ""
             )
             if not action:
                 return None
-            if "versionId" in params and params["versionId"] != "null":
-                action = _VERSIONED.get(action, action)
-        checks = [(action, bucket, key)]
+            actions = [action]
+        if "versionId" in params and params["versionId"] != "null":
+            actions = [_VERSIONED.get(a, a) for a in actions]
+        if (method == "PUT" and not named) or (method == "POST" and named == ["uploads"]):
+            actions += _write_header_actions(headers)
+        checks = [(a, bucket, key) for a in actions]
         source = headers.get("x-amz-copy-source")
         if method == "PUT" and source:  # CopyObject / UploadPartCopy read the source object
             source_path, _, source_query = unquote(source).lstrip("/").partition("?")
@@ -377,14 +412,21 @@ def requested_actions(
     if method == "DELETE" and not names:
         return [("DeleteBucket", bucket, "")]
     if method == "POST" and names == {"delete"}:
-        # DeleteObjects needs s3:DeleteObject on every key. S3 answers 200 with a per-key
-        # AccessDenied; here the whole request is refused unless every key is granted.
+        # DeleteObjects needs s3:DeleteObject on every key, s3:DeleteObjectVersion on a key with a
+        # VersionId. S3 answers 200 with a per-key AccessDenied; here the whole request is refused
+        # unless every key is granted.
         try:
             root = ElementTree.fromstring(body())
         except ElementTree.ParseError:
             return None
-        keys = [e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Key"]
-        return [("DeleteObject", bucket, k) for k in keys] or None
+        checks = []
+        for element in root.iter():
+            if element.tag.rsplit("}", 1)[-1] != "Object":
+                continue
+            fields = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in element}
+            action = "DeleteObjectVersion" if fields.get("VersionId") else "DeleteObject"
+            checks.append((action, bucket, fields.get("Key", "")))
+        return checks or None
     table = _BUCKET_SUBRESOURCES.get(method, {})
     named = [n for n in names if n in table]
     if len(named) == 1 and len(names) == 1:

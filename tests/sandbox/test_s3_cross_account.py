@@ -363,3 +363,79 @@ def test_bucket_policy_calls_from_another_account_are_not_allowed_even_when_gran
         assert exc.value.response["Error"]["Message"] == "The specified method is not allowed against this resource."
     assert json.loads(world["owner"].get_bucket_policy(Bucket=BUCKET)["Policy"]) == json.loads(granted)
     _access_denied(lambda: world["platform"].get_bucket_policy(Bucket=BUCKET))
+
+
+def _grant(world, *actions: str) -> None:
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": OTHER},
+                "Action": [f"s3:{action}" for action in actions],
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ),
+    )
+
+
+def test_with_a_version_id_object_subresources_need_their_version_actions(world):
+    world["owner"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    version = world["owner"].put_object(Bucket=BUCKET, Key=KEY, Body=b"v2")["VersionId"]
+    role = world["role"]
+    _grant(world, "GetObject", "GetObjectAcl", "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging")
+    assert role.get_object_tagging(Bucket=BUCKET, Key=KEY)["TagSet"] == []
+    tags = {"TagSet": [{"Key": "k", "Value": "v"}]}
+    for call in (
+        lambda: role.get_object_tagging(Bucket=BUCKET, Key=KEY, VersionId=version),
+        lambda: role.put_object_tagging(Bucket=BUCKET, Key=KEY, VersionId=version, Tagging=tags),
+        lambda: role.delete_object_tagging(Bucket=BUCKET, Key=KEY, VersionId=version),
+        lambda: role.get_object_acl(Bucket=BUCKET, Key=KEY, VersionId=version),
+        lambda: role.put_object_acl(Bucket=BUCKET, Key=KEY, VersionId=version, ACL="private"),
+        lambda: role.get_object_attributes(Bucket=BUCKET, Key=KEY, VersionId=version, ObjectAttributes=["ETag"]),
+    ):
+        _access_denied(call)
+    _grant(world, "GetObjectVersion", "GetObjectVersionAcl", "GetObjectVersionTagging", "GetObjectVersionAttributes")
+    assert role.get_object_tagging(Bucket=BUCKET, Key=KEY, VersionId=version)["TagSet"] == []
+    assert role.get_object_acl(Bucket=BUCKET, Key=KEY, VersionId=version)["Grants"]
+    attributes = role.get_object_attributes(Bucket=BUCKET, Key=KEY, VersionId=version, ObjectAttributes=["ETag"])
+    assert attributes["ETag"]
+
+
+def test_get_object_attributes_also_needs_the_read_permission(world):
+    _grant(world, "GetObjectAttributes")
+    _access_denied(lambda: world["role"].get_object_attributes(Bucket=BUCKET, Key=KEY, ObjectAttributes=["ETag"]))
+    _grant(world, "GetObject", "GetObjectAttributes")
+    assert world["role"].get_object_attributes(Bucket=BUCKET, Key=KEY, ObjectAttributes=["ObjectSize"])["ObjectSize"]
+
+
+def test_deleting_versions_in_a_batch_needs_delete_object_version(world):
+    world["owner"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    version = world["owner"].put_object(Bucket=BUCKET, Key=KEY, Body=b"v2")["VersionId"]
+    _grant(world, "DeleteObject")
+    versioned = {"Objects": [{"Key": KEY, "VersionId": version}]}
+    _access_denied(lambda: world["role"].delete_objects(Bucket=BUCKET, Delete=versioned))
+    assert world["owner"].get_object(Bucket=BUCKET, Key=KEY, VersionId=version)["Body"].read() == b"v2"
+    _grant(world, "DeleteObjectVersion")
+    assert world["role"].delete_objects(Bucket=BUCKET, Delete=versioned)["Deleted"][0]["VersionId"] == version
+
+
+def test_writing_an_object_with_an_acl_or_tags_needs_those_permissions_too(world):
+    role = world["role"]
+    _grant(world, "PutObject")
+    role.put_object(Bucket=BUCKET, Key="reports/plain.json", Body=b"{}")
+    _access_denied(lambda: role.put_object(Bucket=BUCKET, Key="reports/a.json", Body=b"{}", ACL="public-read"))
+    _access_denied(lambda: role.put_object(Bucket=BUCKET, Key="reports/a.json", Body=b"{}", GrantRead=f"id={'0' * 64}"))
+    _access_denied(lambda: role.put_object(Bucket=BUCKET, Key="reports/a.json", Body=b"{}", Tagging="team=data"))
+    _access_denied(lambda: role.create_multipart_upload(Bucket=BUCKET, Key="reports/a.json", ACL="public-read"))
+    _access_denied(lambda: role.create_multipart_upload(Bucket=BUCKET, Key="reports/a.json", Tagging="team=data"))
+    _access_denied(
+        lambda: role.copy_object(
+            Bucket=BUCKET, Key="reports/copy.json", CopySource={"Bucket": BUCKET, "Key": KEY}, ACL="public-read"
+        )
+    )
+    _grant(world, "PutObject", "PutObjectAcl", "PutObjectTagging")
+    role.put_object(
+        Bucket=BUCKET, Key="reports/a.json", Body=b"{}", ACL="bucket-owner-full-control", Tagging="team=data"
+    )
+    assert world["owner"].get_object(Bucket=BUCKET, Key="reports/a.json")["Body"].read() == b"{}"
