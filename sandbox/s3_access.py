@@ -31,6 +31,7 @@ without a bucket (``ListBuckets``) pass unchanged.
 
 from __future__ import annotations
 
+import email.policy
 import functools
 import io
 import json
@@ -38,12 +39,16 @@ import os
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
+from email.parser import BytesParser
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request")
-_QUERY_SCOPE = re.compile(r"^([^/]+)/\d{8}/([^/]+)/s3/aws4_request$")
+# A SigV4 credential scope names its Region; a SigV4A one (AWS4-ECDSA-P256-SHA256) has none.
+_CREDENTIAL_SCOPE = re.compile(r"^([^/,\s]+)/\d{8}/(?:([^/]+)/)?s3/aws4_request$")
+_CREDENTIAL = re.compile(r"Credential=([^,\s]*)")
+# A SigV2 presigned URL's parameters: https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
+_V2_QUERY = ("AWSAccessKeyId", "Signature", "Expires")
 
 # Bucket subresources (query parameters) and the IAM action of each method on them.
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
@@ -325,18 +330,88 @@ def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resou
 # --------------------------------------------------------------------------- requests
 
 
-def _signer(environ: dict[str, Any]) -> tuple[str, str] | None:
-    """(access key, region) of a SigV4-signed S3 request (header or presigned URL), else None."""
-    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if match:
-        return match.group(1), match.group(2)
+class Signer(NamedTuple):
+    """Whose key signed a request: `access_key` None when it is signed but the key cannot be read."""
+
+    access_key: str | None
+    region: str | None  # None for SigV2, SigV4A and SigV2 POST forms
+
+
+def _scope_signer(credential: str) -> Signer:
+    scope = _CREDENTIAL_SCOPE.match(credential)
+    return Signer(scope.group(1), scope.group(2)) if scope else Signer(None, None)
+
+
+def _signer(environ: dict[str, Any]) -> Signer | None:
+    """Who signed the request (Authorization header or presigned URL; SigV2, SigV4, SigV4A), else None."""
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if authorization:
+        if authorization.startswith("AWS "):  # SigV2: "AWS AKID:signature"
+            access_key, colon, _ = authorization[4:].strip().rpartition(":")
+            return Signer(access_key if colon and access_key else None, None)
+        match = _CREDENTIAL.search(authorization)
+        return _scope_signer(match.group(1) if match else "")
     query = environ.get("QUERY_STRING", "")
-    if "X-Amz-Credential" in query:
-        for name, value in parse_qsl(query):
-            if name == "X-Amz-Credential":
-                scope = _QUERY_SCOPE.match(value)
-                return (scope.group(1), scope.group(2)) if scope else None
+    if "X-Amz-" in query or "AWSAccessKeyId" in query or "Signature" in query:
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        if "X-Amz-Credential" in params:
+            return _scope_signer(params["X-Amz-Credential"])
+        if "AWSAccessKeyId" in params:
+            return Signer(params["AWSAccessKeyId"] or None, None)
+        if {"X-Amz-Signature", "X-Amz-Algorithm", "Signature"} & set(params):
+            return Signer(None, None)
     return None
+
+
+def _is_form_post(environ: dict[str, Any]) -> bool:
+    return environ.get("REQUEST_METHOD") == "POST" and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")
+
+
+def _form_fields(environ: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """A POST upload's form fields (names lower-cased, as S3 reads them) and the file's name."""
+    head = f"Content-Type: {environ.get('CONTENT_TYPE', '')}\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + _read_body(environ))
+    fields: dict[str, str] = {}
+    filename = ""
+    if not message.is_multipart():
+        return fields, filename
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        if name.lower() == "file":
+            filename = part.get_filename() or ""
+            break  # S3 ignores the fields after the file
+        payload = part.get_payload(decode=True)
+        fields[name.lower()] = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    return fields, filename
+
+
+def _form_signer(fields: dict[str, str]) -> Signer | None:
+    """Who signed a browser-based POST upload (credential in the form), else None (anonymous).
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
+    """
+    if "x-amz-credential" in fields:
+        return _scope_signer(fields["x-amz-credential"])
+    if "awsaccesskeyid" in fields:
+        return Signer(fields["awsaccesskeyid"] or None, None)
+    if {"x-amz-signature", "signature", "policy"} & set(fields):
+        return Signer(None, None)
+    return None
+
+
+def _form_post_actions(bucket: str, fields: dict[str, str], filename: str) -> list[tuple[str, str, str]] | None:
+    """A POST upload writes the form's ``key`` (``${filename}`` is the file's name)."""
+    key = fields.get("key", "").replace("${filename}", filename)
+    if not key:
+        return None
+    actions = ["PutObject"]
+    if "acl" in fields:
+        actions.append("PutObjectAcl")
+    if "tagging" in fields:
+        actions.append("PutObjectTagging")
+    return [(action, bucket, key) for action in actions]
 
 
 class _HostOnly:
@@ -436,14 +511,17 @@ def requested_actions(
     return None
 
 
-def _caller_account(environ: dict[str, Any], access_key: str) -> str:
+def _caller_account(environ: dict[str, Any], access_key: str | None) -> str | None:
     """The caller's account as moto decides it: ``MOTO_ACCOUNT_ID``, ``x-moto-account-id``, the key."""
     from moto.iam.models import get_account_id_from
 
-    return os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+    forced = os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+    if forced:
+        return forced
+    return get_account_id_from(access_key) if access_key else None
 
 
-def _caller(account: str, access_key: str, partition: str) -> Caller:
+def _caller(account: str, access_key: str | None, partition: str) -> Caller:
     """The caller and the names of each of its identities."""
     from moto.iam.models import iam_backends
 
@@ -513,10 +591,11 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 
 
 def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
-    """S3's AccessDenied answer when another account's bucket does not grant this request, else None."""
+    """S3's refusal when another account's bucket does not grant this request, else None."""
     signer = _signer(environ)
-    if signer is None:
-        return None
+    form_post = signer is None and _is_form_post(environ)
+    if signer is None and not form_post:
+        return None  # anonymous: moto's ACL handling
     located = _bucket_and_key(environ)
     if located is None:
         return None
@@ -526,24 +605,38 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
     owner = s3_backends.bucket_accounts.get(bucket_name)
     if owner is None:
         return None  # no such bucket: moto's NoSuchBucket
-    access_key, region = signer
-    account = _caller_account(environ, access_key)
+    form: tuple[dict[str, str], str] | None = None
+    if form_post:
+        form = _form_fields(environ)
+        signer = _form_signer(form[0])
+        if signer is None:
+            return None  # an anonymous POST upload
+    assert signer is not None
+    account = _caller_account(environ, signer.access_key)
     # Most requests are the owner's own (the fast path's reads among them): nothing more to do,
     # unless they copy from another bucket.
     if account == owner[1] and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
         return None
+    if account is None:
+        # Signed, but by no key we can read: the bucket cannot be shown to be the caller's.
+        return _access_denied(environ, start_response)
+    method = environ.get("REQUEST_METHOD", "GET")
     params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-    for name in [n for n in params if n.startswith("X-Amz-")]:  # a presigned URL's signature
+    presigned = [n for n in params if n.lower().startswith("x-amz-")]  # X-Amz-Signature, x-amz-security-token, …
+    if "AWSAccessKeyId" in params:
+        presigned += [n for n in _V2_QUERY if n in params]
+    for name in presigned:
         del params[name]
-    headers = {name[5:].replace("_", "-").lower(): value for name, value in environ.items() if name.startswith("HTTP_")}
-    checks = requested_actions(
-        environ.get("REQUEST_METHOD", "GET"), params, bucket_name, key, headers, lambda: _read_body(environ)
-    )
+    if form is not None and not key and not params:
+        checks = _form_post_actions(bucket_name, *form)
+    else:
+        headers = {n[5:].replace("_", "-").lower(): v for n, v in environ.items() if n.startswith("HTTP_")}
+        checks = requested_actions(method, params, bucket_name, key, headers, lambda: _read_body(environ))
     if checks is None:
         return None if account == owner[1] else _access_denied(environ, start_response)
     from moto.utilities.utils import get_partition
 
-    caller = _caller(account, access_key, get_partition(region))
+    caller = _caller(account, signer.access_key, get_partition(signer.region) if signer.region else owner[0])
     for action, bucket, object_key in checks:
         target_owner = s3_backends.bucket_accounts.get(bucket)
         if target_owner is None or target_owner[1] == caller.account:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree
 
+import boto3
 import pytest
+import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sandbox import s3_fast
@@ -439,3 +442,93 @@ def test_writing_an_object_with_an_acl_or_tags_needs_those_permissions_too(world
         Bucket=BUCKET, Key="reports/a.json", Body=b"{}", ACL="bucket-owner-full-control", Tagging="team=data"
     )
     assert world["owner"].get_object(Bucket=BUCKET, Key="reports/a.json")["Body"].read() == b"{}"
+
+
+def _platform_client(url: str, signature_version: str):
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(signature_version=signature_version, retries={"max_attempts": 1, "mode": "standard"}),
+    )
+
+
+def _raw_access_denied(response: requests.Response) -> None:
+    assert response.status_code == 403, response.content
+    assert ElementTree.fromstring(response.content).findtext("Code") == "AccessDenied"
+
+
+def _grant_platform_reads(world) -> None:
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": PLATFORM},
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ),
+    )
+
+
+def test_a_sigv2_signed_request_is_checked_like_any_other(world):
+    # SigV2 header auth ("Authorization: AWS AKID:signature") and SigV2 presigned URLs (AWSAccessKeyId=).
+    v2 = _platform_client(world["url"], "s3")
+    _access_denied(lambda: v2.get_object(Bucket=BUCKET, Key=KEY))
+    presigned = v2.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": KEY})
+    assert "AWSAccessKeyId=" in presigned
+    _raw_access_denied(requests.get(presigned, timeout=10))
+    _grant_platform_reads(world)
+    assert v2.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b'{"rows": 3}'
+    assert requests.get(presigned, timeout=10).content == b'{"rows": 3}'
+
+
+def test_a_sigv4a_signed_request_is_checked_like_any_other(world):
+    # SigV4A's credential scope has no Region: AKID/DATE/s3/aws4_request.
+    url = f"{world['url']}/{BUCKET}/{KEY}"
+    authorization = (
+        "AWS4-ECDSA-P256-SHA256 Credential=testing/20261127/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=3045022100"
+    )
+    headers = {"Authorization": authorization, "X-Amz-Date": "20261127T120000Z", "X-Amz-Region-Set": "*"}
+    _raw_access_denied(requests.get(url, headers=headers, timeout=10))
+    _grant_platform_reads(world)
+    assert requests.get(url, headers=headers, timeout=10).content == b'{"rows": 3}'
+
+
+@pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
+def test_a_signed_post_upload_is_checked_like_any_other(world, signature_version):
+    # Browser-based uploads carry the credential in the form (X-Amz-Credential, or AWSAccessKeyId for SigV2).
+    client = _platform_client(world["url"], signature_version)
+    post = client.generate_presigned_post(BUCKET, "reports/${filename}")
+    assert {"x-amz-credential", "awsaccesskeyid"} & {name.lower() for name in post["fields"]}
+
+    def upload() -> requests.Response:
+        return requests.post(post["url"], data=post["fields"], files={"file": ("posted.json", b"{}")}, timeout=10)
+
+    _raw_access_denied(upload())
+    assert "reports/posted.json" not in [o["Key"] for o in world["owner"].list_objects_v2(Bucket=BUCKET)["Contents"]]
+    _grant_platform_reads(world)
+    assert upload().status_code == 204
+    assert world["owner"].get_object(Bucket=BUCKET, Key="reports/posted.json")["Body"].read() == b"{}"
+
+
+@pytest.mark.parametrize(
+    "signed",
+    [
+        {"headers": {"Authorization": "AWS4-HMAC-SHA256 Credential=testing, SignedHeaders=host, Signature=00"}},
+        {"params": {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": "testing", "X-Amz-Signature": "00"}},
+        {"headers": {"Authorization": "Bearer something"}},
+    ],
+    ids=["header without a scope", "presigned URL without a scope", "unknown scheme"],
+)
+def test_a_request_signed_by_no_readable_key_is_refused(world, signed):
+    _raw_access_denied(requests.get(f"{world['url']}/{BUCKET}/{KEY}", timeout=10, **signed))
+
+
+def test_an_anonymous_request_is_left_to_moto(world):
+    world["owner"].put_object(Bucket=BUCKET, Key="public.txt", Body=b"hello", ACL="public-read")
+    assert requests.get(f"{world['url']}/{BUCKET}/public.txt", timeout=10).content == b"hello"
