@@ -473,11 +473,14 @@ def requested_actions(
         checks = [(a, bucket, key) for a in actions]
         source = headers.get("x-amz-copy-source")
         if method == "PUT" and source:  # CopyObject / UploadPartCopy read the source object
-            source_path, _, source_query = unquote(source).lstrip("/").partition("?")
-            source_bucket, _, source_key = source_path.partition("/")
+            # "BUCKET/KEY?versionId=ID", the key URL-encoded: split off the query first, so that an
+            # encoded "?" (%3F) stays part of the key.
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html#API_CopyObject_RequestSyntax
+            encoded_path, _, source_query = source.partition("?")
+            source_bucket, _, source_key = unquote(encoded_path).lstrip("/").partition("/")
             if not source_bucket or not source_key:
                 return None
-            read = "GetObjectVersion" if "versionId=" in source_query else "GetObject"
+            read = "GetObjectVersion" if "versionId" in dict(parse_qsl(source_query)) else "GetObject"
             checks.append((read, source_bucket, source_key))
         return checks
     if method == "PUT" and not names:

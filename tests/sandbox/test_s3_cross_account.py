@@ -532,3 +532,24 @@ def test_a_request_signed_by_no_readable_key_is_refused(world, signed):
 def test_an_anonymous_request_is_left_to_moto(world):
     world["owner"].put_object(Bucket=BUCKET, Key="public.txt", Body=b"hello", ACL="public-read")
     assert requests.get(f"{world['url']}/{BUCKET}/public.txt", timeout=10).content == b"hello"
+
+
+def test_a_question_mark_in_a_copy_sources_key_is_part_of_the_key(world):
+    # botocore sends the key URL-encoded ("data%3Fv.json"); only a literal "?" starts the versionId.
+    platform = world["platform"]
+    platform.create_bucket(Bucket="platform-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    world["owner"].put_object(Bucket=BUCKET, Key="data?v.json", Body=b"q")
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": PLATFORM},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*.json",
+            }
+        ),
+    )
+    source = {"Bucket": BUCKET, "Key": "data?v.json"}
+    platform.copy_object(Bucket="platform-bucket", Key="copy.json", CopySource=source)
+    assert platform.get_object(Bucket="platform-bucket", Key="copy.json")["Body"].read() == b"q"
