@@ -74,6 +74,7 @@ _BUCKET_SUBRESOURCES: dict[str, dict[str, str]] = {
         "replication": "GetReplicationConfiguration",
         "requestPayment": "GetBucketRequestPayment",
         "accelerate": "GetAccelerateConfiguration",
+        "inventory": "GetInventoryConfiguration",  # also ListBucketInventoryConfigurations
     },
     "PUT": {
         "policy": "PutBucketPolicy",
@@ -92,6 +93,7 @@ _BUCKET_SUBRESOURCES: dict[str, dict[str, str]] = {
         "replication": "PutReplicationConfiguration",
         "requestPayment": "PutBucketRequestPayment",
         "accelerate": "PutAccelerateConfiguration",
+        "inventory": "PutInventoryConfiguration",
     },
     "DELETE": {
         # S3 checks the Put… permission for most configuration deletions.
@@ -105,6 +107,16 @@ _BUCKET_SUBRESOURCES: dict[str, dict[str, str]] = {
         "ownershipControls": "PutBucketOwnershipControls",
         "replication": "PutReplicationConfiguration",
     },
+}
+# The parameters a bucket subresource's operation takes besides the subresource itself.
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBucketInventoryConfigurations.html
+_LISTING = frozenset({"prefix", "delimiter", "key-marker", "encoding-type"})
+_SUBRESOURCE_OPTIONS: dict[str, frozenset[str]] = {
+    "versions": _LISTING | {"version-id-marker", "max-keys"},
+    "uploads": _LISTING | {"upload-id-marker", "max-uploads"},
+    "inventory": frozenset({"id", "continuation-token"}),
 }
 # Only an identity of the bucket owner's account may use these, whatever the policy grants: S3
 # answers 403 AccessDenied without the permission and 405 MethodNotAllowed with it.
@@ -507,7 +519,7 @@ def requested_actions(
         return checks or None
     table = _BUCKET_SUBRESOURCES.get(method, {})
     named = [n for n in names if n in table]
-    if len(named) == 1 and len(names) == 1:
+    if len(named) == 1 and names - {named[0], "x-id"} <= _SUBRESOURCE_OPTIONS.get(named[0], frozenset()):
         return [(table[named[0]], bucket, "")]
     if method == "GET" and names <= _LIST_PARAMS:
         return [("ListBucket", bucket, "")]

@@ -553,3 +553,43 @@ def test_a_question_mark_in_a_copy_sources_key_is_part_of_the_key(world):
     source = {"Bucket": BUCKET, "Key": "data?v.json"}
     platform.copy_object(Bucket="platform-bucket", Key="copy.json", CopySource=source)
     assert platform.get_object(Bucket="platform-bucket", Key="copy.json")["Body"].read() == b"q"
+
+
+def test_a_subresource_listing_with_its_options_maps_to_its_action(world):
+    world["owner"].put_bucket_policy(
+        Bucket=BUCKET,
+        Policy=_policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": OTHER},
+                "Action": ["s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:GetInventoryConfiguration"],
+                "Resource": f"arn:aws:s3:::{BUCKET}",
+            }
+        ),
+    )
+    role = world["role"]
+    versions = role.list_object_versions(
+        Bucket=BUCKET,
+        Prefix="reports/",
+        KeyMarker="reports/",
+        VersionIdMarker="null",
+        MaxKeys=10,
+        Delimiter="/",
+        EncodingType="url",
+    )
+    assert versions["Prefix"] == "reports/"
+    uploads = role.list_multipart_uploads(
+        Bucket=BUCKET,
+        Prefix="reports/",
+        KeyMarker="reports/",
+        UploadIdMarker="x",
+        MaxUploads=10,
+        Delimiter="/",
+        EncodingType="url",
+    )
+    assert uploads.get("Uploads", []) == []
+    # ListBucketInventoryConfigurations (?inventory&continuation-token=) needs s3:GetInventoryConfiguration.
+    inventories = role.list_bucket_inventory_configurations(Bucket=BUCKET, ContinuationToken="t")
+    assert inventories.get("InventoryConfigurationList", []) == []
+    _access_denied(lambda: world["platform"].list_object_versions(Bucket=BUCKET, Prefix="reports/"))
+    _access_denied(lambda: world["platform"].list_multipart_uploads(Bucket=BUCKET, MaxUploads=10))
