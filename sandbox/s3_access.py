@@ -9,24 +9,33 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-walkthroughs-manag
 
 moto serves any bucket to any account (it finds other accounts' buckets through
 ``s3_backends.bucket_accounts``), so :func:`check` runs in front of both moto and
-:mod:`sandbox.s3_fast`. For a signed S3 request whose bucket belongs to another account than
-the caller's, it maps the request to its IAM action (``GetObject``, ``ListBucket`` for a
-listing, ``GetObject`` for ``HeadObject``, ``ListBucket`` for ``HeadBucket``, …; see
-:func:`requested_actions`) and evaluates the bucket policy:
+:mod:`sandbox.s3_fast`. It applies to a *signed* request — SigV4 or SigV4A (header or presigned
+URL), SigV2 (``Authorization: AWS KEY:sig`` or ``AWSAccessKeyId=``), or a POST upload with the
+credential in its form — whose bucket belongs to another account than the caller's. A request
+signed by no key we can read (a malformed credential, an unknown scheme) is refused for any
+existing bucket. The request maps to the IAM actions it needs (see :func:`requested_actions`):
+``ListBucket`` for a listing or ``HeadBucket``, ``GetObject`` for ``HeadObject``, the version
+forms (``GetObjectVersionTagging``, …) with a ``versionId``, ``PutObjectAcl`` / ``PutObjectTagging``
+as well for a write carrying an ACL or tags, ``DeleteObjectVersion`` for a batch key with a
+``VersionId``, ``GetObject`` on a copy source; a request it cannot map is refused. Every action
+must pass the bucket policy:
 
-* an explicit ``Deny`` whose Principal, Action and Resource match the request denies;
-* otherwise an ``Allow`` whose Principal covers the caller (``"*"``, ``{"AWS": "*"}``, the
-  account id, ``arn:aws:iam::ACCOUNT:root``, the role or user ARN, or the session's
-  ``assumed-role`` ARN), whose Action covers the action (``s3:*``, ``s3:Get*``, …) and whose
-  Resource covers the bucket or object ARN (wildcards ``*`` and ``?``) allows;
-* otherwise the request is denied — also when it maps to no action this module knows.
+* a ``Deny`` applies when its Principal names any identity of the caller, or its
+  ``NotPrincipal`` leaves out any one of them (the account, the role, the role session, the
+  user: AWS checks each), and its Action and Resource cover the request;
+* else an ``Allow`` whose Principal names the caller (``"*"``, ``{"AWS": "*"}``, the account id,
+  ``arn:aws:iam::ACCOUNT:root``, the role or user ARN, the session's ``assumed-role`` ARN), whose
+  Action covers the action (``s3:*``, ``s3:Get*``, …) and whose Resource covers the bucket or
+  object ARN (wildcards ``*`` and ``?``) grants; an Allow with ``NotPrincipal`` grants nothing;
+* else the request is refused, ``403 AccessDenied``. ``Get/Put/DeleteBucketPolicy`` answer
+  ``405 MethodNotAllowed`` when granted, as S3 keeps them to the owner's account.
 
-Conditions are not evaluated: a statement with a Condition never grants, and a Deny with one
-always applies (fail closed: a condition we cannot check must not open a bucket).
+Fail closed on what is not evaluated: a Condition or a policy variable (``${aws:username}``)
+makes a Deny apply and an Allow grant nothing.
 
-Same-account requests, unsigned requests (moto's anonymous handling and ACLs stay as they
-are), ``CreateBucket`` (S3 answers ``BucketAlreadyExists``, which moto does) and requests
-without a bucket (``ListBuckets``) pass unchanged.
+Same-account requests (a cheap early exit), anonymous requests (moto's anonymous handling and
+ACLs stay as they are), ``CreateBucket`` (S3 answers ``BucketAlreadyExists``, which moto does)
+and requests without a bucket (``ListBuckets``) pass unchanged.
 """
 
 from __future__ import annotations
