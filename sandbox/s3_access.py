@@ -49,13 +49,14 @@ import re
 import uuid
 from collections.abc import Callable
 from email.parser import BytesParser
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-# A SigV4 credential scope names its Region; a SigV4A one (AWS4-ECDSA-P256-SHA256) has none.
-_CREDENTIAL_SCOPE = re.compile(r"^([^/,\s]+)/\d{8}/(?:([^/]+)/)?s3/aws4_request$")
-_CREDENTIAL = re.compile(r"Credential=([^,\s]*)")
+# A SigV4 credential scope, KEY/DATE/REGION/SERVICE/aws4_request; a SigV4A one (AWS4-ECDSA-P256-SHA256)
+# has no Region. check() runs for every service's requests: only an "s3" scope is S3's.
+_CREDENTIAL_SCOPE = re.compile(r"^([^/,\s]+)/\d{8}/(?:([^/,\s]+)/)?([^/,\s]+)/aws4_request$")
+_HEADER_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/(?:([^/,\s]+)/)?([^/,\s]+)/aws4_request(?:[,\s]|$)")
 # A SigV2 presigned URL's parameters: https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
 _V2_QUERY = ("AWSAccessKeyId", "Signature", "Expires")
 
@@ -351,16 +352,17 @@ def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resou
 # --------------------------------------------------------------------------- requests
 
 
-class Signer(NamedTuple):
-    """Whose key signed a request: `access_key` None when it is signed but the key cannot be read."""
+# Whose key signed a request: (access key, Region). The key is None when the request is signed
+# but its key cannot be read; the Region None for SigV2, SigV4A and SigV2 POST forms. A plain
+# tuple: check() builds one for every signed request.
+Signer = tuple[str | None, str | None]
 
-    access_key: str | None
-    region: str | None  # None for SigV2, SigV4A and SigV2 POST forms
 
-
-def _scope_signer(credential: str) -> Signer:
-    scope = _CREDENTIAL_SCOPE.match(credential)
-    return Signer(scope.group(1), scope.group(2)) if scope else Signer(None, None)
+def _scope_signer(scope: re.Match[str] | None) -> Signer | None:
+    """The signer of an S3 credential scope; None for another service's; (None, None) if unreadable."""
+    if scope is None:
+        return (None, None)
+    return (scope.group(1), scope.group(2)) if scope.group(3) == "s3" else None
 
 
 def _signer(environ: dict[str, Any]) -> Signer | None:
@@ -369,18 +371,17 @@ def _signer(environ: dict[str, Any]) -> Signer | None:
     if authorization:
         if authorization.startswith("AWS "):  # SigV2: "AWS AKID:signature"
             access_key, colon, _ = authorization[4:].strip().rpartition(":")
-            return Signer(access_key if colon and access_key else None, None)
-        match = _CREDENTIAL.search(authorization)
-        return _scope_signer(match.group(1) if match else "")
+            return (access_key if colon and access_key else None, None)
+        return _scope_signer(_HEADER_SCOPE.search(authorization))
     query = environ.get("QUERY_STRING", "")
     if "X-Amz-" in query or "AWSAccessKeyId" in query or "Signature" in query:
         params = dict(parse_qsl(query, keep_blank_values=True))
         if "X-Amz-Credential" in params:
-            return _scope_signer(params["X-Amz-Credential"])
+            return _scope_signer(_CREDENTIAL_SCOPE.match(params["X-Amz-Credential"]))
         if "AWSAccessKeyId" in params:
-            return Signer(params["AWSAccessKeyId"] or None, None)
+            return (params["AWSAccessKeyId"] or None, None)
         if {"X-Amz-Signature", "X-Amz-Algorithm", "Signature"} & set(params):
-            return Signer(None, None)
+            return (None, None)
     return None
 
 
@@ -414,11 +415,11 @@ def _form_signer(fields: dict[str, str]) -> Signer | None:
     https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
     """
     if "x-amz-credential" in fields:
-        return _scope_signer(fields["x-amz-credential"])
+        return _scope_signer(_CREDENTIAL_SCOPE.match(fields["x-amz-credential"])) or (None, None)
     if "awsaccesskeyid" in fields:
-        return Signer(fields["awsaccesskeyid"] or None, None)
+        return (fields["awsaccesskeyid"] or None, None)
     if {"x-amz-signature", "signature", "policy"} & set(fields):
-        return Signer(None, None)
+        return (None, None)
     return None
 
 
@@ -636,7 +637,7 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
         if signer is None:
             return None  # an anonymous POST upload
     assert signer is not None
-    account = _caller_account(environ, signer.access_key)
+    account = _caller_account(environ, signer[0])
     # Most requests are the owner's own (the fast path's reads among them): nothing more to do,
     # unless they copy from another bucket.
     if account == owner[1] and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
@@ -660,7 +661,7 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
         return None if account == owner[1] else _access_denied(environ, start_response)
     from moto.utilities.utils import get_partition
 
-    caller = _caller(account, signer.access_key, get_partition(signer.region) if signer.region else owner[0])
+    caller = _caller(account, signer[0], get_partition(signer[1]) if signer[1] else owner[0])
     for action, bucket, object_key in checks:
         target_owner = s3_backends.bucket_accounts.get(bucket)
         if target_owner is None or target_owner[1] == caller.account:
