@@ -9,28 +9,38 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-walkthroughs-manag
 
 moto serves any bucket to any account (it finds other accounts' buckets through
 ``s3_backends.bucket_accounts``), so :func:`check` runs in front of both moto and
-:mod:`sandbox.s3_fast`. For a signed S3 request whose bucket belongs to another account than
-the caller's, it maps the request to its IAM action (``GetObject``, ``ListBucket`` for a
-listing, ``GetObject`` for ``HeadObject``, ``ListBucket`` for ``HeadBucket``, …; see
-:func:`requested_actions`) and evaluates the bucket policy:
+:mod:`sandbox.s3_fast`. It applies to a *signed* request — SigV4 or SigV4A (header or presigned
+URL), SigV2 (``Authorization: AWS KEY:sig`` or ``AWSAccessKeyId=``), or a POST upload with the
+credential in its form — whose bucket belongs to another account than the caller's. A request
+signed by no key we can read (a malformed credential, an unknown scheme) is refused for any
+existing bucket. The request maps to the IAM actions it needs (see :func:`requested_actions`):
+``ListBucket`` for a listing or ``HeadBucket``, ``GetObject`` for ``HeadObject``, the version
+forms (``GetObjectVersionTagging``, …) with a ``versionId``, ``PutObjectAcl`` / ``PutObjectTagging``
+as well for a write carrying an ACL or tags, ``DeleteObjectVersion`` for a batch key with a
+``VersionId``, ``GetObject`` on a copy source; a request it cannot map is refused. Every action
+must pass the bucket policy:
 
-* an explicit ``Deny`` whose Principal, Action and Resource match the request denies;
-* otherwise an ``Allow`` whose Principal covers the caller (``"*"``, ``{"AWS": "*"}``, the
-  account id, ``arn:aws:iam::ACCOUNT:root``, the role or user ARN, or the session's
-  ``assumed-role`` ARN), whose Action covers the action (``s3:*``, ``s3:Get*``, …) and whose
-  Resource covers the bucket or object ARN (wildcards ``*`` and ``?``) allows;
-* otherwise the request is denied — also when it maps to no action this module knows.
+* a ``Deny`` applies when its Principal names any identity of the caller, or its
+  ``NotPrincipal`` leaves out any one of them (the account, the role, the role session, the
+  user: AWS checks each), and its Action and Resource cover the request;
+* else an ``Allow`` whose Principal names the caller (``"*"``, ``{"AWS": "*"}``, the account id,
+  ``arn:aws:iam::ACCOUNT:root``, the role or user ARN, the session's ``assumed-role`` ARN), whose
+  Action covers the action (``s3:*``, ``s3:Get*``, …) and whose Resource covers the bucket or
+  object ARN (wildcards ``*`` and ``?``) grants; an Allow with ``NotPrincipal`` grants nothing;
+* else the request is refused, ``403 AccessDenied``. ``Get/Put/DeleteBucketPolicy`` answer
+  ``405 MethodNotAllowed`` when granted, as S3 keeps them to the owner's account.
 
-Conditions are not evaluated: a statement with a Condition never grants, and a Deny with one
-always applies (fail closed: a condition we cannot check must not open a bucket).
+Fail closed on what is not evaluated: a Condition or a policy variable (``${aws:username}``)
+makes a Deny apply and an Allow grant nothing.
 
-Same-account requests, unsigned requests (moto's anonymous handling and ACLs stay as they
-are), ``CreateBucket`` (S3 answers ``BucketAlreadyExists``, which moto does) and requests
-without a bucket (``ListBuckets``) pass unchanged.
+Same-account requests (a cheap early exit), anonymous requests (moto's anonymous handling and
+ACLs stay as they are), ``CreateBucket`` (S3 answers ``BucketAlreadyExists``, which moto does)
+and requests without a bucket (``ListBuckets``) pass unchanged.
 """
 
 from __future__ import annotations
 
+import email.policy
 import functools
 import io
 import json
@@ -38,14 +48,17 @@ import os
 import re
 import uuid
 from collections.abc import Callable
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request")
-_QUERY_SCOPE = re.compile(r"^([^/]+)/\d{8}/([^/]+)/s3/aws4_request$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROOT_ARN = re.compile(r"^arn:[^:]+:iam::(\d{12}):root$")
+# A SigV4 credential scope, KEY/DATE/REGION/SERVICE/aws4_request; a SigV4A one (AWS4-ECDSA-P256-SHA256)
+# has no Region. check() runs for every service's requests: only an "s3" scope is S3's.
+_CREDENTIAL_SCOPE = re.compile(r"^([^/,\s]+)/\d{8}/(?:([^/,\s]+)/)?([^/,\s]+)/aws4_request$")
+_HEADER_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/(?:([^/,\s]+)/)?([^/,\s]+)/aws4_request(?:[,\s]|$)")
+# A SigV2 presigned URL's parameters: https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
+_V2_QUERY = ("AWSAccessKeyId", "Signature", "Expires")
 
 # Bucket subresources (query parameters) and the IAM action of each method on them.
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
@@ -71,6 +84,7 @@ _BUCKET_SUBRESOURCES: dict[str, dict[str, str]] = {
         "replication": "GetReplicationConfiguration",
         "requestPayment": "GetBucketRequestPayment",
         "accelerate": "GetAccelerateConfiguration",
+        "inventory": "GetInventoryConfiguration",  # also ListBucketInventoryConfigurations
     },
     "PUT": {
         "policy": "PutBucketPolicy",
@@ -89,6 +103,7 @@ _BUCKET_SUBRESOURCES: dict[str, dict[str, str]] = {
         "replication": "PutReplicationConfiguration",
         "requestPayment": "PutBucketRequestPayment",
         "accelerate": "PutAccelerateConfiguration",
+        "inventory": "PutInventoryConfiguration",
     },
     "DELETE": {
         # S3 checks the Put… permission for most configuration deletions.
@@ -103,6 +118,20 @@ _BUCKET_SUBRESOURCES: dict[str, dict[str, str]] = {
         "replication": "PutReplicationConfiguration",
     },
 }
+# The parameters a bucket subresource's operation takes besides the subresource itself.
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBucketInventoryConfigurations.html
+_LISTING = frozenset({"prefix", "delimiter", "key-marker", "encoding-type"})
+_SUBRESOURCE_OPTIONS: dict[str, frozenset[str]] = {
+    "versions": _LISTING | {"version-id-marker", "max-keys"},
+    "uploads": _LISTING | {"upload-id-marker", "max-uploads"},
+    "inventory": frozenset({"id", "continuation-token"}),
+}
+# Only an identity of the bucket owner's account may use these, whatever the policy grants: S3
+# answers 403 AccessDenied without the permission and 405 MethodNotAllowed with it.
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html (and Put/DeleteBucketPolicy)
+_OWNER_ACCOUNT_ONLY = frozenset({"GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy"})
 # Query parameters of a plain listing (ListObjects / ListObjectsV2): s3:ListBucket.
 _LIST_PARAMS = frozenset(
     {
@@ -161,7 +190,37 @@ _OBJECT_OPTIONS = frozenset(
         "part-number-marker",
     }
 )
-_VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
+# With a versionId, S3 checks the version form of an object action.
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+_VERSIONED = {
+    "GetObject": "GetObjectVersion",
+    "DeleteObject": "DeleteObjectVersion",
+    "GetObjectAcl": "GetObjectVersionAcl",
+    "PutObjectAcl": "PutObjectVersionAcl",
+    "GetObjectTagging": "GetObjectVersionTagging",
+    "PutObjectTagging": "PutObjectVersionTagging",
+    "DeleteObjectTagging": "DeleteObjectVersionTagging",
+    "GetObjectAttributes": "GetObjectVersionAttributes",
+}
+
+
+def _write_header_actions(headers: dict[str, str]) -> list[str]:
+    """What PutObject, CopyObject and CreateMultipartUpload also need for the headers they carry.
+
+    An ACL (``x-amz-acl``, ``x-amz-grant-*``) needs PutObjectAcl, tags (``x-amz-tagging``)
+    PutObjectTagging, Object Lock settings PutObjectRetention / PutObjectLegalHold.
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+    """
+    actions = []
+    if "x-amz-acl" in headers or any(name.startswith("x-amz-grant-") for name in headers):
+        actions.append("PutObjectAcl")
+    if "x-amz-tagging" in headers:
+        actions.append("PutObjectTagging")
+    if "x-amz-object-lock-mode" in headers or "x-amz-object-lock-retain-until-date" in headers:
+        actions.append("PutObjectRetention")
+    if "x-amz-object-lock-legal-hold" in headers:
+        actions.append("PutObjectLegalHold")
+    return actions
 
 
 def _pattern_matches(pattern: str, value: str, *, ignore_case: bool) -> bool:
@@ -180,57 +239,86 @@ def _as_list(value: Any) -> list[Any]:
 
 
 class Caller:
-    """Who signed the request: an account and the ARNs a bucket policy may name it by."""
+    """Who signed the request: its account and each identity a bucket policy may name it by.
 
-    def __init__(self, account: str, arns: frozenset[str]) -> None:
+    ``identities`` holds one set of names per identity the caller is: the account (its id and
+    ``arn:PARTITION:iam::ID:root``), then, as applicable, the IAM role and the role session's
+    ``assumed-role`` ARN, or the IAM user.
+    """
+
+    def __init__(self, account: str, identities: tuple[frozenset[str], ...]) -> None:
         self.account = account
-        self.arns = arns
+        self.identities = identities
 
     def named_by(self, principal: Any) -> bool:
-        if principal == "*":
+        """Whether a ``Principal`` names any identity of the caller."""
+        values = _aws_principals(principal)
+        return "*" in values or any(identity & values for identity in self.identities)
+
+    def wholly_named_by(self, principal: Any) -> bool:
+        """Whether a ``NotPrincipal`` exempts the caller: only when it names *every* identity.
+
+        AWS checks a role session as the account, then the role, then the session, so a Deny
+        with ``NotPrincipal`` naming only ``arn:aws:iam::ID:root`` still denies the account's
+        role sessions.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+        """
+        values = _aws_principals(principal)
+        return "*" in values or all(identity & values for identity in self.identities)
+
+
+def _aws_principals(principal: Any) -> frozenset[str]:
+    """The names in a Principal element that can name an IAM caller (``"*"`` for anyone)."""
+    if principal == "*":
+        return frozenset({"*"})
+    if not isinstance(principal, dict):
+        return frozenset()
+    # Service, Federated and CanonicalUser principals never name an IAM caller.
+    return frozenset(v for v in _as_list(principal.get("AWS", [])) if isinstance(v, str))
+
+
+def _covers(patterns: Any, value: str, *, ignore_case: bool, unresolved: bool) -> bool:
+    """Whether a pattern of an Action/Resource element matches `value`.
+
+    A pattern with a policy variable (``${aws:username}``) is not resolved here; it counts as
+    `unresolved`, which the caller picks so that the statement fails closed.
+    """
+    for pattern in _as_list(patterns):
+        if not isinstance(pattern, str):
+            continue
+        if "${" in pattern:
+            if unresolved:
+                return True
+        elif _pattern_matches(pattern, value, ignore_case=ignore_case):
             return True
-        if not isinstance(principal, dict):
-            return False
-        # Service, Federated and CanonicalUser principals never name an IAM caller.
-        for value in _as_list(principal.get("AWS", [])):
-            if not isinstance(value, str):
-                continue
-            if value == "*" or value == self.account or value in self.arns:
-                return True
-            root = _ROOT_ARN.match(value)
-            # Naming an account (or its root) delegates to that account's own IAM policies.
-            if root and root.group(1) == self.account:
-                return True
-        return False
-
-
-def _statement_matches(statement: dict[str, Any], caller: Caller, action: str, resource: str) -> bool:
-    if "Principal" in statement:
-        principal_ok = caller.named_by(statement["Principal"])
-    elif "NotPrincipal" in statement:
-        principal_ok = not caller.named_by(statement["NotPrincipal"])
-    else:
-        return False
-    if not principal_ok:
-        return False
-    qualified = f"s3:{action}"
-    if "Action" in statement:
-        actions = _as_list(statement["Action"])
-        if not any(isinstance(a, str) and _pattern_matches(a, qualified, ignore_case=True) for a in actions):
-            return False
-    elif "NotAction" in statement:
-        actions = _as_list(statement["NotAction"])
-        if any(isinstance(a, str) and _pattern_matches(a, qualified, ignore_case=True) for a in actions):
-            return False
-    else:
-        return False
-    if "Resource" in statement:
-        resources = _as_list(statement["Resource"])
-        return any(isinstance(r, str) and _pattern_matches(r, resource, ignore_case=False) for r in resources)
-    if "NotResource" in statement:
-        resources = _as_list(statement["NotResource"])
-        return not any(isinstance(r, str) and _pattern_matches(r, resource, ignore_case=False) for r in resources)
     return False
+
+
+def _element_matches(statement: dict[str, Any], name: str, value: str, *, ignore_case: bool, deny: bool) -> bool | None:
+    """Whether the statement's `name` (or ``Not`` `name`) element covers `value`; None without either.
+
+    Fail closed on policy variables: a Deny is taken to cover the request, an Allow not to.
+    """
+    if name in statement:
+        return _covers(statement[name], value, ignore_case=ignore_case, unresolved=deny)
+    if f"Not{name}" in statement:
+        return not _covers(statement[f"Not{name}"], value, ignore_case=ignore_case, unresolved=not deny)
+    return None
+
+
+def _statement_matches(statement: dict[str, Any], caller: Caller, action: str, resource: str, *, deny: bool) -> bool:
+    if "Principal" in statement:
+        if not caller.named_by(statement["Principal"]):
+            return False
+    elif "NotPrincipal" in statement:
+        # NotPrincipal is only supported with Deny; an Allow with it never grants (fail closed).
+        if not deny or caller.wholly_named_by(statement["NotPrincipal"]):
+            return False
+    else:
+        return False
+    if not _element_matches(statement, "Action", f"s3:{action}", ignore_case=True, deny=deny):
+        return False
+    return bool(_element_matches(statement, "Resource", resource, ignore_case=False, deny=deny))
 
 
 def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resource: str) -> bool:
@@ -244,14 +332,19 @@ def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resou
     statements = document.get("Statement", []) if isinstance(document, dict) else []
     allowed = False
     for statement in _as_list(statements):
-        if not isinstance(statement, dict) or not _statement_matches(statement, caller, action, resource):
+        if not isinstance(statement, dict):
+            continue
+        effect = statement.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            continue
+        deny = effect == "Deny"
+        if not _statement_matches(statement, caller, action, resource, deny=deny):
             continue
         # Conditions are not evaluated (fail closed): a conditional Deny applies, a conditional Allow
         # grants nothing.
-        conditional = bool(statement.get("Condition"))
-        if statement.get("Effect") == "Deny":
+        if deny:
             return False
-        if statement.get("Effect") == "Allow" and not conditional:
+        if not statement.get("Condition"):
             allowed = True
     return allowed
 
@@ -259,18 +352,88 @@ def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resou
 # --------------------------------------------------------------------------- requests
 
 
-def _signer(environ: dict[str, Any]) -> tuple[str, str] | None:
-    """(access key, region) of a SigV4-signed S3 request (header or presigned URL), else None."""
-    match = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if match:
-        return match.group(1), match.group(2)
+# Whose key signed a request: (access key, Region). The key is None when the request is signed
+# but its key cannot be read; the Region None for SigV2, SigV4A and SigV2 POST forms. A plain
+# tuple: check() builds one for every signed request.
+Signer = tuple[str | None, str | None]
+
+
+def _scope_signer(scope: re.Match[str] | None) -> Signer | None:
+    """The signer of an S3 credential scope; None for another service's; (None, None) if unreadable."""
+    if scope is None:
+        return (None, None)
+    return (scope.group(1), scope.group(2)) if scope.group(3) == "s3" else None
+
+
+def _signer(environ: dict[str, Any]) -> Signer | None:
+    """Who signed the request (Authorization header or presigned URL; SigV2, SigV4, SigV4A), else None."""
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if authorization:
+        if authorization.startswith("AWS "):  # SigV2: "AWS AKID:signature"
+            access_key, colon, _ = authorization[4:].strip().rpartition(":")
+            return (access_key if colon and access_key else None, None)
+        return _scope_signer(_HEADER_SCOPE.search(authorization))
     query = environ.get("QUERY_STRING", "")
-    if "X-Amz-Credential" in query:
-        for name, value in parse_qsl(query):
-            if name == "X-Amz-Credential":
-                scope = _QUERY_SCOPE.match(value)
-                return (scope.group(1), scope.group(2)) if scope else None
+    if "X-Amz-" in query or "AWSAccessKeyId" in query or "Signature" in query:
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        if "X-Amz-Credential" in params:
+            return _scope_signer(_CREDENTIAL_SCOPE.match(params["X-Amz-Credential"]))
+        if "AWSAccessKeyId" in params:
+            return (params["AWSAccessKeyId"] or None, None)
+        if {"X-Amz-Signature", "X-Amz-Algorithm", "Signature"} & set(params):
+            return (None, None)
     return None
+
+
+def _is_form_post(environ: dict[str, Any]) -> bool:
+    return environ.get("REQUEST_METHOD") == "POST" and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data")
+
+
+def _form_fields(environ: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """A POST upload's form fields (names lower-cased, as S3 reads them) and the file's name."""
+    head = f"Content-Type: {environ.get('CONTENT_TYPE', '')}\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + _read_body(environ))
+    fields: dict[str, str] = {}
+    filename = ""
+    if not message.is_multipart():
+        return fields, filename
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        if name.lower() == "file":
+            filename = part.get_filename() or ""
+            break  # S3 ignores the fields after the file
+        payload = part.get_payload(decode=True)
+        fields[name.lower()] = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    return fields, filename
+
+
+def _form_signer(fields: dict[str, str]) -> Signer | None:
+    """Who signed a browser-based POST upload (credential in the form), else None (anonymous).
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
+    """
+    if "x-amz-credential" in fields:
+        return _scope_signer(_CREDENTIAL_SCOPE.match(fields["x-amz-credential"])) or (None, None)
+    if "awsaccesskeyid" in fields:
+        return (fields["awsaccesskeyid"] or None, None)
+    if {"x-amz-signature", "signature", "policy"} & set(fields):
+        return (None, None)
+    return None
+
+
+def _form_post_actions(bucket: str, fields: dict[str, str], filename: str) -> list[tuple[str, str, str]] | None:
+    """A POST upload writes the form's ``key`` (``${filename}`` is the file's name)."""
+    key = fields.get("key", "").replace("${filename}", filename)
+    if not key:
+        return None
+    actions = ["PutObject"]
+    if "acl" in fields:
+        actions.append("PutObjectAcl")
+    if "tagging" in fields:
+        actions.append("PutObjectTagging")
+    return [(action, bucket, key) for action in actions]
 
 
 class _HostOnly:
@@ -315,23 +478,31 @@ def requested_actions(
         if unknown or len(named) > 1:
             return None
         if named:
-            action = table[named[0]]
+            actions = [table[named[0]]]
+            if actions == ["GetObjectAttributes"]:  # needs the read permission as well
+                actions.insert(0, "GetObject")
         else:
             action = {"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(
                 method, ""
             )
             if not action:
                 return None
-            if "versionId" in params and params["versionId"] != "null":
-                action = _VERSIONED.get(action, action)
-        checks = [(action, bucket, key)]
+            actions = [action]
+        if "versionId" in params and params["versionId"] != "null":
+            actions = [_VERSIONED.get(a, a) for a in actions]
+        if (method == "PUT" and not named) or (method == "POST" and named == ["uploads"]):
+            actions += _write_header_actions(headers)
+        checks = [(a, bucket, key) for a in actions]
         source = headers.get("x-amz-copy-source")
         if method == "PUT" and source:  # CopyObject / UploadPartCopy read the source object
-            source_path, _, source_query = unquote(source).lstrip("/").partition("?")
-            source_bucket, _, source_key = source_path.partition("/")
+            # "BUCKET/KEY?versionId=ID", the key URL-encoded: split off the query first, so that an
+            # encoded "?" (%3F) stays part of the key.
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html#API_CopyObject_RequestSyntax
+            encoded_path, _, source_query = source.partition("?")
+            source_bucket, _, source_key = unquote(encoded_path).lstrip("/").partition("/")
             if not source_bucket or not source_key:
                 return None
-            read = "GetObjectVersion" if "versionId=" in source_query else "GetObject"
+            read = "GetObjectVersion" if "versionId" in dict(parse_qsl(source_query)) else "GetObject"
             checks.append((read, source_bucket, source_key))
         return checks
     if method == "PUT" and not names:
@@ -341,61 +512,71 @@ def requested_actions(
     if method == "DELETE" and not names:
         return [("DeleteBucket", bucket, "")]
     if method == "POST" and names == {"delete"}:
-        # DeleteObjects needs s3:DeleteObject on every key. S3 answers 200 with a per-key
-        # AccessDenied; here the whole request is refused unless every key is granted.
+        # DeleteObjects needs s3:DeleteObject on every key, s3:DeleteObjectVersion on a key with a
+        # VersionId. S3 answers 200 with a per-key AccessDenied; here the whole request is refused
+        # unless every key is granted.
         try:
             root = ElementTree.fromstring(body())
         except ElementTree.ParseError:
             return None
-        keys = [e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Key"]
-        return [("DeleteObject", bucket, k) for k in keys] or None
+        checks = []
+        for element in root.iter():
+            if element.tag.rsplit("}", 1)[-1] != "Object":
+                continue
+            fields = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in element}
+            action = "DeleteObjectVersion" if fields.get("VersionId") else "DeleteObject"
+            checks.append((action, bucket, fields.get("Key", "")))
+        return checks or None
     table = _BUCKET_SUBRESOURCES.get(method, {})
     named = [n for n in names if n in table]
-    if len(named) == 1 and len(names) == 1:
+    if len(named) == 1 and names - {named[0], "x-id"} <= _SUBRESOURCE_OPTIONS.get(named[0], frozenset()):
         return [(table[named[0]], bucket, "")]
     if method == "GET" and names <= _LIST_PARAMS:
         return [("ListBucket", bucket, "")]
     return None
 
 
-def _caller_account(environ: dict[str, Any], access_key: str) -> str:
+def _caller_account(environ: dict[str, Any], access_key: str | None) -> str | None:
     """The caller's account as moto decides it: ``MOTO_ACCOUNT_ID``, ``x-moto-account-id``, the key."""
     from moto.iam.models import get_account_id_from
 
-    return os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+    forced = os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+    if forced:
+        return forced
+    return get_account_id_from(access_key) if access_key else None
 
 
-def _caller(account: str, access_key: str, region: str) -> Caller:
-    """The caller and the ARNs that name it in a policy."""
+def _caller(account: str, access_key: str | None, partition: str) -> Caller:
+    """The caller and the names of each of its identities."""
     from moto.iam.models import iam_backends
-    from moto.utilities.utils import get_partition
 
-    partition = get_partition(region)
-    arns = {f"arn:{partition}:iam::{account}:root"}
+    identities = [frozenset({account, f"arn:{partition}:iam::{account}:root"})]
     iam = iam_backends[account][partition]
     stored = iam.access_keys.get(access_key)
     if stored is not None and getattr(stored, "role_arn", None):
-        # Assumed-role credentials: a policy names the role or this role session.
-        arns.add(stored.role_arn)
+        # Assumed-role credentials: the role, then this role session.
+        identities.append(frozenset({stored.role_arn}))
         from .auth import _assumed_role
 
         assumed = _assumed_role(access_key)
         if assumed is not None:
-            arns.add(assumed.arn)
+            identities.append(frozenset({assumed.arn}))
     elif stored is not None and getattr(stored, "user_name", None):
         user = iam.users.get(stored.user_name)
         if user is not None:
-            arns.add(user.arn)
-    return Caller(account, frozenset(arns))
+            identities.append(frozenset({user.arn}))
+    return Caller(account, tuple(identities))
 
 
-def _access_denied(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
-    """S3's AccessDenied error document (a HEAD response carries no body, as S3's does not)."""
+def _error(
+    environ: dict[str, Any], start_response: Callable, status: str, code: str, message: str, extra: str = ""
+) -> list[bytes]:
+    """S3's error document (a HEAD response carries no body, as S3's does not)."""
     request_id = uuid.uuid4().hex[:16].upper()
     host_id = uuid.uuid4().hex
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        "<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+        f"<Error><Code>{code}</Code><Message>{message}</Message>{extra}"
         f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>"
     ).encode()
     headers = [
@@ -404,8 +585,24 @@ def _access_denied(environ: dict[str, Any], start_response: Callable) -> list[by
         ("x-amz-id-2", host_id),
         ("Content-Length", str(len(body))),
     ]
-    start_response("403 Forbidden", headers)
+    start_response(status, headers)
     return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+
+
+def _access_denied(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+    return _error(environ, start_response, "403 Forbidden", "AccessDenied", "Access Denied")
+
+
+def _method_not_allowed(environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+    method = environ.get("REQUEST_METHOD", "GET")
+    return _error(
+        environ,
+        start_response,
+        "405 Method Not Allowed",
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+        f"<Method>{method}</Method>",
+    )
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -419,10 +616,11 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 
 
 def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
-    """S3's AccessDenied answer when another account's bucket does not grant this request, else None."""
+    """S3's refusal when another account's bucket does not grant this request, else None."""
     signer = _signer(environ)
-    if signer is None:
-        return None
+    form_post = signer is None and _is_form_post(environ)
+    if signer is None and not form_post:
+        return None  # anonymous: moto's ACL handling
     located = _bucket_and_key(environ)
     if located is None:
         return None
@@ -432,22 +630,38 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
     owner = s3_backends.bucket_accounts.get(bucket_name)
     if owner is None:
         return None  # no such bucket: moto's NoSuchBucket
-    access_key, region = signer
-    account = _caller_account(environ, access_key)
+    form: tuple[dict[str, str], str] | None = None
+    if form_post:
+        form = _form_fields(environ)
+        signer = _form_signer(form[0])
+        if signer is None:
+            return None  # an anonymous POST upload
+    assert signer is not None
+    account = _caller_account(environ, signer[0])
     # Most requests are the owner's own (the fast path's reads among them): nothing more to do,
     # unless they copy from another bucket.
     if account == owner[1] and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
         return None
+    if account is None:
+        # Signed, but by no key we can read: the bucket cannot be shown to be the caller's.
+        return _access_denied(environ, start_response)
+    method = environ.get("REQUEST_METHOD", "GET")
     params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-    for name in [n for n in params if n.startswith("X-Amz-")]:  # a presigned URL's signature
+    presigned = [n for n in params if n.lower().startswith("x-amz-")]  # X-Amz-Signature, x-amz-security-token, …
+    if "AWSAccessKeyId" in params:
+        presigned += [n for n in _V2_QUERY if n in params]
+    for name in presigned:
         del params[name]
-    headers = {name[5:].replace("_", "-").lower(): value for name, value in environ.items() if name.startswith("HTTP_")}
-    checks = requested_actions(
-        environ.get("REQUEST_METHOD", "GET"), params, bucket_name, key, headers, lambda: _read_body(environ)
-    )
+    if form is not None and not key and not params:
+        checks = _form_post_actions(bucket_name, *form)
+    else:
+        headers = {n[5:].replace("_", "-").lower(): v for n, v in environ.items() if n.startswith("HTTP_")}
+        checks = requested_actions(method, params, bucket_name, key, headers, lambda: _read_body(environ))
     if checks is None:
         return None if account == owner[1] else _access_denied(environ, start_response)
-    caller = _caller(account, access_key, region)
+    from moto.utilities.utils import get_partition
+
+    caller = _caller(account, signer[0], get_partition(signer[1]) if signer[1] else owner[0])
     for action, bucket, object_key in checks:
         target_owner = s3_backends.bucket_accounts.get(bucket)
         if target_owner is None or target_owner[1] == caller.account:
@@ -455,6 +669,9 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
         partition, owner_account = target_owner
         target = s3_backends[owner_account][partition].buckets.get(bucket)
         resource = f"arn:{partition}:s3:::{bucket}" + (f"/{object_key}" if object_key else "")
-        if target is None or not policy_allows(target.policy, caller, action, resource):
+        allowed = target is not None and policy_allows(target.policy, caller, action, resource)
+        if action in _OWNER_ACCOUNT_ONLY and allowed:
+            return _method_not_allowed(environ, start_response)
+        if not allowed:
             return _access_denied(environ, start_response)
     return None
