@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import bisect
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -280,3 +281,14 @@ def sort_key_for(name: str) -> Callable[[dict], Any]:
         return (1, str(value).lower())
 
     return key
+
+
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The request body, read once and put back for whoever reads `wsgi.input` next (moto)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import email.policy
 import functools
-import io
 import json
 import os
 import re
@@ -52,6 +51,8 @@ from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
+
+from ._common import read_body
 
 # A SigV4 credential scope, KEY/DATE/REGION/SERVICE/aws4_request; a SigV4A one (AWS4-ECDSA-P256-SHA256)
 # has no Region. check() runs for every service's requests: only an "s3" scope is S3's.
@@ -392,7 +393,7 @@ def _is_form_post(environ: dict[str, Any]) -> bool:
 def _form_fields(environ: dict[str, Any]) -> tuple[dict[str, str], str]:
     """A POST upload's form fields (names lower-cased, as S3 reads them) and the file's name."""
     head = f"Content-Type: {environ.get('CONTENT_TYPE', '')}\r\n\r\n".encode("latin-1")
-    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + _read_body(environ))
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(head + read_body(environ))
     fields: dict[str, str] = {}
     filename = ""
     if not message.is_multipart():
@@ -605,16 +606,6 @@ def _method_not_allowed(environ: dict[str, Any], start_response: Callable) -> li
     )
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    body = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
-    return body
-
-
 def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
     """S3's refusal when another account's bucket does not grant this request, else None."""
     signer = _signer(environ)
@@ -656,7 +647,7 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
         checks = _form_post_actions(bucket_name, *form)
     else:
         headers = {n[5:].replace("_", "-").lower(): v for n, v in environ.items() if n.startswith("HTTP_")}
-        checks = requested_actions(method, params, bucket_name, key, headers, lambda: _read_body(environ))
+        checks = requested_actions(method, params, bucket_name, key, headers, lambda: read_body(environ))
     if checks is None:
         return None if account == owner[1] else _access_denied(environ, start_response)
     from moto.utilities.utils import get_partition

@@ -61,6 +61,7 @@ from . import (
     search_index,
     state,
 )
+from ._common import read_body
 from .cloudtrail import control as cloudtrail_control
 from .cloudtrail import recorder as cloudtrail_recorder
 from .cloudtrail.service import SERVICE as CLOUDTRAIL
@@ -109,7 +110,7 @@ class SandboxApp:
 
     def recorded(self, environ: dict[str, Any], start_response: Callable) -> Any:
         """Serve the request, then hand it and its response to the CloudTrail recorder."""
-        request_body = self._read_body(environ)
+        request_body = read_body(environ)
         capture = cloudtrail_recorder.Capture(start_response)
         body = b"".join(self.aws(environ, capture))
         try:
@@ -166,16 +167,6 @@ class SandboxApp:
         return [body]
 
     # ------------------------------------------------------------------ faults
-    @staticmethod
-    def _read_body(environ: dict[str, Any]) -> bytes:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        return body
-
     def match_fault(self, environ: dict[str, Any]):
         from moto.iam.models import get_account_id_from
 
@@ -194,7 +185,7 @@ class SandboxApp:
         elif "x-www-form-urlencoded" in content_type or environ.get("QUERY_STRING", "").find("Action=") >= 0:
             params = parse_qs(environ.get("QUERY_STRING", ""))
             if "x-www-form-urlencoded" in content_type:
-                params.update(parse_qs(self._read_body(environ).decode("utf-8", "replace")))
+                params.update(parse_qs(read_body(environ).decode("utf-8", "replace")))
             operation = (params.get("Action") or [None])[0]
         account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or (
             get_account_id_from(ident["access_key"]) if ident["access_key"] else None
@@ -212,7 +203,7 @@ class SandboxApp:
     def control(self, environ: dict[str, Any], start_response: Callable, route: str) -> Any:
         method = environ.get("REQUEST_METHOD", "GET")
         try:
-            raw = self._read_body(environ)
+            raw = read_body(environ)
             payload = json.loads(raw) if raw.strip() else {}
         except ValueError:
             return _json(start_response, 400, {"error": "body must be JSON"})
