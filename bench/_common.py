@@ -97,3 +97,30 @@ def write_report_section(title: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     REPORT.write_text(text)
+
+
+# Linux /proc: the CPU the benchmarks report is read there, not timed (it stays meaningful on a
+# busy machine, where wall times do not).
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (None once the process is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(pid: int, *, own: bool = True, children: bool = False) -> float:
+    """User + system CPU of a process (`own`) and of the children it has reaped (`children`)."""
+    fields = stat_fields(pid)
+    if fields is None:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) if own else 0  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: workers or backends that exited
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of a process (None once it is gone)."""
+    fields = stat_fields(pid)
+    return int(fields[1]) if fields else None

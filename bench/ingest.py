@@ -41,7 +41,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import ROOT, drop_database, use_dedicated_database, write_report_section  # noqa: E402
+from bench._common import (  # noqa: E402
+    ROOT,
+    cpu_seconds,
+    drop_database,
+    use_dedicated_database,
+    write_report_section,
+)
 
 DB_NAME = "pantry_bench_ingest"
 BUCKET = "pantry-cloudtrail-bench"
@@ -63,7 +69,7 @@ def _worker_main() -> int:
     from usage import services
 
     backend = _local_backend_pid()
-    backend_cpu = _cpu_seconds(backend) if backend else 0.0
+    backend_cpu = cpu_seconds(backend) if backend else 0.0
     started = time.perf_counter()
     profile_dir = os.environ.get("BENCH_INGEST_PROFILE")  # a folder: cProfile of each worker's main thread
     if profile_dir:
@@ -89,17 +95,11 @@ def _worker_main() -> int:
                 "rss_mb": rss_mb,
                 "cpu_seconds": usage.ru_utime + usage.ru_stime,
                 # The CPU of this worker's PostgreSQL backend (None when the server is elsewhere).
-                "pg_cpu_seconds": _cpu_seconds(backend) - backend_cpu if backend else None,
+                "pg_cpu_seconds": cpu_seconds(backend) - backend_cpu if backend else None,
             }
         )
     )
     return 0
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _local_backend_pid() -> int | None:
@@ -354,7 +354,7 @@ def main() -> int:
         )
         settings.PANTRY_USAGE_BACKFILL_DAYS = int(args.days) + 2
 
-        sandbox_cpu = _cpu_seconds(server.pid)
+        sandbox_cpu = cpu_seconds(server.pid)
         started = time.perf_counter()
         listing = services.trail_source_list(source=source)
         listed_at = time.perf_counter()
@@ -388,7 +388,7 @@ def main() -> int:
             f"{events:,} events read, {kept:,} kept, in {end_to_end:.1f} s end to end = {rate:,.0f} events/s",
             flush=True,
         )
-        sandbox_cpu = _cpu_seconds(server.pid) - sandbox_cpu
+        sandbox_cpu = cpu_seconds(server.pid) - sandbox_cpu
         files = sum(r["done"] for r in reports)
         worker_cpu = sum(r["cpu_seconds"] for r in reports)
         pg_cpus = [r["pg_cpu_seconds"] for r in reports]

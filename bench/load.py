@@ -47,6 +47,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import cpu_seconds, parent_pid  # noqa: E402
 from bench.search import BENCH_DB, QUERY_MIX, bench_database_url, percentile  # noqa: E402
 
 # name → (weight, URL name to check it exists). Weights: what a browsing
@@ -378,34 +379,6 @@ def start_gunicorn(
     )
 
 
-def _cpu_seconds(pid: int, *, children: bool = False) -> float:
-    """User + system CPU of a process (and of its reaped children), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    if children:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: workers that exited (max_requests)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _reaped_children_seconds(pid: int) -> float:
-    """CPU of the children `pid` has reaped (cutime + cstime), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-
-
-def _parent_pid(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def server_cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
     """CPU seconds used so far by gunicorn (master, live and exited workers) and by PostgreSQL: the
     backends connected to `database` now, plus every backend the postmaster has reaped. Django
@@ -413,25 +386,21 @@ def server_cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
     CPU moves from the first figure to the second when they exit, and the difference of two samples
     counts it once. Backends of other databases, autovacuum and parallel workers that exit
     meanwhile count too: run on a quiet server."""
-    gunicorn = _cpu_seconds(server_pid, children=True)
+    gunicorn = cpu_seconds(server_pid, children=True)
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == server_pid:
-            gunicorn += _cpu_seconds(int(stat.parent.name))
+        if parent_pid(int(stat.parent.name)) == server_pid:
+            gunicorn += cpu_seconds(int(stat.parent.name))
     from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database])
         backends = [pid for (pid,) in cur.fetchall()]
         cur.execute("SELECT pg_backend_pid()")
-        postmaster = _parent_pid(cur.fetchone()[0])  # None when the server is on another machine
+        postmaster = parent_pid(cur.fetchone()[0])  # None when the server is on another machine
     # The sampling connection stays open for the run: closed, its own backend's CPU would be
     # reaped into the next sample.
-    reaped = _reaped_children_seconds(postmaster) if postmaster else 0.0
-    return gunicorn, sum(_cpu_seconds(pid) for pid in backends) + reaped
+    reaped = cpu_seconds(postmaster, own=False, children=True) if postmaster else 0.0
+    return gunicorn, sum(cpu_seconds(pid) for pid in backends) + reaped
 
 
 def gunicorn_description(args) -> str:
