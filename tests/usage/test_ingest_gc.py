@@ -31,17 +31,28 @@ def test_an_ingestion_that_fails_puts_them_back_too():
 
 
 def test_threads_ingesting_at_once_leave_the_thresholds_as_they_found_them():
+    """Eight threads enter one after another, all are inside at once, and they leave in the order
+    they came: the first to leave is the one that raised the thresholds."""
     before = gc.get_threshold()
-    start = threading.Barrier(8)
+    count = 8
+    entered = [threading.Event() for _ in range(count)]
+    left = [threading.Event() for _ in range(count)]
+    all_inside = threading.Barrier(count)
 
-    def ingest() -> None:
-        start.wait()
+    def ingest(number: int) -> None:
+        if number:
+            entered[number - 1].wait(5)
         with services._rare_young_gc():
-            pass
+            entered[number].set()
+            all_inside.wait(5)
+            if number:
+                left[number - 1].wait(5)
+        left[number].set()
 
-    threads = [threading.Thread(target=ingest) for _ in range(8)]
+    threads = [threading.Thread(target=ingest, args=(number,)) for number in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(10)
+    assert all(event.is_set() for event in left)
     assert gc.get_threshold() == before
