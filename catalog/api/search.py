@@ -6,9 +6,7 @@ query as JSON.
 
 from __future__ import annotations
 
-import uuid
-
-from django.urls import path, reverse
+from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -16,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.paths import CatalogPaths
 from catalog.selectors.access import ACCESS_SLUGS, access_label, access_slug
 from catalog.selectors.search import (
     FACETS,
@@ -31,7 +30,6 @@ from portal.api import error_responses
 from portal.api_filters import query_params_check
 
 _DATETIME = serializers.DateTimeField()
-PATH_UUID = uuid.UUID(int=0)
 KNOWN_PARAMETERS = ("q", "kind", *FACETS, "sort", "page")
 
 
@@ -57,11 +55,7 @@ class SearchGroupSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, group) -> str:
-        # One reverse() per response: the group's path with its uuid put in (the uuid needs no quoting).
-        template = self.context.get("group_path")
-        if template is None:
-            template = self.context["group_path"] = reverse("catalog:group_detail", args=[PATH_UUID])
-        return self.context["base_url"] + template.replace(str(PATH_UUID), str(group.uuid))
+        return self.context["base_url"] + self.context["paths"].group(group.uuid)
 
     def to_representation(self, group) -> dict:
         # The declared fields document the shape (OpenAPI); building the dict
@@ -101,7 +95,7 @@ class SearchFeatureSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, feature) -> str:
-        return self.context["base_url"] + feature.get_absolute_url()
+        return self.context["base_url"] + self.context["paths"].feature(feature.feature_group.uuid, feature.name)
 
     def to_representation(self, feature) -> dict:
         group = feature.feature_group
@@ -193,7 +187,7 @@ class SearchView(APIView):
 
 def search_results_payload(results: SearchResults, *, request) -> dict:
     # One absolute base for all rows: build_absolute_uri per row showed in profiles.
-    context = {"request": request, "base_url": request.build_absolute_uri("/").rstrip("/")}
+    context = {"request": request, "base_url": request.build_absolute_uri("/").rstrip("/"), "paths": CatalogPaths()}
     payload = {
         "kind": results.params.kind,
         "q": results.params.query,

@@ -886,19 +886,24 @@ def _facet_label(name: str, value: str) -> str:
     return value
 
 
-# The stored vectors and word lists are large and never shown: left in the database.
-PAGE_DEFERRED = {
-    FeatureGroup: (*GROUP_SEARCH_ONLY_FIELDS, "online_store_config"),
-    Feature: ("search_vector",),
-    AwsAccount: (),
+# A groups page shows most of a group row; its stored vectors and word lists are large and never
+# shown, so they stay in the database.
+GROUP_PAGE_DEFERRED = (*GROUP_SEARCH_ONLY_FIELDS, "online_store_config")
+# A features page shows only these (`catalog_rows._feature`, `SearchFeatureSerializer`); the rest of
+# the feature, group and account rows (JSON documents, timestamps) costs decoding for nothing.
+FEATURE_PAGE_FIELDS = {
+    Feature: ("id", "uuid", "feature_group", "name", "type", "collection_type", "description", "pantry_description"),
+    FeatureGroup: ("id", "uuid", "account", "name", "region"),
+    AwsAccount: ("id", "account_id", "name"),
 }
 
 
-def _page_columns(model, alias: str, deferred: tuple[str, ...]) -> tuple[list[str], list[str], list[tuple]]:
-    """(SQL columns, attnames, per column the field's db converters) in concrete field order."""
+def _page_columns(model, alias: str, loaded) -> tuple[list[str], list[str], list[tuple]]:
+    """(SQL columns, attnames, per column the field's db converters) in concrete field order, for
+    the fields `loaded(name)` admits."""
     columns, attnames, converters = [], [], []
     for f in model._meta.concrete_fields:
-        if f.name in deferred:
+        if not loaded(f.name):
             continue
         columns.append(f'{alias}."{f.column}"')
         attnames.append(f.attname)
@@ -912,28 +917,27 @@ def _page_plan(kind: str) -> tuple[str, list[tuple]]:
     """The page statement (compiled once) and, per model it loads, its attnames and converters.
 
     The same rows, columns and JSON decoding as
-    `filter(pk__in=…).select_related(…).defer(…)`, without compiling that
-    queryset on every request (~1 ms a search, more under load).
+    `filter(pk__in=…).select_related(…).defer(…)` (groups) or `.only(…)` (features), without
+    compiling that queryset on every request (~1 ms a search, more under load).
     """
     if kind == "groups":
         parts = [
-            (FeatureGroup, "g", PAGE_DEFERRED[FeatureGroup]),
-            (AwsAccount, "a", ()),
+            (FeatureGroup, "g", lambda name: name not in GROUP_PAGE_DEFERRED),
+            (AwsAccount, "a", lambda name: True),
         ]
         source = f"{GROUPS_TABLE} g JOIN catalog_awsaccount a ON a.id = g.account_id WHERE g.id = ANY(%s::bigint[])"
     else:
         parts = [
-            (Feature, "f", PAGE_DEFERRED[Feature]),
-            (FeatureGroup, "g", GROUP_SEARCH_ONLY_FIELDS),
-            (AwsAccount, "a", ()),
+            (model, alias, FEATURE_PAGE_FIELDS[model].__contains__)
+            for model, alias in ((Feature, "f"), (FeatureGroup, "g"), (AwsAccount, "a"))
         ]
         source = (
             f"{FEATURES_TABLE} f JOIN {GROUPS_TABLE} g ON g.id = f.feature_group_id"
             " JOIN catalog_awsaccount a ON a.id = g.account_id WHERE f.id = ANY(%s::bigint[])"
         )
     select, models = [], []
-    for model, alias, deferred in parts:
-        columns, attnames, converters = _page_columns(model, alias, deferred)
+    for model, alias, loaded in parts:
+        columns, attnames, converters = _page_columns(model, alias, loaded)
         models.append((model, attnames, converters, len(select)))
         select.extend(columns)
     return f"SELECT {', '.join(select)} FROM {source}", models  # noqa: S608 (model metadata only)

@@ -15,6 +15,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from catalog.paths import CatalogPaths
+
 register = template.Library()
 
 _GROUP = (
@@ -46,10 +48,11 @@ _EMPTY = {
 def search_result_list(results, kind: str) -> SafeString:
     """The `<ul>` of one page of results: feature rows when `kind` is "features", else group rows."""
     rows = results.results
+    paths = CatalogPaths()
     if kind == "features":
-        body = "".join(_feature(f) for f in rows) or _EMPTY["features"]
+        body = "".join(_feature(f, paths) for f in rows) or _EMPTY["features"]
     else:
-        body = "".join(_group(g) for g in rows) or _EMPTY["groups"]
+        body = "".join(_group(g, paths) for g in rows) or _EMPTY["groups"]
     return mark_safe(f'<ul class="list-unstyled">{body}</ul>')  # noqa: S308 - every row is built by format_html
 
 
@@ -60,7 +63,7 @@ def _description(item, length: int, css: str) -> SafeString | str:
     return format_html('<p class="{}">{}</p>', css, Truncator(text).chars(length))
 
 
-def _group(g) -> SafeString:
+def _group(g, paths: CatalogPaths) -> SafeString:
     tags = ""
     if g.tags:
         tags = format_html(
@@ -82,7 +85,7 @@ def _group(g) -> SafeString:
     return format_html(
         _GROUP,
         uuid=g.uuid,
-        url=g.get_absolute_url(),
+        url=paths.group(g.uuid),
         name=g.name,
         access=format_html('<span class="badge text-bg-info">{}</span>', access) if access else "",
         account=g.account.name,
@@ -97,15 +100,15 @@ def _group(g) -> SafeString:
     )
 
 
-def _feature(f) -> SafeString:
+def _feature(f, paths: CatalogPaths) -> SafeString:
     group = f.feature_group
     return format_html(
         _FEATURE,
-        url=f.get_absolute_url(),
+        url=paths.feature(group.uuid, f.name),
         name=f.name,
         type=f.type,
         collection=format_html(" {}", f.collection_type) if f.collection_type else "",
-        group_url=group.get_absolute_url(),
+        group_url=paths.group(group.uuid),
         group=group.name,
         account=group.account.name,
         region=group.region,

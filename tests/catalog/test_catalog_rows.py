@@ -51,6 +51,8 @@ def test_a_feature_row_escapes_owner_text_and_links_its_group(client, data_scien
     body = _body(client, data_scientist, q="hostile", kind="features")
 
     assert "<img" not in body
+    feature = hostile_group.features.get(name="hostile_feature")
+    assert f'<a class="font-mono" href="{feature.get_absolute_url()}">hostile_feature</a>' in body
     assert '<span class="badge text-bg-secondary">String List</span>' in body
     assert (
         f'in <a href="{hostile_group.get_absolute_url()}">hostile_profile</a> · central-feature-store · eu-west-1'
@@ -95,3 +97,13 @@ def test_schema_rows_escape_owner_text_and_show_every_column(client, owner, org)
         '<td class="small text-break"><span class="font-mono">source</span>=crm<br>'
         '<span class="font-mono">&lt;b&gt;unit&lt;/b&gt;</span>=&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</td>'
     ) in body
+
+
+def test_a_feature_row_shows_the_description_written_in_pantry(client, data_scientist, hostile_group):
+    feature = hostile_group.features.get(name="hostile_feature")
+    feature.pantry_description = "Days since the last order, written by the owners."
+    feature.save(update_fields=["pantry_description"])
+
+    body = _body(client, data_scientist, q="hostile", kind="features")
+
+    assert '<p class="mb-0 small">Days since the last order, written by the owners.</p>' in body
