@@ -51,7 +51,6 @@ from catalog.selectors.access import (
     access_slug,
 )
 from catalog.selectors.accounts import account_names_seen
-from catalog.selectors.groups import GROUP_SEARCH_ONLY_FIELDS
 
 MAX_QUERY_LENGTH = 200
 MAX_VALUES_PER_FACET = 10  # selected values accepted per facet from the URL
@@ -886,24 +885,31 @@ def _facet_label(name: str, value: str) -> str:
     return value
 
 
-# A groups page shows most of a group row; its stored vectors and word lists are large and never
-# shown, so they stay in the database.
-GROUP_PAGE_DEFERRED = (*GROUP_SEARCH_ONLY_FIELDS, "online_store_config")
-# A features page shows only these (`catalog_rows._feature`, `SearchFeatureSerializer`); the rest of
-# the feature, group and account rows (JSON documents, timestamps) costs decoding for nothing.
+# The columns a page of results shows (`catalog_rows`, `SearchGroupSerializer`,
+# `SearchFeatureSerializer`, the search view's `offers_request`); the rest of each row (the stored
+# vectors, JSON documents, timestamps) would cost decoding for nothing.
+PAGE_ACCOUNT_FIELDS = ("id", "account_id", "name")
+GROUP_PAGE_FIELDS = {
+    FeatureGroup: (
+        "id", "uuid", "arn", "account", "name", "region", "description", "pantry_description", "status",
+        "feature_count", "tags", "online_store_enabled", "offline_store_enabled", "popularity",
+        "aws_modified_at", "deleted_at",
+    ),
+    AwsAccount: PAGE_ACCOUNT_FIELDS,
+}  # fmt: skip
 FEATURE_PAGE_FIELDS = {
     Feature: ("id", "uuid", "feature_group", "name", "type", "collection_type", "description", "pantry_description"),
     FeatureGroup: ("id", "uuid", "account", "name", "region"),
-    AwsAccount: ("id", "account_id", "name"),
+    AwsAccount: PAGE_ACCOUNT_FIELDS,
 }
 
 
-def _page_columns(model, alias: str, loaded) -> tuple[list[str], list[str], list[tuple]]:
+def _page_columns(model, alias: str, loaded: tuple[str, ...]) -> tuple[list[str], list[str], list[tuple]]:
     """(SQL columns, attnames, per column the field's db converters) in concrete field order, for
-    the fields `loaded(name)` admits."""
+    the fields named in `loaded`."""
     columns, attnames, converters = [], [], []
     for f in model._meta.concrete_fields:
-        if not loaded(f.name):
+        if f.name not in loaded:
             continue
         columns.append(f'{alias}."{f.column}"')
         attnames.append(f.attname)
@@ -917,18 +923,15 @@ def _page_plan(kind: str) -> tuple[str, list[tuple]]:
     """The page statement (compiled once) and, per model it loads, its attnames and converters.
 
     The same rows, columns and JSON decoding as
-    `filter(pk__in=…).select_related(…).defer(…)` (groups) or `.only(…)` (features), without
+    `filter(pk__in=…).select_related(…).only(…)`, without
     compiling that queryset on every request (~1 ms a search, more under load).
     """
     if kind == "groups":
-        parts = [
-            (FeatureGroup, "g", lambda name: name not in GROUP_PAGE_DEFERRED),
-            (AwsAccount, "a", lambda name: True),
-        ]
+        parts = [(model, alias, GROUP_PAGE_FIELDS[model]) for model, alias in ((FeatureGroup, "g"), (AwsAccount, "a"))]
         source = f"{GROUPS_TABLE} g JOIN catalog_awsaccount a ON a.id = g.account_id WHERE g.id = ANY(%s::bigint[])"
     else:
         parts = [
-            (model, alias, FEATURE_PAGE_FIELDS[model].__contains__)
+            (model, alias, FEATURE_PAGE_FIELDS[model])
             for model, alias in ((Feature, "f"), (FeatureGroup, "g"), (AwsAccount, "a"))
         ]
         source = (
