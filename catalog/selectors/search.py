@@ -313,6 +313,10 @@ TSQUERY_SQL = "websearch_to_tsquery('english'::regconfig, %s)"
 # Same expression as the fg_name_key / feature_name_key indexes (catalog.models.name_key_expression).
 NAME_KEY_SQL = "lower(regexp_replace({column}, '[^a-zA-Z0-9]+', '', 'g'))"
 NAME_KEY_RE = re.compile(r"[^a-zA-Z0-9]+")
+# The query restricted to weight A (a feature's name): each quoted lexeme gets `:A`.
+NAME_WEIGHTED_TSQUERY_SQL = (
+    "(regexp_replace((" + TSQUERY_SQL + ")::text, '(''(?:[^'']|'''')*'')', '\\1:A', 'g'))::tsquery"
+)
 BASE_PARAMS = object()  # placeholder for the gate's parameters in a source's parameter list
 
 ORDERINGS = {
@@ -370,6 +374,7 @@ def _candidate_sources(
     negated: bool,
     facets: Mapping[str, tuple[str, ...]],
     text_common: bool = False,
+    name_common: bool = False,
     exact_alone: bool = False,
 ) -> list[_Source]:
     """(sql, params before {base}, params after) per tier, best tier first.
@@ -411,6 +416,11 @@ def _candidate_sources(
         # index-only scan). The weighted search vector used to stand in for
         # the walk, read from the heap row of every feature (~24 µs a group).
         name_words, words_params = f"to_tsvector('english'::regconfig, {table}.name) @@ {TSQUERY_SQL}", [query]
+        if negated and name_common:
+            # An exclusion is checked on each feature's heap row (its whole text). With words
+            # common in names the walk reads that row anyway, so the name condition is checked
+            # there too (the stored vector at its name weight) instead of in a second index.
+            name_words, words_params = f"{table}.search_vector @@ {NAME_WEIGHTED_TSQUERY_SQL}", [query]
         if values := facets.get("feature_type"):
             extra, extra_params = f" AND {table}.type = ANY(%s)", [list(values)]
     key_sql = NAME_KEY_SQL.format(column=f"{table}.name")
@@ -628,12 +638,14 @@ def _candidates(
     # 260 ms p95, for `customer count` with a tag once the tags left fg_popularity_walk). The exact
     # name tier is then a statement of its own, planned as usual: a probe of the name-key index
     # (walking every group to find no exact match cost 98 ms).
-    walk = (
+    walk_facet = bool(facets.get("tag") or facets.get("access"))
+    name_common = (
         kind == "features"
         and bool(query)
-        and bool(facets.get("tag") or facets.get("access"))
+        and (walk_facet or negated)
         and _feature_name_matches_estimate(cursor, query) >= NAME_WALK_FROM
     )
+    walk = name_common and walk_facet
     walk_settings = None
     text_common = kind == "groups" and bool(query) and _group_text_share_estimate(cursor, query) >= TEXT_WALK_FROM
     sources = _candidate_sources(
@@ -643,6 +655,7 @@ def _candidates(
         negated=negated,
         facets=facets,
         text_common=text_common,
+        name_common=name_common,
         exact_alone=walk,
     )
     for sql, before, after, own_plan in sources:
