@@ -373,8 +373,8 @@ def _candidate_sources(
     phrase: bool,
     negated: bool,
     facets: Mapping[str, tuple[str, ...]],
-    name_common: bool = False,
     text_common: bool = False,
+    name_common: bool = False,
     exact_alone: bool = False,
 ) -> list[_Source]:
     """(sql, params before {base}, params after) per tier, best tier first.
@@ -408,17 +408,19 @@ def _candidate_sources(
         source = f"{table} JOIN {GROUPS_TABLE} ON {GROUPS_TABLE}.id = {table}.feature_group_id"
         order = f"{POPULARITY_SQL} DESC, {GROUPS_TABLE}.id, {table}.id"
         match, match_params = f"{table}.search_vector @@ {TSQUERY_SQL}", [query]
-        # A feature's name words, in one of two forms of the same condition.
-        # Common in names: the stored vector at its name weight, cheap to
-        # check row by row while walking groups by popularity. Rare: the
-        # feature_name_vector expression index, whose statistics the planner
-        # reads right and which it looks rare words up in. (Both at once
-        # made it multiply two correlated estimates and read 120,000
-        # features for `merchant`.)
-        if name_common:
+        # A feature's name words: one expression, which two indexes serve and
+        # the planner chooses between by how common the words are in names
+        # (the expression's statistics). Rare: looked up in the GIN index
+        # feature_name_vector. Common: groups walked by popularity, each
+        # group's features read from feature_group_name_words alone (an
+        # index-only scan). The weighted search vector used to stand in for
+        # the walk, read from the heap row of every feature (~24 µs a group).
+        name_words, words_params = f"to_tsvector('english'::regconfig, {table}.name) @@ {TSQUERY_SQL}", [query]
+        if negated and name_common:
+            # An exclusion is checked on each feature's heap row (its whole text). With words
+            # common in names the walk reads that row anyway, so the name condition is checked
+            # there too (the stored vector at its name weight) instead of in a second index.
             name_words, words_params = f"{table}.search_vector @@ {NAME_WEIGHTED_TSQUERY_SQL}", [query]
-        else:
-            name_words, words_params = f"to_tsvector('english'::regconfig, {table}.name) @@ {TSQUERY_SQL}", [query]
         if values := facets.get("feature_type"):
             extra, extra_params = f" AND {table}.type = ANY(%s)", [list(values)]
     key_sql = NAME_KEY_SQL.format(column=f"{table}.name")
@@ -541,12 +543,13 @@ def _candidate_joins(kind: str) -> str:
 
 
 # Feature names matching the query, as the planner estimates them, from
-# which the name tier walks groups by popularity instead of looking names up.
+# which the name tier walks groups by popularity even where the planner
+# misjudges a facet (see _candidates).
 NAME_WALK_FROM = 20_000
 
 
 # The planner's estimates, remembered for a few minutes per query: they only
-# choose between two equivalent forms of the name condition (never what is
+# choose between plans or equivalent forms of a condition (never what is
 # found), move only when ANALYZE runs, and a live search repeats its query.
 ESTIMATE_TTL_SECONDS = 300
 ESTIMATES_KEPT = 1024
@@ -623,7 +626,6 @@ def _candidates(
     seen: set[int] = set()
     ordered: list[Candidate] = []
     columns, joins = _candidate_columns(kind), _candidate_joins(kind)
-    name_common = kind == "features" and bool(query) and _feature_name_matches_estimate(cursor, query) >= NAME_WALK_FROM
     # Words common in feature names are found by walking groups by popularity
     # (fg_popularity_walk; the tags come from the heap) and stopping at the
     # cap. With a tag or access facet the planner misjudges how many groups
@@ -636,7 +638,14 @@ def _candidates(
     # 260 ms p95, for `customer count` with a tag once the tags left fg_popularity_walk). The exact
     # name tier is then a statement of its own, planned as usual: a probe of the name-key index
     # (walking every group to find no exact match cost 98 ms).
-    walk = name_common and bool(facets.get("tag") or facets.get("access"))
+    walk_facet = bool(facets.get("tag") or facets.get("access"))
+    name_common = (
+        kind == "features"
+        and bool(query)
+        and (walk_facet or negated)
+        and _feature_name_matches_estimate(cursor, query) >= NAME_WALK_FROM
+    )
+    walk = name_common and walk_facet
     walk_settings = None
     text_common = kind == "groups" and bool(query) and _group_text_share_estimate(cursor, query) >= TEXT_WALK_FROM
     sources = _candidate_sources(
@@ -645,8 +654,8 @@ def _candidates(
         phrase=phrase,
         negated=negated,
         facets=facets,
-        name_common=name_common,
         text_common=text_common,
+        name_common=name_common,
         exact_alone=walk,
     )
     for sql, before, after, own_plan in sources:
