@@ -364,6 +364,8 @@ class _Source(NamedTuple):
     after: list  # parameters after it
     # Planned as usual even where the facet walk is forced on the others (see _candidates).
     own_plan: bool = False
+    # The same tier as a lookup of the words, taken where few features match them (see _candidates).
+    lookup: _Source | None = None
 
 
 def _candidate_sources(
@@ -492,7 +494,23 @@ def _candidate_sources(
             f" JOIN {GROUPS_TABLE} m ON m.id = w.id WHERE {match.replace(GROUPS_TABLE + '.', 'm.')}"
             f" ORDER BY w.popularity DESC, w.id LIMIT {limit}"
         )
-    sources.append(_Source(text_tier, [], [*extra_params, *match_params]))
+    lookup = None
+    if kind == "features":
+        # Text few features have (a misspelt word, which a typo's first try always is): the
+        # words looked up in feature_search_vector first, fenced (OFFSET 0) so the planner
+        # cannot turn it into a walk by popularity. It did for `merchnt` on the bench catalogue
+        # before a VACUUM: expecting ~13,000 matches spread evenly, it walked every visible
+        # group reading each one's features to find none (360 ms, against ~2 ms for the lookup).
+        matched = f"SELECT {table}.id FROM {table} WHERE {match} OFFSET 0"  # noqa: S608
+        lookup = _Source(
+            f"SELECT {table}.id, {TIER_TEXT} FROM ({matched}) m JOIN {table} ON {table}.id = m.id"  # noqa: S608
+            f" JOIN {GROUPS_TABLE} ON {GROUPS_TABLE}.id = {table}.feature_group_id"
+            f" WHERE {{base}}{extra} ORDER BY {order} LIMIT {limit}",
+            list(match_params),
+            list(extra_params),
+            own_plan=True,
+        )
+    sources.append(_Source(text_tier, [], [*extra_params, *match_params], lookup=lookup))
     return sources
 
 
@@ -580,6 +598,27 @@ def _feature_name_matches_estimate(cursor, query: str) -> float:
 TEXT_WALK_FROM = 0.05
 
 
+# Features whose text matches (as the planner estimates it) below which the features' text tier
+# looks the words up instead of walking groups by popularity. A walk pays for every visible group
+# it passes (~24 µs: its features' heap rows) until it has the cap; a lookup pays per match.
+TEXT_LOOKUP_BELOW = 20_000
+
+
+def _feature_text_matches_estimate(cursor, query: str) -> float:
+    """The planner's estimate of features whose text matches (cached like the names')."""
+    return _estimate_cached("features text\0" + query, lambda: _feature_text_matches_planned(cursor, query))
+
+
+def _feature_text_matches_planned(cursor, query: str) -> float:
+    cursor.execute(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {FEATURES_TABLE} WHERE search_vector @@ {TSQUERY_SQL}",  # noqa: S608
+        [query],
+    )
+    plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
 def _group_text_share_estimate(cursor, query: str) -> float:
     """The planner's estimate of the share of groups whose lexemes match (cached like the names')."""
     return _estimate_cached("groups\0" + query, lambda: _group_text_share_planned(cursor, query))
@@ -658,9 +697,16 @@ def _candidates(
         name_common=name_common,
         exact_alone=walk,
     )
-    for sql, before, after, own_plan in sources:
+    for source in sources:
         if len(ordered) >= limit:
             break
+        if source.lookup is not None and _feature_text_matches_estimate(cursor, query) < TEXT_LOOKUP_BELOW:
+            source = source.lookup
+        sql, before, after, own_plan, _ = source
+        if own_plan and walk_settings is not None:
+            # A lookup needs the bitmap scans the forced walk turned off: put them back first.
+            _walk_settings_restore(cursor, walk_settings)
+            walk_settings = None
         if walk and walk_settings is None and not own_plan:
             # SET LOCAL for the rest of this transaction; the values before are put back below.
             cursor.execute(
@@ -687,12 +733,16 @@ def _candidates(
                 seen.add(pk)
                 ordered.append(make(row[:1] + row[2:]))
     if walk_settings is not None:
-        cursor.execute(
-            "SELECT set_config('enable_bitmapscan', %s, true), set_config('enable_seqscan', %s, true),"
-            " set_config('enable_sort', %s, true)",
-            list(walk_settings),
-        )
+        _walk_settings_restore(cursor, walk_settings)
     return ordered[:limit]
+
+
+def _walk_settings_restore(cursor, walk_settings) -> None:
+    cursor.execute(
+        "SELECT set_config('enable_bitmapscan', %s, true), set_config('enable_seqscan', %s, true),"
+        " set_config('enable_sort', %s, true)",
+        list(walk_settings),
+    )
 
 
 def _search(*, user, params: SearchParams) -> SearchResults:
