@@ -15,8 +15,9 @@ import threading
 import uuid
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
+
+from ._common import query_params
 
 _lock = threading.Lock()
 _ids = itertools.count(1)
@@ -135,7 +136,7 @@ def request_identity(environ: dict[str, Any]) -> dict[str, str | None]:
     auth = environ.get("HTTP_AUTHORIZATION", "")
     match = _CRED_RE.search(auth)
     if not match and not auth and "X-Amz-Credential=" in environ.get("QUERY_STRING", ""):
-        credential = parse_qs(environ["QUERY_STRING"]).get("X-Amz-Credential", [""])[0]
+        credential = query_params(environ).get("X-Amz-Credential", "")
         match = _CRED_RE.search(f"Credential={credential}")
     if not match:
         return {"access_key": None, "region": None, "service": None}

@@ -56,7 +56,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-from ._common import read_body
+from ._common import query_params, read_body
 
 # A SigV4 credential scope, KEY/DATE/REGION/SERVICE/aws4_request; a SigV4A one (AWS4-ECDSA-P256-SHA256)
 # has no Region. check() runs for every service's requests: only an "s3" scope is S3's.
@@ -380,7 +380,7 @@ def _signer(environ: dict[str, Any]) -> Signer | None:
         return _scope_signer(_HEADER_SCOPE.search(authorization))
     query = environ.get("QUERY_STRING", "")
     if "X-Amz-" in query or "AWSAccessKeyId" in query or "Signature" in query:
-        params = dict(parse_qsl(query, keep_blank_values=True))
+        params = query_params(environ)
         if "X-Amz-Credential" in params:
             return _scope_signer(_CREDENTIAL_SCOPE.match(params["X-Amz-Credential"]))
         if "AWSAccessKeyId" in params:
@@ -627,7 +627,7 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
     query = environ.get("QUERY_STRING", "")
     if "X-Amz-Credential" not in query or environ.get("HTTP_AUTHORIZATION"):
         return None
-    params = dict(parse_qsl(query, keep_blank_values=True))
+    params = query_params(environ)
     scope = _CREDENTIAL_SCOPE.match(params.get("X-Amz-Credential", ""))
     if scope is None or scope.group(3) != "s3" or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
         return None
@@ -696,7 +696,7 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
         # Signed, but by no key we can read: the bucket cannot be shown to be the caller's.
         return _access_denied(environ, start_response)
     method = environ.get("REQUEST_METHOD", "GET")
-    params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    params = dict(query_params(environ))
     presigned = [n for n in params if n.lower().startswith("x-amz-")]  # X-Amz-Signature, x-amz-security-token, …
     if "AWSAccessKeyId" in params:
         presigned += [n for n in _V2_QUERY if n in params]

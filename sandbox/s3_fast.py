@@ -37,6 +37,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from ._common import query_params
+
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request")
 _PRESIGNED_CREDENTIAL = re.compile(r"^([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request$")
 # A SigV4 presigned URL's query parameters (X-Amz-Security-Token only with temporary credentials).
@@ -108,7 +110,7 @@ def _plain(environ: dict[str, Any], query: str) -> tuple[str, str, bool] | None:
             return None
         signer = (header.group(1), header.group(2), False)
     else:
-        signer = _presigned_signer(query)
+        signer = _presigned_signer(environ) if query else None
         if signer is None:
             return None
     from moto import settings
@@ -118,8 +120,8 @@ def _plain(environ: dict[str, Any], query: str) -> tuple[str, str, bool] | None:
     return signer
 
 
-def _presigned_signer(query: str) -> tuple[str, str, bool] | None:
-    params = dict(parse_qsl(query, keep_blank_values=True))
+def _presigned_signer(environ: dict[str, Any]) -> tuple[str, str, bool] | None:
+    params = query_params(environ)
     if not params.keys() <= _PRESIGNED_PARAMS or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
         return None
     if "X-Amz-Signature" not in params:
