@@ -254,9 +254,10 @@ class _Download:
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        if self._response.isclosed() and not self._response.will_close:
+        read_to_the_end = self._response.isclosed() and not self._response.length  # not cut short either
+        if read_to_the_end and not self._response.will_close:
             self._pool.give_back(connection)
-        else:  # abandoned part-way, or S3 closes it: it cannot carry another request
+        else:  # abandoned or cut short, or S3 closes it: it cannot carry another request
             self._response.close()
             connection.close()
 

@@ -117,6 +117,28 @@ def test_an_error_the_retry_gets_past_still_downloads_the_file(trail_org):
     assert fallbacks == [key]
 
 
+def _object_with_checksum(trail_org, key: str, body: bytes) -> str:
+    trail_org.s3().put_object(Bucket=trail_org.source.bucket, Key=key, Body=body, ChecksumAlgorithm="CRC32")
+    return key
+
+
+def test_s3s_checksum_is_checked_as_get_object_checks_it(trail_org):
+    direct, plain = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    bucket = trail_org.source.bucket
+    key = _object_with_checksum(trail_org, "AWSLogs/checked.json.gz", gzip.compress(b'{"Records": []}'))
+    assert _outcome(direct, bucket, key) == _outcome(plain, bucket, key) == gzip.compress(b'{"Records": []}')
+    # S3 sends a checksum the bytes do not match (as a corrupted transfer would look).
+    from moto.s3.models import s3_backends
+
+    partition, account = s3_backends.bucket_accounts[bucket]
+    s3_backends[account][partition].buckets[bucket].keys[key].checksum_value = "AAAAAA=="
+    corrupt = _outcome(direct, bucket, key)
+    assert corrupt == _outcome(plain, bucket, key)
+    assert corrupt[:3] == (aws.AwsError, "FlexibleChecksumError", "GetObject")
+    assert fallbacks == []  # a 200 whose body fails the check is an error, as get_object's is
+
+
 def test_a_presigned_url_the_clock_outran_falls_back_to_get_object(trail_org):
     direct, _ = _gateways(trail_org)
     fallbacks = _full_get_objects(direct)
