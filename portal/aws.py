@@ -189,15 +189,21 @@ READ_TIMEOUT_SECONDS = 20
 RETRY_BACKOFF_CAP_SECONDS = 20
 
 
-def client_config() -> Config:
+def client_config(service: str = "") -> Config:
     # Adaptive mode adds client-side rate limiting on top of standard retries,
     # which is what a sync hammering Search for a large account wants.
     # https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
-    return Config(
+    config = Config(
         retries={"mode": "adaptive", "max_attempts": settings.PANTRY_AWS_MAX_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
     )
+    if service == "s3":
+        # S3 API calls are signed with SigV4 either way; this makes presigned URLs SigV4 too
+        # (botocore still presigns with SigV2 unless told, which S3 has deprecated).
+        # https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+        config = config.merge(Config(signature_version="s3v4"))
+    return config
 
 
 _MONTHS = {name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
@@ -311,7 +317,7 @@ def _platform_client(service: str) -> Any:
     """A client with Pantry's own credentials (the default chain: instance role, environment)."""
     _, base = _base_sessions()
     with _base_lock:  # client creation on a shared session is not thread-safe
-        return base.client(service, config=client_config())
+        return base.client(service, config=client_config(service))
 
 
 class _AssumedRoleCredentials(RefreshableCredentials):
@@ -412,7 +418,7 @@ class AccountSession:
     def client(self, service: str) -> Any:
         account = self._account
         with account.lock:  # client creation on a shared session is not thread-safe
-            client = account.session.client(service, region_name=self.region, config=client_config())
+            client = account.session.client(service, region_name=self.region, config=client_config(service))
         self.counter.attach(client)
         _retry_once_on_rejected_credentials(client, account)
         return client

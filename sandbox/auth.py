@@ -33,9 +33,9 @@ import functools
 import re
 import threading
 from typing import Any
-from urllib.parse import parse_qs
 
 from . import clock
+from ._common import query_params
 
 _lock = threading.Lock()
 _expired: set[str] = set()  # access keys of sessions expired on demand
@@ -83,9 +83,11 @@ def _credential(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     match = re.search(r"Credential=([^/,\s]+)/", environ.get("HTTP_AUTHORIZATION", ""))
     if match:
         return match.group(1), environ.get("HTTP_X_AMZ_SECURITY_TOKEN")
-    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "X-Amz-Credential" not in environ.get("QUERY_STRING", ""):
+        return None, None
+    query = query_params(environ)
     if "X-Amz-Credential" in query:
-        return query["X-Amz-Credential"][0].split("/", 1)[0], (query.get("X-Amz-Security-Token") or [None])[0]
+        return query["X-Amz-Credential"].split("/", 1)[0], query.get("X-Amz-Security-Token")
     return None, None
 
 

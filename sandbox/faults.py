@@ -17,6 +17,8 @@ from http import HTTPStatus
 from typing import Any
 from xml.sax.saxutils import escape
 
+from ._common import query_params
+
 _lock = threading.Lock()
 _ids = itertools.count(1)
 _faults: list[dict[str, Any]] = []
@@ -126,9 +128,16 @@ def rest_json_operation(service: str | None, method: str, path: str) -> str | No
 
 
 def request_identity(environ: dict[str, Any]) -> dict[str, str | None]:
-    """Access key, region and service from a SigV4 Authorization header."""
+    """Access key, region and service from a SigV4 Authorization header or presigned URL.
+
+    A fault meant for a service applies however its requests are signed: a presigned URL
+    (query-string authentication) names its credential scope in ``X-Amz-Credential``.
+    """
     auth = environ.get("HTTP_AUTHORIZATION", "")
     match = _CRED_RE.search(auth)
+    if not match and not auth and "X-Amz-Credential=" in environ.get("QUERY_STRING", ""):
+        credential = query_params(environ).get("X-Amz-Credential", "")
+        match = _CRED_RE.search(f"Credential={credential}")
     if not match:
         return {"access_key": None, "region": None, "service": None}
     return {"access_key": match.group(1), "region": match.group(2), "service": match.group(3)}

@@ -33,6 +33,9 @@ must pass the bucket policy:
 Fail closed on what is not evaluated: a Condition or a policy variable (``${aws:username}``)
 makes a Deny apply and an Allow grant nothing.
 
+:func:`presigned_url_check` refuses a SigV4 presigned URL past its ``X-Amz-Expires``, as S3 does
+(moto serves it forever).
+
 Same-account requests (a cheap early exit), anonymous requests (moto's anonymous handling and
 ACLs stay as they are), ``CreateBucket`` (S3 answers ``BucketAlreadyExists``, which moto does)
 and requests without a bucket (``ListBuckets``) pass unchanged.
@@ -40,6 +43,7 @@ and requests without a bucket (``ListBuckets``) pass unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.policy
 import functools
 import json
@@ -52,7 +56,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-from ._common import read_body
+from ._common import query_params, read_body
 
 # A SigV4 credential scope, KEY/DATE/REGION/SERVICE/aws4_request; a SigV4A one (AWS4-ECDSA-P256-SHA256)
 # has no Region. check() runs for every service's requests: only an "s3" scope is S3's.
@@ -376,7 +380,7 @@ def _signer(environ: dict[str, Any]) -> Signer | None:
         return _scope_signer(_HEADER_SCOPE.search(authorization))
     query = environ.get("QUERY_STRING", "")
     if "X-Amz-" in query or "AWSAccessKeyId" in query or "Signature" in query:
-        params = dict(parse_qsl(query, keep_blank_values=True))
+        params = query_params(environ)
         if "X-Amz-Credential" in params:
             return _scope_signer(_CREDENTIAL_SCOPE.match(params["X-Amz-Credential"]))
         if "AWSAccessKeyId" in params:
@@ -606,6 +610,61 @@ def _method_not_allowed(environ: dict[str, Any], start_response: Callable) -> li
     )
 
 
+# A SigV4 presigned URL is valid for X-Amz-Expires seconds from X-Amz-Date, at most seven days.
+# https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+PRESIGNED_MAX_EXPIRES_SECONDS = 604800
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+
+
+def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
+    """S3's refusal of a SigV4 presigned URL that has expired or states a bad lifetime, else None.
+
+    moto serves a presigned URL however old it is; S3 answers ``403 AccessDenied`` "Request has
+    expired" after ``X-Amz-Date`` + ``X-Amz-Expires`` (on the sandbox clock, as sessions expire),
+    and ``400 AuthorizationQueryParametersError`` for a lifetime that is not a whole number of
+    seconds from 1 to 604800.
+    """
+    query = environ.get("QUERY_STRING", "")
+    if "X-Amz-Credential" not in query or environ.get("HTTP_AUTHORIZATION"):
+        return None
+    params = query_params(environ)
+    scope = _CREDENTIAL_SCOPE.match(params.get("X-Amz-Credential", ""))
+    if scope is None or scope.group(3) != "s3" or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+        return None
+    from . import clock
+
+    def bad_parameters(message: str) -> list[bytes]:
+        return _error(environ, start_response, "400 Bad Request", "AuthorizationQueryParametersError", message)
+
+    expires = params.get("X-Amz-Expires", "")
+    if not expires.lstrip("-").isdigit():
+        return bad_parameters("X-Amz-Expires should be a number")
+    if int(expires) < 0:
+        return bad_parameters("X-Amz-Expires must be non-negative")
+    if int(expires) > PRESIGNED_MAX_EXPIRES_SECONDS:
+        return bad_parameters(
+            "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less "
+            f"than {PRESIGNED_MAX_EXPIRES_SECONDS} seconds"
+        )
+    try:
+        signed_at = dt.datetime.strptime(params.get("X-Amz-Date", ""), _AMZ_DATE).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return bad_parameters("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    valid_until = signed_at + dt.timedelta(seconds=int(expires))
+    now = clock.now()
+    if now <= valid_until:
+        return None
+    return _error(
+        environ,
+        start_response,
+        "403 Forbidden",
+        "AccessDenied",
+        "Request has expired",
+        f"<X-Amz-Expires>{expires}</X-Amz-Expires><Expires>{valid_until:%Y-%m-%dT%H:%M:%SZ}</Expires>"
+        f"<ServerTime>{now:%Y-%m-%dT%H:%M:%SZ}</ServerTime>",
+    )
+
+
 def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
     """S3's refusal when another account's bucket does not grant this request, else None."""
     signer = _signer(environ)
@@ -637,7 +696,7 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
         # Signed, but by no key we can read: the bucket cannot be shown to be the caller's.
         return _access_denied(environ, start_response)
     method = environ.get("REQUEST_METHOD", "GET")
-    params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    params = dict(query_params(environ))
     presigned = [n for n in params if n.lower().startswith("x-amz-")]  # X-Amz-Signature, x-amz-security-token, …
     if "AWSAccessKeyId" in params:
         presigned += [n for n in _V2_QUERY if n in params]

@@ -7,7 +7,9 @@ module answers the three calls an ingester makes, in their plain form, from the 
 objects and with moto's own helpers (``FakeKey.response_dict``, ``metadata``, ``etag``,
 ``safe_name``, the backend's continuation tokens), so the response is the one moto gives:
 
-* ``GetObject`` / ``HeadObject``: ``GET|HEAD /bucket/key`` without a query string;
+* ``GetObject`` / ``HeadObject``: ``GET|HEAD /bucket/key`` without a query string, or with only
+  a SigV4 presigned URL's parameters (``X-Amz-Algorithm``, ``X-Amz-Credential``, …: query-string
+  authentication, which a client uses to fetch an object with a plain HTTP GET);
 * ``ListObjectsV2``: ``GET /bucket?list-type=2`` with ``prefix``, ``start-after``,
   ``continuation-token``, ``max-keys`` and ``encoding-type`` only (no delimiter, no
   ``fetch-owner``).
@@ -35,7 +37,23 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from ._common import query_params
+
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request")
+_PRESIGNED_CREDENTIAL = re.compile(r"^([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request$")
+# A SigV4 presigned URL's query parameters (X-Amz-Security-Token only with temporary credentials).
+# https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+_PRESIGNED_PARAMS = frozenset(
+    {
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+    }
+)
 _SAFE = re.compile(r"^[A-Za-z0-9._/-]*$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _LOCAL_HOST = re.compile(r"^(?:localhost|\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?$")
@@ -74,21 +92,42 @@ def _request_id() -> str:
     return gen_amzn_requestid_long()
 
 
-def _plain(environ: dict[str, Any]) -> re.Match[str] | None:
-    """The SigV4 credential match when the request is a plain, path-style, signed S3 call."""
+def _plain(environ: dict[str, Any], query: str) -> tuple[str, str, bool] | None:
+    """(access key, region, presigned) when the request is a plain, path-style, signed S3 call.
+
+    Signed either in the Authorization header or, for an object, by a SigV4 presigned URL whose
+    query holds nothing but the signature's parameters.
+    """
     if not _LOCAL_HOST.match(environ.get("HTTP_HOST", "")):
         return None
     for name in environ:
         if name.startswith("HTTP_") and name not in _PLAIN_HEADERS:
             return None
-    credential = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if credential is None:
-        return None
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if authorization:
+        header = _CREDENTIAL.search(authorization)
+        if header is None:
+            return None
+        signer = (header.group(1), header.group(2), False)
+    else:
+        signer = _presigned_signer(environ) if query else None
+        if signer is None:
+            return None
     from moto import settings
 
     if settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf") or "MOTO_ACCOUNT_ID" in os.environ:
         return None
-    return credential
+    return signer
+
+
+def _presigned_signer(environ: dict[str, Any]) -> tuple[str, str, bool] | None:
+    params = query_params(environ)
+    if not params.keys() <= _PRESIGNED_PARAMS or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+        return None
+    if "X-Amz-Signature" not in params:
+        return None
+    scope = _PRESIGNED_CREDENTIAL.match(params.get("X-Amz-Credential", ""))
+    return (scope.group(1), scope.group(2), True) if scope else None
 
 
 def _backend(access_key: str, region: str) -> Any:
@@ -132,21 +171,22 @@ def handle(environ: dict[str, Any], start_response: Callable) -> list[bytes] | N
     path, _, query = raw.partition("?")
     if not path.startswith("/") or not _SAFE.match(path) or "//" in path:
         return None
-    credential = _plain(environ)
-    if credential is None:
+    signer = _plain(environ, query)
+    if signer is None:
         return None
+    access_key, region, presigned = signer
     bucket_name, _, key_name = path[1:].partition("/")
     if not _BUCKET.match(bucket_name):
         return None
-    backend = _backend(credential.group(1), credential.group(2))
+    backend = _backend(access_key, region)
     bucket = _bucket(backend, bucket_name)
     if bucket is None:
         return None
     if key_name:
-        if query:
+        if query and not presigned:
             return None
         return _object(environ, start_response, backend, bucket, key_name, method == "HEAD")
-    if method == "GET" and query:
+    if method == "GET" and query and not presigned:
         return _list_v2(environ, start_response, backend, bucket, query)
     return None
 

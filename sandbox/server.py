@@ -134,8 +134,11 @@ class SandboxApp:
                 return [body]
         if featurestore_runtime.matches(environ):
             return featurestore_runtime.handle(environ, start_response)
-        # Before moto and the fast path alike: another account's bucket needs its owner's grant.
-        denied = s3_access.check(environ, start_response)
+        # Before moto and the fast path alike: a presigned URL must be within its lifetime, and
+        # another account's bucket needs its owner's grant.
+        denied = s3_access.presigned_url_check(environ, start_response)
+        if denied is None:
+            denied = s3_access.check(environ, start_response)
         if denied is not None:
             return denied
         answered = s3_fast.handle(environ, start_response)

@@ -29,7 +29,7 @@ class StubSession:
 
     def __init__(self, service: str = "sagemaker") -> None:
         self.counter = FirstCallCounter()
-        self._client = self.counter.attach(_session.client(service, config=aws.client_config()))
+        self._client = self.counter.attach(_session.client(service, config=aws.client_config(service)))
         self.stubber = Stubber(self._client)
 
     def client(self, service: str) -> Any:

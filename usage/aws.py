@@ -2,20 +2,56 @@
 
 Stands on `portal.aws` (sessions, error translation, call counting). Returns frozen
 dataclasses and byte chunks; every botocore error leaves as an `portal.aws.AwsError`.
+
+Downloads take a direct path: boto3 presigns the GetObject (endpoint rules, credentials and
+SigV4 are botocore's) and the object is fetched with one plain GET over a kept-alive
+connection. A full `get_object` costs ~0.9 ms of CPU, far more than gunzipping and parsing a
+typical small log file, and most of it is per-call machinery (event hooks, request and response
+serialisation, endpoint rules) that a plain GET does not need. Anything but a 200 — an S3 error,
+a connection problem, a proxy in the way — falls back to `get_object` for that key, so retries,
+credential refreshes and error mapping stay exactly boto3's. See docs/usage.md, "Downloads".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import http.client
+import ssl
+import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
-from portal.aws import AccountRole, AccountSession, CallCounter, Gateway, account_session, translate_error
+import botocore.exceptions
+import botocore.httpchecksum
+import botocore.httpsession
+import botocore.session
+from botocore.response import StreamingBody
+from urllib3.util import wait_for_read
+
+from portal.aws import (
+    CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    AccountRole,
+    AccountSession,
+    CallCounter,
+    Gateway,
+    SessionLike,
+    account_session,
+    translate_error,
+)
 
 # S3 returns at most 1,000 keys a page.
 # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
 LIST_PAGE_SIZE = 1000
 CHUNK_BYTES = 1 << 20
+# A presigned URL is used at once; it only has to outlive a slow connection and read.
+PRESIGNED_URL_SECONDS = 300
+# Connections kept open per S3 host: one per download thread (PANTRY_USAGE_DOWNLOAD_THREADS).
+DIRECT_POOL_CONNECTIONS = 16
 
 
 @dataclass(frozen=True)
@@ -28,6 +64,10 @@ class S3Object:
 
 class TrailBucketGateway(Gateway):
     service = "s3"
+
+    def __init__(self, session: SessionLike, *, direct_downloads: bool = True) -> None:
+        super().__init__(session)
+        self._direct = _DirectGet.for_client(self.client) if direct_downloads else None
 
     def child_prefixes(self, *, bucket: str, prefix: str) -> list[str]:
         """The "folders" directly under `prefix` (ListObjectsV2 with a "/" delimiter)."""
@@ -52,8 +92,11 @@ class TrailBucketGateway(Gateway):
 
     def object_chunks(self, *, bucket: str, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
         """The object's bytes as stored (still gzipped), a chunk at a time: memory stays bounded."""
-        response = self._call("GetObject", Bucket=bucket, Key=key)
-        body = response["Body"]
+        body = self._direct.body(bucket=bucket, key=key) if self._direct is not None else None
+        if body is not None:
+            self.counter.add("GetObject")
+        else:
+            body = self._call("GetObject", Bucket=bucket, Key=key)["Body"]
         try:
             while True:
                 try:
@@ -65,6 +108,183 @@ class TrailBucketGateway(Gateway):
                 yield chunk
         finally:
             body.close()
+
+
+class _DirectGet:
+    """GetObject as a presigned URL and one plain GET; None from `body` means "use get_object".
+
+    The URL is made per call by the client (`generate_presigned_url`), so refreshed credentials
+    are always the current ones. It is a bearer credential for its lifetime, so it is never
+    logged and never put in an exception: the GET goes over the standard library's
+    `http.client`, which logs nothing (urllib3's pool logs every request line at DEBUG, and a
+    malformed response's URL at WARNING), and every error of the request is dropped for the
+    fallback's own.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._hosts: dict[tuple[str, str], _Connections | None] = {}
+        self._hosts_lock = threading.Lock()
+        # What get_object would ask for and check: S3's checksum of the object when the client
+        # validates responses (botocore's default, "when_supported"), checked by botocore's code.
+        operation = client.meta.service_model.operation_model("GetObject")
+        self._params: dict[str, str] = {}
+        self._headers: dict[str, str] = {}
+        self._checksum_context: dict[str, Any] = {}
+        if client.meta.config.response_checksum_validation == "when_supported":
+            self._params = {"ChecksumMode": "ENABLED"}
+            self._headers = {"x-amz-checksum-mode": "ENABLED"}
+            request: dict[str, Any] = {"context": {}}
+            botocore.httpchecksum.resolve_response_checksum_algorithms(request, operation, self._params)
+            self._checksum_context = request["context"]
+        self._operation = operation
+
+    @classmethod
+    def for_client(cls, client: Any) -> _DirectGet | None:
+        """The direct path for this client, or None where a plain GET could differ from boto3's:
+        proxies or a client certificate in the client's configuration."""
+        config = client.meta.config
+        if config.proxies or config.client_cert:
+            return None
+        return cls(client)
+
+    def body(self, *, bucket: str, key: str) -> StreamingBody | None:
+        connection = response = None
+        try:
+            url = self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key, **self._params}, ExpiresIn=PRESIGNED_URL_SECONDS
+            )
+            parts = urlsplit(url)
+            connections = self._connections(parts.scheme, parts.netloc, parts.hostname or "")
+            if connections is None:
+                return None
+            connection = connections.take()
+            connection.request("GET", f"{parts.path}?{parts.query}", headers=self._headers)
+            if connection.sock is not None:  # connected within CONNECT_TIMEOUT_SECONDS; now the answer may take longer
+                connection.sock.settimeout(READ_TIMEOUT_SECONDS)
+            response = connection.getresponse()
+            if response.status == 200:
+                return self._checked_body(_Download(response, connection, connections, parts.path), response)
+        except Exception:  # noqa: BLE001, S110 - get_object makes the call again and reports what fails
+            pass
+        if connection is not None:
+            connection.close()  # an error's body is not worth reading: the connection goes
+        return None
+
+    def _connections(self, scheme: str, netloc: str, hostname: str) -> _Connections | None:
+        """The idle connections to this S3 host; None when a plain GET to it could differ from
+        boto3's (not HTTP(S), or an environment proxy applies: botocore's proxy handling)."""
+        with self._hosts_lock:
+            if (scheme, netloc) not in self._hosts:
+                usable = scheme in ("http", "https") and not _environment_proxy(hostname)
+                self._hosts[(scheme, netloc)] = _Connections(scheme, netloc) if usable else None
+            return self._hosts[(scheme, netloc)]
+
+    def _checked_body(self, download: _Download, response: http.client.HTTPResponse) -> StreamingBody:
+        """The body as get_object returns it: botocore's stream (its length check), wrapped in
+        botocore's checksum validation when S3 sent a checksum botocore can check."""
+        length = response.getheader("content-length")
+        body = StreamingBody(download, int(length) if length is not None else None)
+        if self._checksum_context:
+            headers = {name.lower(): value for name, value in response.getheaders()}
+            parsed = {"headers": headers, "body": body, "context": {}}
+            botocore.httpchecksum.handle_checksum_body(
+                _RawOnly(download), parsed, self._checksum_context, self._operation
+            )
+            body = parsed["body"]
+        return body
+
+
+class _Connections:
+    """Keep-alive connections to one S3 host, each used by one download at a time."""
+
+    def __init__(self, scheme: str, netloc: str) -> None:
+        self._scheme = scheme
+        self._netloc = netloc
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> http.client.HTTPConnection:
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                # An idle connection with something to read has been closed by S3 (or is broken).
+                if connection.sock is not None and not wait_for_read(connection.sock, timeout=0.0):
+                    return connection
+                connection.close()
+        if self._scheme == "https":
+            return http.client.HTTPSConnection(self._netloc, timeout=CONNECT_TIMEOUT_SECONDS, context=_tls_context())
+        return http.client.HTTPConnection(self._netloc, timeout=CONNECT_TIMEOUT_SECONDS)
+
+    def give_back(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < DIRECT_POOL_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+
+class _Download:
+    """The body of a direct GET, read as botocore reads a response's raw stream.
+
+    Read errors become botocore's own (`ReadTimeoutError` naming the object's path, not the URL;
+    `ResponseStreamingError`), as get_object's body raises them; the connection goes back to the
+    pool only after the whole body was read.
+    """
+
+    def __init__(
+        self, response: http.client.HTTPResponse, connection: http.client.HTTPConnection, pool: _Connections, path: str
+    ) -> None:
+        self._response = response
+        self._connection: http.client.HTTPConnection | None = connection
+        self._pool = pool
+        self._path = path
+
+    def read(self, amt: int | None = None) -> bytes:
+        try:
+            return self._response.read(amt)
+        except TimeoutError as exc:
+            self._discard()
+            raise botocore.exceptions.ReadTimeoutError(endpoint_url=self._path, error=exc) from None
+        except (OSError, http.client.HTTPException) as exc:
+            self._discard()
+            raise botocore.exceptions.ResponseStreamingError(error=exc) from None
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        read_to_the_end = self._response.isclosed() and not self._response.length  # not cut short either
+        if read_to_the_end and not self._response.will_close:
+            self._pool.give_back(connection)
+        else:  # abandoned or cut short, or S3 closes it: it cannot carry another request
+            self._response.close()
+            connection.close()
+
+    def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+class _RawOnly:
+    """What botocore's checksum handler reads of an HTTP response: its raw stream."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+
+def _environment_proxy(host: str) -> bool:
+    """Whether an HTTP(S)_PROXY from the environment applies to this host, as botocore reads it."""
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("https") or proxies.get("http")) and not urllib.request.proxy_bypass(host)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Certificates verified against botocore's CA bundle (``AWS_CA_BUNDLE`` or its default)."""
+    ca_bundle = botocore.session.get_session().get_config_variable("ca_bundle")
+    return ssl.create_default_context(cafile=ca_bundle or botocore.httpsession.get_cert_path(True))
 
 
 def trail_session(

@@ -593,3 +593,18 @@ def test_a_subresource_listing_with_its_options_maps_to_its_action(world):
     assert inventories.get("InventoryConfigurationList", []) == []
     _access_denied(lambda: world["platform"].list_object_versions(Bucket=BUCKET, Prefix="reports/"))
     _access_denied(lambda: world["platform"].list_multipart_uploads(Bucket=BUCKET, MaxUploads=10))
+
+
+def test_a_sigv4_presigned_url_is_checked_like_any_other(world):
+    # Query-string authentication: the credential scope is in X-Amz-Credential, and the request is
+    # the s3:GetObject it presigns.
+    v4 = _platform_client(world["url"], "s3v4")
+    presigned = v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": KEY})
+    assert "X-Amz-Credential=" in presigned
+    _raw_access_denied(requests.get(presigned, timeout=10))
+    _grant_platform_reads(world)
+    assert requests.get(presigned, timeout=10).content == b'{"rows": 3}'
+    other_key = v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "private/secret.txt"})
+    assert requests.get(other_key, timeout=10).status_code == 200  # the grant covers every object
+    listing = v4.generate_presigned_url("list_objects_v2", Params={"Bucket": BUCKET})
+    _raw_access_denied(requests.get(listing, timeout=10))  # s3:ListBucket is not granted

@@ -21,7 +21,8 @@ PREFIX = "AWSLogs/o-abc1234567/111111111111/CloudTrail/eu-west-1/"
 def gateway(settings):
     settings.PANTRY_AWS_MAX_ATTEMPTS = 1
     session = StubSession("s3")
-    gw = TrailBucketGateway(session)
+    # The Stubber answers the client's calls; a presigned GET would go past it to the network.
+    gw = TrailBucketGateway(session, direct_downloads=False)
     with session.stubber as stubber:
         gw.stubber = stubber
         yield gw

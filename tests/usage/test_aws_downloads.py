@@ -1,0 +1,167 @@
+"""Log files download through a presigned GET, and anything but a 200 is get_object's to handle.
+
+Against the sandbox's S3 over HTTP: the bytes are the object's, an S3 error or an expired URL
+ends exactly as a plain get_object call ends (same bytes, or the same Pantry error), the call
+is counted once, and the presigned URL — a bearer credential — shows up in no log line and no
+error.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import traceback
+from urllib.parse import unquote
+
+import pytest
+
+from portal import aws
+from sandbox import control
+from tests.usage.trail_helpers import CONSUMER, at, caller, group_arn
+from usage import services
+from usage.aws import TrailBucketGateway, trail_session
+from usage.models import TrailFile
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("usage-ingest")]
+
+
+def _gateways(trail_org) -> tuple[TrailBucketGateway, TrailBucketGateway]:
+    """(the direct path, get_object only) for the trail source's bucket, each with its own counter."""
+    source = trail_org.source
+
+    def session():
+        return trail_session(role_arn=source.role_arn, external_id=source.external_id, region=source.region)
+
+    return TrailBucketGateway(session()), TrailBucketGateway(session(), direct_downloads=False)
+
+
+def _full_get_objects(gateway: TrailBucketGateway) -> list[str]:
+    """Keys fetched by the client's own get_object (the fallback), as they happen."""
+    seen: list[str] = []
+
+    def note(params, **_):  # the serialised request; its path is the quoted key
+        seen.append(unquote(params["url_path"]).lstrip("/"))
+
+    gateway.client.meta.events.register("before-call.s3.GetObject", note)
+    return seen
+
+
+def _log_file(trail_org, reads: int = 5) -> str:
+    calls = [
+        {"operation": "GetRecord", "caller": caller(CONSUMER), "feature_groups": [group_arn("orders")], "at": at(i)}
+        for i in range(reads)
+    ]
+    trail_org.calls(calls)
+    services.trail_sources_list()
+    return TrailFile.objects.order_by("id").values_list("key", flat=True).last()
+
+
+def _outcome(gateway: TrailBucketGateway, bucket: str, key: str):
+    """The bytes, or the Pantry error as (class, code, operation, message)."""
+    try:
+        return b"".join(gateway.object_chunks(bucket=bucket, key=key))
+    except aws.AwsError as exc:
+        return (type(exc), exc.code, exc.operation, exc.message)
+
+
+def test_a_log_file_downloads_byte_for_byte_without_a_full_get_object_call(trail_org):
+    direct, plain = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    bucket = trail_org.source.bucket
+    key = _log_file(trail_org)
+    body = _outcome(direct, bucket, key)
+    assert body == _outcome(plain, bucket, key) == trail_org.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert json.loads(gzip.decompress(body))["Records"]
+    assert fallbacks == []  # served by the presigned GET
+    assert direct.counter.counts["GetObject"] == plain.counter.counts["GetObject"] == 1
+    assert _outcome(direct, bucket, key) == body  # the kept-alive connection serves the next file
+
+
+@pytest.mark.parametrize(
+    ("error_code", "status", "expected"),
+    [
+        ("AccessDenied", 403, aws.AwsAccessDenied),
+        ("NoSuchKey", 404, aws.AwsNotFound),
+        ("InternalError", 500, aws.AwsError),
+        ("SlowDown", 503, aws.AwsThrottled),
+    ],
+)
+def test_an_s3_error_ends_exactly_as_get_object_ends(trail_org, settings, error_code, status, expected):
+    settings.PANTRY_AWS_MAX_ATTEMPTS = 1  # botocore's retries would spend the fault on their own
+    direct, plain = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    bucket, key = trail_org.source.bucket, _log_file(trail_org)
+    control.inject_fault(trail_org.url, error_code, service="s3", status=status, count=-1)
+    refused = _outcome(direct, bucket, key)
+    assert refused == _outcome(plain, bucket, key)
+    assert refused[0] is expected and refused[1] == error_code and refused[2] == "GetObject"
+    assert fallbacks == [key]
+    assert direct.counter.as_dict()["GetObject"] == 1  # the fallback is the call, not a second one
+
+
+def test_a_missing_object_is_not_found_as_before(trail_org):
+    direct, plain = _gateways(trail_org)
+    bucket = trail_org.source.bucket
+    gone = _outcome(direct, bucket, "AWSLogs/no-such-file.json.gz")
+    assert gone == _outcome(plain, bucket, "AWSLogs/no-such-file.json.gz")
+    assert gone[:3] == (aws.AwsNotFound, "NoSuchKey", "GetObject")
+
+
+def test_an_error_the_retry_gets_past_still_downloads_the_file(trail_org):
+    direct, plain = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    bucket, key = trail_org.source.bucket, _log_file(trail_org)
+    control.inject_fault(trail_org.url, "InternalError", service="s3", status=500, count=1)
+    assert _outcome(direct, bucket, key) == _outcome(plain, bucket, key)
+    assert fallbacks == [key]
+
+
+def _object_with_checksum(trail_org, key: str, body: bytes) -> str:
+    trail_org.s3().put_object(Bucket=trail_org.source.bucket, Key=key, Body=body, ChecksumAlgorithm="CRC32")
+    return key
+
+
+def test_s3s_checksum_is_checked_as_get_object_checks_it(trail_org):
+    direct, plain = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    bucket = trail_org.source.bucket
+    key = _object_with_checksum(trail_org, "AWSLogs/checked.json.gz", gzip.compress(b'{"Records": []}'))
+    assert _outcome(direct, bucket, key) == _outcome(plain, bucket, key) == gzip.compress(b'{"Records": []}')
+    # S3 sends a checksum the bytes do not match (as a corrupted transfer would look).
+    from moto.s3.models import s3_backends
+
+    partition, account = s3_backends.bucket_accounts[bucket]
+    s3_backends[account][partition].buckets[bucket].keys[key].checksum_value = "AAAAAA=="
+    corrupt = _outcome(direct, bucket, key)
+    assert corrupt == _outcome(plain, bucket, key)
+    assert corrupt[:3] == (aws.AwsError, "FlexibleChecksumError", "GetObject")
+    assert fallbacks == []  # a 200 whose body fails the check is an error, as get_object's is
+
+
+def test_a_presigned_url_the_clock_outran_falls_back_to_get_object(trail_org):
+    direct, _ = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    bucket, key = trail_org.source.bucket, _log_file(trail_org)
+    # Past the URL's lifetime on S3's clock, within the session's hour.
+    control.move_clock(trail_org.url, advance=600)
+    body = _outcome(direct, bucket, key)
+    assert isinstance(body, bytes) and json.loads(gzip.decompress(body))["Records"]
+    assert fallbacks == [key]
+
+
+def test_no_presigned_url_reaches_a_log_line_or_an_error(trail_org, settings, caplog):
+    # Everything at DEBUG but botocore, whose DEBUG output shows every request's credentials
+    # (header-signed ones too) and which Pantry's LOGGING keeps at WARNING.
+    settings.PANTRY_AWS_MAX_ATTEMPTS = 1
+    caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "usage", "portal", "http.client"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    direct, _ = _gateways(trail_org)
+    bucket, key = trail_org.source.bucket, _log_file(trail_org)
+    assert isinstance(_outcome(direct, bucket, key), bytes)
+    control.inject_fault(trail_org.url, "AccessDenied", service="s3", status=403, count=-1)
+    with pytest.raises(aws.AwsAccessDenied) as refused:
+        b"".join(direct.object_chunks(bucket=bucket, key=key))
+    text = caplog.text + "".join(traceback.format_exception(refused.value))
+    assert "X-Amz-Signature" not in text and "X-Amz-Credential" not in text
