@@ -124,3 +124,12 @@ def parent_pid(pid: int) -> int | None:
     """The parent of a process (None once it is gone)."""
     fields = stat_fields(pid)
     return int(fields[1]) if fields else None
+
+
+def freeze_like_a_worker() -> None:
+    """Freeze what this process has allocated so far, as Pantry's web and Celery workers do once
+    started (gunicorn.conf.py `post_worker_init`, portal/celery.py): timings in this process then
+    meet the full collections a worker meets (~0 ms for its startup objects), not ~45 ms ones."""
+    import gc
+
+    gc.freeze()

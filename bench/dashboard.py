@@ -40,6 +40,8 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench._common import freeze_like_a_worker  # noqa: E402
+
 OPS_READ = ["GetRecord", "BatchGetRecord", "DescribeFeatureGroup", "DescribeFeatureMetadata"]
 OPS_WRITE = ["PutRecord", "DeleteRecord"]
 
@@ -261,6 +263,7 @@ def _report(args, seed, selectors) -> None:
         }.items():
             print(name, qs.explain(analyze=True, buffers=True))
     print(f"{'query':56} {'p50 ms':>8} {'p95 ms':>8}")
+    freeze_like_a_worker()
     for name, fn in cases.items():
         if args.only and args.only not in name:
             continue

@@ -1,8 +1,9 @@
 """The Celery app. Tasks live in each app's tasks.py and stay thin."""
 
+import gc
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -14,3 +15,11 @@ app.autodiscover_tasks()
 from portal.metrics import celery_signals_connect  # noqa: E402
 
 celery_signals_connect()
+
+
+@signals.worker_process_init.connect(weak=False)  # each prefork child
+@signals.worker_ready.connect(weak=False)  # the main process (solo and threads pools run tasks there)
+def freeze_startup_objects(**kwargs) -> None:
+    """Keep what the worker allocated while starting (Django, the tasks' modules, botocore's
+    models) out of the cyclic GC's full collections, as gunicorn.conf.py does for web workers."""
+    gc.freeze()
