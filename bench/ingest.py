@@ -69,6 +69,7 @@ def _worker_main() -> int:
     django.setup()
     from usage import services
 
+    freeze_like_a_worker()  # as a Celery worker does once started (portal/celery.py)
     backend = _local_backend_pid()
     backend_cpu = cpu_seconds(backend) if backend else 0.0
     started = time.perf_counter()
