@@ -91,3 +91,32 @@ def test_features_found_by_name_are_the_same_whichever_index_serves_the_words(da
             ["customer_age", "customer_age_days", "age_of_customer"] * 6
         )
         assert names[0].endswith("_4")  # ledger_4 is the most used (popularity 6)
+
+
+@pytest.mark.parametrize(
+    ("query", "facets"),
+    [
+        ("customer -days", {}),  # an exclusion: the name is checked on the row's weighted vector
+        ("customer age", {"tag": ("team=ledger",)}),  # a tag facet: the forced walk
+        ("customer -days", {"access": ("discoverable",)}),  # both
+    ],
+)
+def test_words_common_in_names_find_what_rare_ones_find(data_scientist, catalogue, monkeypatch, query, facets):
+    """The forms taken for words common in names (from NAME_WALK_FROM estimated matches) find the
+    same features as the forms for rare ones. With this little data no word is common, so the
+    threshold is moved to make each word one or the other."""
+    from catalog.models import FeatureGroup
+    from catalog.selectors import search
+
+    FeatureGroup.objects.filter(name__startswith="ledger_").update(tags={"team": "ledger"})
+    found = {}
+    for common in (True, False):
+        search._estimates.clear()
+        monkeypatch.setattr(search, "NAME_WALK_FROM", 0 if common else 10**12)
+        results = features_search(user=data_scientist, query=query, facets=facets)
+        found[common] = [row.name for row in results.results], results.count
+    assert found[True] == found[False]
+    names = found[True][0]
+    assert names and not any(name.endswith(("_hidden", "_gone")) for name in names)
+    if "-days" in query:
+        assert not any("days" in name for name in names)

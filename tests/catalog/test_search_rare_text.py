@@ -72,3 +72,35 @@ def test_the_text_tier_finds_the_same_features_looked_up_or_walked(
         assert {names[0], names[1]} == {"lapse_3", "spend_3"}  # ledger_3 has popularity 4
     if query == "rfund":
         assert names == []
+
+
+def test_a_lookup_after_the_forced_walk_runs_with_bitmap_scans_back_on(data_scientist, catalogue, monkeypatch):
+    """The forced walk (words common in names, with a tag or access facet) turns bitmap scans off
+    for its statements; a GIN lookup can only be a bitmap scan, so they are put back before it,
+    and after the search they are as they were."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.models import FeatureGroup
+
+    FeatureGroup.objects.filter(name__startswith="ledger_").update(tags={"team": "ledger"})
+    search._estimates.clear()
+    monkeypatch.setattr(search, "NAME_WALK_FROM", 0)  # every word common in names: the forced walk
+    monkeypatch.setattr(search, "TEXT_LOOKUP_BELOW", float("inf"))  # and the text tier a lookup
+    with CaptureQueriesContext(connection) as captured:
+        results = features_search(user=data_scientist, query="refund window", facets={"tag": ("team=ledger",)})
+    statements = [q["sql"] for q in captured.captured_queries]
+    forced = next(i for i, sql in enumerate(statements) if "set_config('enable_bitmapscan', 'off'" in sql)
+    lookup = next(i for i, sql in enumerate(statements) if "OFFSET 0) m JOIN" in sql)
+    restored = [
+        i
+        for i, sql in enumerate(statements)
+        if "set_config('enable_bitmapscan', %s" in sql or ("set_config('enable_bitmapscan', 'on'" in sql)
+    ]
+    assert any(forced < i < lookup for i in restored), statements
+    assert sorted(row.name for row in results.results) == sorted(
+        [f"lapse_{i}" for i in range(5)] + [f"spend_{i}" for i in range(5)]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_bitmapscan'), current_setting('enable_seqscan')")
+        assert cursor.fetchone() == ("on", "on")
