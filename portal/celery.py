@@ -22,4 +22,5 @@ celery_signals_connect()
 def freeze_startup_objects(**kwargs) -> None:
     """Keep what the worker allocated while starting (Django, the tasks' modules, botocore's
     models) out of the cyclic GC's full collections, as gunicorn.conf.py does for web workers."""
+    gc.collect()
     gc.freeze()
