@@ -7,7 +7,6 @@ editing additionally needs `can_edit_group` (visible but not an owner → 403).
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,14 +14,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import Variable, VariableDoesNotExist
-from django.urls import path, reverse
-from django.utils.http import RFC3986_SUBDELIMS
+from django.urls import path
 from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.forms import DescriptionForm, parameter_formset
 from catalog.markdown import markdown_to_html
 from catalog.models import DescriptionEdit, FeatureGroup
+from catalog.paths import CatalogPaths
 from catalog.permissions import can_edit_group
 from catalog.scope import visibility_scope
 from catalog.selectors import access
@@ -59,27 +58,19 @@ def can_edit_gated(user, group: FeatureGroup) -> bool:
     return can_edit_group(user, group)
 
 
-# What reverse() leaves unquoted in a path (django.urls.resolvers), for building feature links.
-_PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
-_NAME_MARKER = "pantry-feature-name"
 _DESCRIPTION_CHARS = 300  # the schema table's description column
 
 
 def _schema_rows(group: FeatureGroup, features: list) -> None:
     """What each schema row shows, computed once in Python rather than per row in the template.
 
-    `schema_url` is `feature.get_absolute_url()` without a reverse() per feature (the group's
-    part is reversed once; the name is quoted as reverse() quotes it); `schema_summary` is
-    `pantry_description|default:description|truncatechars:300`; `schema_dimension` is
+    `schema_url` is `feature.get_absolute_url()` without a reverse() per feature (`CatalogPaths`);
+    `schema_summary` is `pantry_description|default:description|truncatechars:300`; `schema_dimension` is
     `collection_config.VectorConfig.Dimension` as the template resolved it.
     """
-    prefix, suffix = reverse("catalog:feature_detail", args=[group.uuid, _NAME_MARKER]).split(_NAME_MARKER)
+    paths = CatalogPaths()
     for feature in features:
-        name = feature.name
-        if name and "/" not in name and name.strip("."):
-            feature.schema_url = prefix + quote(name, safe=_PATH_SAFE) + suffix
-        else:  # names reverse() refuses or rewrites: let it decide
-            feature.schema_url = feature.get_absolute_url()
+        feature.schema_url = paths.feature(group.uuid, feature.name)
         text = str(feature.pantry_description or feature.description)
         feature.schema_summary = (
             unicodedata.normalize("NFC", text)

@@ -12,7 +12,10 @@ from catalog.paths import CatalogPaths
 GROUP = uuid.UUID("4f7d0c1e-7d1a-4c55-9a39-0d6f2b1e8a11")
 
 
-@pytest.mark.parametrize("name", ["customer_age", "a", "n", "n-7_x", "features", "x y", "naïve", "50%"])
+@pytest.mark.parametrize(
+    "name",
+    ["customer_age", "a", "n", "n-7_x", "features", "x y", "naïve", "50%", "a?b#c", "pantry-feature-name", "..", "."],
+)
 def test_feature_path_is_what_reverse_gives(name):
     assert CatalogPaths().feature(GROUP, name) == reverse("catalog:feature_detail", args=[GROUP, name])
 
