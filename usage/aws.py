@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import http.client
 import logging
+import os
 import ssl
 import threading
 import urllib.request
@@ -344,11 +345,27 @@ def _environment_proxy(host: str) -> bool:
     return bool(proxies.get("https") or proxies.get("http")) and not urllib.request.proxy_bypass(host)
 
 
-@functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """Certificates verified against botocore's CA bundle (``AWS_CA_BUNDLE`` or its default)."""
-    ca_bundle = botocore.session.get_session().get_config_variable("ca_bundle")
-    return ssl.create_default_context(cafile=ca_bundle or botocore.httpsession.get_cert_path(True))
+    """Certificates verified against the CA bundle botocore's clients use (`_botocore_ca_bundle`)."""
+    return _tls_context_for(_botocore_ca_bundle())
+
+
+@functools.cache
+def _tls_context_for(cafile: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=cafile)
+
+
+def _botocore_ca_bundle() -> str:
+    """The CA bundle a Pantry S3 client trusts, found in botocore's order: the `ca_bundle`
+    setting (AWS_CA_BUNDLE or the shared config file; botocore's Session.create_client), else
+    REQUESTS_CA_BUNDLE (botocore's EndpointCreator._get_verify_value), else botocore's default
+    bundle (certifi's).
+
+    Pantry makes its clients without a `verify=` argument, the only way to turn verification off
+    (no setting or variable does), so verification is always on, as on the client's own calls.
+    """
+    configured = botocore.session.get_session().get_config_variable("ca_bundle")
+    return botocore.httpsession.get_cert_path(configured or os.environ.get("REQUESTS_CA_BUNDLE") or True)
 
 
 def trail_session(
