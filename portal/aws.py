@@ -297,7 +297,7 @@ class CallCounter:
             self.counts[operation] += 1
 
     def _on_call(self, model: Any, **_: Any) -> None:
-        _active.counter = self
+        count_credential_refreshes_on(self)
         self.add(model.name)
 
     def as_dict(self) -> dict[str, int]:
@@ -308,6 +308,16 @@ class CallCounter:
     def total(self) -> int:
         with self._lock:
             return sum(self.counts.values())
+
+
+def count_credential_refreshes_on(counter: CallCounter) -> None:
+    """Count the AssumeRole of a credential refresh on this thread on `counter` from now on.
+
+    An attached client's calls do this themselves (`before-call`); call it before anything else
+    that signs with an account's credentials, such as `generate_presigned_url`, which fires no
+    `before-call`: a refresh there would count on whichever counter's client called last.
+    """
+    _active.counter = counter
 
 
 # ---------------------------------------------------------------------------
@@ -467,7 +477,7 @@ def account_session(role: AccountRole, region: str, *, counter: CallCounter | No
     with _accounts_lock:
         account = _accounts.get(key)
     if account is None:
-        _active.counter = counter
+        count_credential_refreshes_on(counter)
         account = _AccountCredentials(role)
         with _accounts_lock:
             account = _accounts.setdefault(key, account)

@@ -44,6 +44,7 @@ from portal.aws import (
     Gateway,
     SessionLike,
     account_session,
+    count_credential_refreshes_on,
     translate_error,
 )
 
@@ -169,6 +170,7 @@ class _DirectGet:
         return cls(client, counter)
 
     def body(self, *, bucket: str, key: str) -> StreamingBody | None:
+        count_credential_refreshes_on(self._counter)  # presigning may assume the role again
         try:
             url = self._client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key, **self._params}, ExpiresIn=PRESIGNED_URL_SECONDS

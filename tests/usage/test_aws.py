@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import socket
 import ssl
 
 import botocore.httpsession
@@ -112,3 +113,39 @@ def test_direct_downloads_trust_aws_ca_bundle_over_requests_ca_bundle(trusted_bu
     monkeypatch.delenv("AWS_CA_BUNDLE")
     (tmp_path / "config").write_text("[default]\nca_bundle = /etc/ssl/from-config.pem\n")
     assert trusted_bundles() == "/etc/ssl/from-config.pem"
+
+
+class _OfflineSts:
+    """STS for `portal.aws._assume_role`: sessions close to their end, so every use refreshes them."""
+
+    def assume_role(self, **_):
+        return {
+            "Credentials": {
+                "AccessKeyId": "ASIAOFFLINE",
+                "SecretAccessKey": "secret",
+                "SessionToken": "token",
+                # Inside botocore's 10-minute mandatory refresh window.
+                "Expiration": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5),
+            }
+        }
+
+
+def test_a_credential_refresh_while_presigning_counts_on_the_downloading_gateway(settings, monkeypatch):
+    settings.PANTRY_AWS_MAX_ATTEMPTS = 1
+    with socket.socket() as unused:  # the endpoint refuses connections: nothing leaves the machine
+        unused.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{unused.getsockname()[1]}")
+    monkeypatch.setattr(aws, "_platform_client", lambda service: _OfflineSts())
+    aws.clear_session_cache()
+    role = aws.AccountRole("202020202020", "arn:aws:iam::202020202020:role/PantryTrailReader", "external")
+    try:
+        sync, downloads = aws.CallCounter(), aws.CallCounter()
+        aws.account_session(role, "eu-west-1", counter=sync)  # another gateway's session made it first
+        gateway = TrailBucketGateway(aws.account_session(role, "eu-west-1", counter=downloads))
+
+        assert gateway._direct.body(bucket=BUCKET, key=PREFIX + "file.json.gz") is None  # refused: get_object's turn
+    finally:
+        aws.clear_session_cache()
+
+    assert sync.as_dict() == {"AssumeRole": 1}
+    assert downloads.counts["AssumeRole"] >= 1
