@@ -614,6 +614,9 @@ def _method_not_allowed(environ: dict[str, Any], start_response: Callable) -> li
 # https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 PRESIGNED_MAX_EXPIRES_SECONDS = 604800
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+# A whole number in ASCII digits, perhaps negative: what S3 reads as a lifetime. str.isdigit()
+# would pass "²" and a stripped "--5", which int() then refuses.
+_EXPIRES_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
@@ -622,7 +625,7 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
     moto serves a presigned URL however old it is; S3 answers ``403 AccessDenied`` "Request has
     expired" after ``X-Amz-Date`` + ``X-Amz-Expires`` (on the sandbox clock, as sessions expire),
     and ``400 AuthorizationQueryParametersError`` for a lifetime that is not a whole number of
-    seconds from 1 to 604800.
+    seconds up to 604800 or is negative (a lifetime of 0 has expired when it arrives).
     """
     query = environ.get("QUERY_STRING", "")
     if "X-Amz-Credential" not in query or environ.get("HTTP_AUTHORIZATION"):
@@ -637,11 +640,12 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
         return _error(environ, start_response, "400 Bad Request", "AuthorizationQueryParametersError", message)
 
     expires = params.get("X-Amz-Expires", "")
-    if not expires.lstrip("-").isdigit():
+    if not _EXPIRES_NUMBER.fullmatch(expires):
         return bad_parameters("X-Amz-Expires should be a number")
-    if int(expires) < 0:
+    lifetime = int(expires)
+    if lifetime < 0:
         return bad_parameters("X-Amz-Expires must be non-negative")
-    if int(expires) > PRESIGNED_MAX_EXPIRES_SECONDS:
+    if lifetime > PRESIGNED_MAX_EXPIRES_SECONDS:
         return bad_parameters(
             "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less "
             f"than {PRESIGNED_MAX_EXPIRES_SECONDS} seconds"
@@ -650,7 +654,7 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
         signed_at = dt.datetime.strptime(params.get("X-Amz-Date", ""), _AMZ_DATE).replace(tzinfo=dt.UTC)
     except ValueError:
         return bad_parameters("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-    valid_until = signed_at + dt.timedelta(seconds=int(expires))
+    valid_until = signed_at + dt.timedelta(seconds=lifetime)
     now = clock.now()
     if now <= valid_until:
         return None
