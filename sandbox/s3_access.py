@@ -33,8 +33,8 @@ must pass the bucket policy:
 Fail closed on what is not evaluated: a Condition or a policy variable (``${aws:username}``)
 makes a Deny apply and an Allow grant nothing.
 
-:func:`presigned_url_check` refuses a SigV4 presigned URL past its ``X-Amz-Expires``, as S3 does
-(moto serves it forever).
+:func:`presigned_url_check` refuses a SigV4 presigned URL past its ``X-Amz-Expires``, or sent
+without a header it signed, as S3 does (moto serves it forever, and checks no signature).
 
 Same-account requests (a cheap early exit), anonymous requests (moto's anonymous handling and
 ACLs stay as they are), ``CreateBucket`` (S3 answers ``BucketAlreadyExists``, which moto does)
@@ -654,6 +654,19 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
         signed_at = dt.datetime.strptime(params.get("X-Amz-Date", ""), _AMZ_DATE).replace(tzinfo=dt.UTC)
     except ValueError:
         return bad_parameters("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+    # The signature covers the headers X-Amz-SignedHeaders names; a request without one of them
+    # cannot match it, and S3 refuses it (moto checks no signature). A client that stopped sending
+    # a header it signed (x-amz-checksum-mode, say) fails here as it would on S3.
+    unsent = [name for name in params.get("X-Amz-SignedHeaders", "").split(";") if not _has_header(environ, name)]
+    if unsent:
+        return _error(
+            environ,
+            start_response,
+            "403 Forbidden",
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+        )
     valid_until = signed_at + dt.timedelta(seconds=lifetime)
     now = clock.now()
     if now <= valid_until:
@@ -667,6 +680,13 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
         f"<X-Amz-Expires>{expires}</X-Amz-Expires><Expires>{valid_until:%Y-%m-%dT%H:%M:%SZ}</Expires>"
         f"<ServerTime>{now:%Y-%m-%dT%H:%M:%SZ}</ServerTime>",
     )
+
+
+def _has_header(environ: dict[str, Any], name: str) -> bool:
+    """Whether the request carries header `name` (WSGI keeps Content-Type and Content-Length
+    outside the HTTP_ variables)."""
+    key = name.strip().upper().replace("-", "_")
+    return (key in ("CONTENT_TYPE", "CONTENT_LENGTH") and key in environ) or f"HTTP_{key}" in environ
 
 
 def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
