@@ -34,6 +34,7 @@ import botocore.exceptions
 import botocore.session
 import botocore.utils
 from botocore.config import Config
+from botocore.configprovider import ConfiguredEndpointProvider
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from dateutil.tz import tzutc
 from django.conf import settings
@@ -189,7 +190,9 @@ READ_TIMEOUT_SECONDS = 20
 RETRY_BACKOFF_CAP_SECONDS = 20
 
 
-def client_config(service: str = "") -> Config:
+def client_config(service: str = "", *, session: botocore.session.Session | None = None) -> Config:
+    """Pantry's botocore configuration for a `service` client made from `session` (whose
+    configuration decides whether an endpoint URL is set; a fresh default session if None)."""
     # Adaptive mode adds client-side rate limiting on top of standard retries,
     # which is what a sync hammering Search for a large account wants.
     # https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
@@ -203,7 +206,33 @@ def client_config(service: str = "") -> Config:
         # (botocore still presigns with SigV2 unless told, which S3 has deprecated).
         # https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
         config = config.merge(Config(signature_version="s3v4"))
+        if configured_endpoint_url(session or botocore.session.Session(), service) is None:
+            # botocore presigns for S3's legacy global host (bucket.s3.amazonaws.com) unless the
+            # addressing style is "virtual", while API calls go to s3.<region>.amazonaws.com.
+            # Buckets in regions launched after 2019-03-20 (af-south-1, ap-east-1, ...) cannot
+            # be reached through the global host and young buckets answer it with 307s, so a
+            # presigned GET would fail and fall back on every file. "virtual" gives the regional
+            # virtual host; names that cannot be one (dotted names over HTTPS) stay path-style.
+            # https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html
+            # Not with an endpoint URL: "virtual" would put the bucket in front of its host.
+            config = config.merge(Config(s3={"addressing_style": "virtual"}))
     return config
+
+
+def configured_endpoint_url(session: botocore.session.Session, service: str) -> str | None:
+    """The endpoint URL `session`'s configuration gives `service` clients (AWS_ENDPOINT_URL_<SERVICE>,
+    AWS_ENDPOINT_URL, the shared config file), or None: AWS's own endpoints.
+
+    botocore's own lookup, so the answer is the one its clients act on. The provider class is
+    marked internal (tests/portal/test_aws.py pins its answers).
+    https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+    """
+    if session.get_config_variable("ignore_configured_endpoint_urls"):
+        return None
+    provider = ConfiguredEndpointProvider(
+        full_config=session.full_config, scoped_config=session.get_scoped_config(), client_name=service
+    )
+    return provider.provide()
 
 
 _MONTHS = {name: number for number, name in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
@@ -268,7 +297,7 @@ class CallCounter:
             self.counts[operation] += 1
 
     def _on_call(self, model: Any, **_: Any) -> None:
-        _active.counter = self
+        count_credential_refreshes_on(self)
         self.add(model.name)
 
     def as_dict(self) -> dict[str, int]:
@@ -279,6 +308,16 @@ class CallCounter:
     def total(self) -> int:
         with self._lock:
             return sum(self.counts.values())
+
+
+def count_credential_refreshes_on(counter: CallCounter) -> None:
+    """Count the AssumeRole of a credential refresh on this thread on `counter` from now on.
+
+    An attached client's calls do this themselves (`before-call`); call it before anything else
+    that signs with an account's credentials, such as `generate_presigned_url`, which fires no
+    `before-call`: a refresh there would count on whichever counter's client called last.
+    """
+    _active.counter = counter
 
 
 # ---------------------------------------------------------------------------
@@ -390,6 +429,7 @@ class _AccountCredentials:
         core.register_component("data_loader", _base_sessions()[0].get_component("data_loader"))
         core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_aws_timestamp)
         core.register_component("credential_provider", CredentialResolver([_GivenCredentials(self.credentials)]))
+        self.core = core
         self.session = boto3.Session(botocore_session=core)
         self.lock = threading.Lock()
 
@@ -418,7 +458,9 @@ class AccountSession:
     def client(self, service: str) -> Any:
         account = self._account
         with account.lock:  # client creation on a shared session is not thread-safe
-            client = account.session.client(service, region_name=self.region, config=client_config(service))
+            client = account.session.client(
+                service, region_name=self.region, config=client_config(service, session=account.core)
+            )
         self.counter.attach(client)
         _retry_once_on_rejected_credentials(client, account)
         return client
@@ -435,7 +477,7 @@ def account_session(role: AccountRole, region: str, *, counter: CallCounter | No
     with _accounts_lock:
         account = _accounts.get(key)
     if account is None:
-        _active.counter = counter
+        count_credential_refreshes_on(counter)
         account = _AccountCredentials(role)
         with _accounts_lock:
             account = _accounts.setdefault(key, account)

@@ -33,8 +33,8 @@ must pass the bucket policy:
 Fail closed on what is not evaluated: a Condition or a policy variable (``${aws:username}``)
 makes a Deny apply and an Allow grant nothing.
 
-:func:`presigned_url_check` refuses a SigV4 presigned URL past its ``X-Amz-Expires``, as S3 does
-(moto serves it forever).
+:func:`presigned_url_check` refuses a SigV4 presigned URL past its ``X-Amz-Expires``, or sent
+without a header it signed, as S3 does (moto serves it forever, and checks no signature).
 
 Same-account requests (a cheap early exit), anonymous requests (moto's anonymous handling and
 ACLs stay as they are), ``CreateBucket`` (S3 answers ``BucketAlreadyExists``, which moto does)
@@ -614,6 +614,9 @@ def _method_not_allowed(environ: dict[str, Any], start_response: Callable) -> li
 # https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 PRESIGNED_MAX_EXPIRES_SECONDS = 604800
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+# A whole number in ASCII digits, perhaps negative: what S3 reads as a lifetime. str.isdigit()
+# would pass "²" and a stripped "--5", which int() then refuses.
+_EXPIRES_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:
@@ -622,7 +625,7 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
     moto serves a presigned URL however old it is; S3 answers ``403 AccessDenied`` "Request has
     expired" after ``X-Amz-Date`` + ``X-Amz-Expires`` (on the sandbox clock, as sessions expire),
     and ``400 AuthorizationQueryParametersError`` for a lifetime that is not a whole number of
-    seconds from 1 to 604800.
+    seconds up to 604800 or is negative (a lifetime of 0 has expired when it arrives).
     """
     query = environ.get("QUERY_STRING", "")
     if "X-Amz-Credential" not in query or environ.get("HTTP_AUTHORIZATION"):
@@ -637,11 +640,12 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
         return _error(environ, start_response, "400 Bad Request", "AuthorizationQueryParametersError", message)
 
     expires = params.get("X-Amz-Expires", "")
-    if not expires.lstrip("-").isdigit():
+    if not _EXPIRES_NUMBER.fullmatch(expires):
         return bad_parameters("X-Amz-Expires should be a number")
-    if int(expires) < 0:
+    lifetime = int(expires)
+    if lifetime < 0:
         return bad_parameters("X-Amz-Expires must be non-negative")
-    if int(expires) > PRESIGNED_MAX_EXPIRES_SECONDS:
+    if lifetime > PRESIGNED_MAX_EXPIRES_SECONDS:
         return bad_parameters(
             "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires must be less "
             f"than {PRESIGNED_MAX_EXPIRES_SECONDS} seconds"
@@ -650,7 +654,20 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
         signed_at = dt.datetime.strptime(params.get("X-Amz-Date", ""), _AMZ_DATE).replace(tzinfo=dt.UTC)
     except ValueError:
         return bad_parameters("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
-    valid_until = signed_at + dt.timedelta(seconds=int(expires))
+    # The signature covers the headers X-Amz-SignedHeaders names; a request without one of them
+    # cannot match it, and S3 refuses it (moto checks no signature). A client that stopped sending
+    # a header it signed (x-amz-checksum-mode, say) fails here as it would on S3.
+    unsent = [name for name in params.get("X-Amz-SignedHeaders", "").split(";") if not _has_header(environ, name)]
+    if unsent:
+        return _error(
+            environ,
+            start_response,
+            "403 Forbidden",
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+        )
+    valid_until = signed_at + dt.timedelta(seconds=lifetime)
     now = clock.now()
     if now <= valid_until:
         return None
@@ -663,6 +680,13 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
         f"<X-Amz-Expires>{expires}</X-Amz-Expires><Expires>{valid_until:%Y-%m-%dT%H:%M:%SZ}</Expires>"
         f"<ServerTime>{now:%Y-%m-%dT%H:%M:%SZ}</ServerTime>",
     )
+
+
+def _has_header(environ: dict[str, Any], name: str) -> bool:
+    """Whether the request carries header `name` (WSGI keeps Content-Type and Content-Length
+    outside the HTTP_ variables)."""
+    key = name.strip().upper().replace("-", "_")
+    return (key in ("CONTENT_TYPE", "CONTENT_LENGTH") and key in environ) or f"HTTP_{key}" in environ
 
 
 def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | None:

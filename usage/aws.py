@@ -17,11 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import http.client
+import logging
+import os
 import ssl
 import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +44,7 @@ from portal.aws import (
     Gateway,
     SessionLike,
     account_session,
+    count_credential_refreshes_on,
     translate_error,
 )
 
@@ -52,6 +56,20 @@ CHUNK_BYTES = 1 << 20
 PRESIGNED_URL_SECONDS = 300
 # Connections kept open per S3 host: one per download thread (PANTRY_USAGE_DOWNLOAD_THREADS).
 DIRECT_POOL_CONNECTIONS = 16
+# After a 5xx (S3's throttling answer "503 SlowDown" among them) the direct path to that host
+# rests this long. Meanwhile every file goes through get_object, whose retries and adaptive rate
+# limiter back off as S3 asks; direct GETs, outside that limiter, would add one more request per
+# file while S3 throttles. https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html
+DIRECT_PAUSE_AFTER_SERVER_ERROR_SECONDS = 60
+# Answers that say a presigned GET to this host will not work for any object, so the direct path
+# stays off for the gateway's lifetime: 301/307 (the bucket is served by another host), 400 (a
+# region the host cannot reach: IllegalLocationConstraintException; an expired or malformed
+# signature), 403 (a bucket policy denying query-string authentication through `s3:authType`;
+# S3's clock past the URL's expiry). A 404 is one missing object and changes nothing.
+# https://docs.aws.amazon.com/AmazonS3/latest/API/bucket-policy-s3-sigv4-conditions.html
+DIRECT_REFUSALS = frozenset({301, 307, 400, 403})
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,7 +85,7 @@ class TrailBucketGateway(Gateway):
 
     def __init__(self, session: SessionLike, *, direct_downloads: bool = True) -> None:
         super().__init__(session)
-        self._direct = _DirectGet.for_client(self.client) if direct_downloads else None
+        self._direct = _DirectGet.for_client(self.client, self.counter) if direct_downloads else None
 
     def child_prefixes(self, *, bucket: str, prefix: str) -> list[str]:
         """The "folders" directly under `prefix` (ListObjectsV2 with a "/" delimiter)."""
@@ -93,9 +111,7 @@ class TrailBucketGateway(Gateway):
     def object_chunks(self, *, bucket: str, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
         """The object's bytes as stored (still gzipped), a chunk at a time: memory stays bounded."""
         body = self._direct.body(bucket=bucket, key=key) if self._direct is not None else None
-        if body is not None:
-            self.counter.add("GetObject")
-        else:
+        if body is None:
             body = self._call("GetObject", Bucket=bucket, Key=key)["Body"]
         try:
             while True:
@@ -119,10 +135,15 @@ class _DirectGet:
     `http.client`, which logs nothing (urllib3's pool logs every request line at DEBUG, and a
     malformed response's URL at WARNING), and every error of the request is dropped for the
     fallback's own.
+
+    Every GET it sends counts as a GetObject call on `counter`, answered or not (S3 received
+    it). Answers and connection failures that will recur for every file turn the direct path
+    off for that host (`_Connections.accepts_requests`).
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, counter: CallCounter) -> None:
         self._client = client
+        self._counter = counter
         self._hosts: dict[tuple[str, str], _Connections | None] = {}
         self._hosts_lock = threading.Lock()
         # What get_object would ask for and check: S3's checksum of the object when the client
@@ -140,35 +161,46 @@ class _DirectGet:
         self._operation = operation
 
     @classmethod
-    def for_client(cls, client: Any) -> _DirectGet | None:
+    def for_client(cls, client: Any, counter: CallCounter) -> _DirectGet | None:
         """The direct path for this client, or None where a plain GET could differ from boto3's:
         proxies or a client certificate in the client's configuration."""
         config = client.meta.config
         if config.proxies or config.client_cert:
             return None
-        return cls(client)
+        return cls(client, counter)
 
     def body(self, *, bucket: str, key: str) -> StreamingBody | None:
-        connection = response = None
+        count_credential_refreshes_on(self._counter)  # presigning may assume the role again
         try:
             url = self._client.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": key, **self._params}, ExpiresIn=PRESIGNED_URL_SECONDS
             )
-            parts = urlsplit(url)
-            connections = self._connections(parts.scheme, parts.netloc, parts.hostname or "")
-            if connections is None:
-                return None
-            connection = connections.take()
+        except Exception:  # noqa: BLE001 - get_object meets the same problem and reports it
+            return None
+        parts = urlsplit(url)
+        connections = self._connections(parts.scheme, parts.netloc, parts.hostname or "")
+        if connections is None or not connections.accepts_requests():
+            return None
+        connection = connections.take()
+        try:
+            if connection.sock is None:
+                connection.connect()  # refused, timed out, TLS not trusted: the host's, not the object's
+        except Exception as exc:  # noqa: BLE001 - get_object connects again and reports what fails
+            connection.close()
+            connections.refuse(f"connecting failed ({type(exc).__name__})")
+            return None
+        try:
             connection.request("GET", f"{parts.path}?{parts.query}", headers=self._headers)
-            if connection.sock is not None:  # connected within CONNECT_TIMEOUT_SECONDS; now the answer may take longer
+            self._counter.add("GetObject")
+            if connection.sock is not None:  # connected within CONNECT_TIMEOUT_SECONDS; the answer may take longer
                 connection.sock.settimeout(READ_TIMEOUT_SECONDS)
             response = connection.getresponse()
             if response.status == 200:
                 return self._checked_body(_Download(response, connection, connections, parts.path), response)
+            connections.note_error_status(response.status)
         except Exception:  # noqa: BLE001, S110 - get_object makes the call again and reports what fails
-            pass
-        if connection is not None:
-            connection.close()  # an error's body is not worth reading: the connection goes
+            pass  # a kept-alive connection S3 closed meanwhile, a slow answer: this request's only
+        connection.close()  # an error's body is not worth reading: the connection goes
         return None
 
     def _connections(self, scheme: str, netloc: str, hostname: str) -> _Connections | None:
@@ -196,13 +228,48 @@ class _DirectGet:
 
 
 class _Connections:
-    """Keep-alive connections to one S3 host, each used by one download at a time."""
+    """Keep-alive connections to one S3 host, each used by one download at a time, and whether
+    direct GETs to it are worth sending (turned off for good, or paused, by what it answered)."""
 
     def __init__(self, scheme: str, netloc: str) -> None:
         self._scheme = scheme
         self._netloc = netloc
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        self._refused = False
+        self._paused_until = 0.0
+
+    def accepts_requests(self) -> bool:
+        with self._lock:
+            return not self._refused and monotonic() >= self._paused_until
+
+    def note_error_status(self, status: int) -> None:
+        """Turn the direct path off or pause it after an answer other than 200 (see DIRECT_REFUSALS)."""
+        if status in DIRECT_REFUSALS:
+            self.refuse(f"S3 answered {status}")
+        elif status >= 500:
+            with self._lock:
+                now = monotonic()
+                already_paused = now < self._paused_until  # another download's 5xx paused it
+                self._paused_until = now + DIRECT_PAUSE_AFTER_SERVER_ERROR_SECONDS
+            if already_paused:
+                return
+            logger.info(
+                "Direct S3 downloads from %s paused for %d s: S3 answered %d; get_object carries them",
+                self._netloc,
+                DIRECT_PAUSE_AFTER_SERVER_ERROR_SECONDS,
+                status,
+            )
+
+    def refuse(self, reason: str) -> None:
+        """Stop direct GETs to this host for good; said once, naming the host only (never a URL)."""
+        with self._lock:
+            already, self._refused = self._refused, True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+        if not already:
+            logger.warning("Direct S3 downloads from %s turned off: %s; get_object carries them", self._netloc, reason)
 
     def take(self) -> http.client.HTTPConnection:
         with self._lock:
@@ -280,11 +347,27 @@ def _environment_proxy(host: str) -> bool:
     return bool(proxies.get("https") or proxies.get("http")) and not urllib.request.proxy_bypass(host)
 
 
-@functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """Certificates verified against botocore's CA bundle (``AWS_CA_BUNDLE`` or its default)."""
-    ca_bundle = botocore.session.get_session().get_config_variable("ca_bundle")
-    return ssl.create_default_context(cafile=ca_bundle or botocore.httpsession.get_cert_path(True))
+    """Certificates verified against the CA bundle botocore's clients use (`_botocore_ca_bundle`)."""
+    return _tls_context_for(_botocore_ca_bundle())
+
+
+@functools.cache
+def _tls_context_for(cafile: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=cafile)
+
+
+def _botocore_ca_bundle() -> str:
+    """The CA bundle a Pantry S3 client trusts, found in botocore's order: the `ca_bundle`
+    setting (AWS_CA_BUNDLE or the shared config file; botocore's Session.create_client), else
+    REQUESTS_CA_BUNDLE (botocore's EndpointCreator._get_verify_value), else botocore's default
+    bundle (certifi's).
+
+    Pantry makes its clients without a `verify=` argument, the only way to turn verification off
+    (no setting or variable does), so verification is always on, as on the client's own calls.
+    """
+    configured = botocore.session.get_session().get_config_variable("ca_bundle")
+    return botocore.httpsession.get_cert_path(configured or os.environ.get("REQUESTS_CA_BUNDLE") or True)
 
 
 def trail_session(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from urllib.parse import urlsplit
+
 import botocore.exceptions
 import botocore.utils
 import pytest
@@ -142,3 +145,65 @@ def test_the_forms_aws_sends_skip_dateutil(value, monkeypatch):
 
     monkeypatch.setattr(botocore.utils, "parse_timestamp", slow)
     assert aws.parse_aws_timestamp(value).year == 2026
+
+
+@pytest.fixture
+def offline_account(monkeypatch, tmp_path):
+    """An account session made as Pantry makes one, with AssumeRole answered offline and no
+    endpoint URL anywhere in the environment or the shared config file."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    expiry = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    monkeypatch.setattr(
+        aws,
+        "_assume_role",
+        lambda role: {"access_key": "AKIAOFFLINE", "secret_key": "secret", "token": "token", "expiry_time": expiry},
+    )
+    aws.clear_session_cache()
+    role = aws.AccountRole(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:role/PantryTrailReader", "external")
+    yield lambda region: aws.account_session(role, region)
+    aws.clear_session_cache()
+
+
+def _presigned_host_and_path(session: aws.AccountSession, bucket: str) -> tuple[str, str]:
+    url = session.client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "AWSLogs/f.gz"})
+    parts = urlsplit(url)
+    return parts.netloc, parts.path
+
+
+@pytest.mark.parametrize("region", ["af-south-1", "eu-west-1", "me-central-1"])
+def test_presigned_urls_name_the_buckets_regional_host_not_s3s_global_one(offline_account, region):
+    # The global host (bucket.s3.amazonaws.com) cannot reach buckets in regions launched after
+    # 2019-03-20 (IllegalLocationConstraintException) and redirects young buckets elsewhere.
+    session = offline_account(region)
+
+    assert _presigned_host_and_path(session, "trail-bucket") == (
+        f"trail-bucket.s3.{region}.amazonaws.com",
+        "/AWSLogs/f.gz",
+    )
+    # A dotted name cannot be a virtual host under S3's wildcard certificate: path-style, regional.
+    assert _presigned_host_and_path(session, "trails.example.com") == (
+        f"s3.{region}.amazonaws.com",
+        "/trails.example.com/AWSLogs/f.gz",
+    )
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"])
+def test_presigned_urls_stay_path_style_on_a_configured_endpoint(offline_account, monkeypatch, variable):
+    monkeypatch.setenv(variable, "http://localhost:5000")
+
+    assert _presigned_host_and_path(offline_account("af-south-1"), "trail-bucket") == (
+        "localhost:5000",
+        "/trail-bucket/AWSLogs/f.gz",
+    )
+
+
+def test_an_endpoint_url_in_the_shared_config_file_counts_as_configured(offline_account, tmp_path):
+    (tmp_path / "config").write_text("[default]\nendpoint_url = http://localhost:5000\n")
+
+    assert _presigned_host_and_path(offline_account("eu-west-1"), "trail-bucket") == (
+        "localhost:5000",
+        "/trail-bucket/AWSLogs/f.gz",
+    )

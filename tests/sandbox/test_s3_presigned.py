@@ -101,3 +101,25 @@ def test_an_injected_s3_fault_meets_presigned_requests_too(s3, served, clean_san
     )
     assert _error(requests.get(_presigned(s3), timeout=10))[:2] == (500, "InternalError")
     assert requests.get(_presigned(s3), timeout=10).status_code == 200  # the fault was used once
+
+
+@pytest.mark.parametrize(
+    ("expires", "message"),
+    [
+        ("--5", "X-Amz-Expires should be a number"),
+        ("%C2%B2", "X-Amz-Expires should be a number"),  # "²": a digit to str.isdigit(), not to int()
+        ("ten", "X-Amz-Expires should be a number"),
+        ("", "X-Amz-Expires should be a number"),
+        ("-5", "X-Amz-Expires must be non-negative"),
+    ],
+)
+def test_a_lifetime_that_is_not_a_whole_number_of_seconds_is_refused_as_s3_refuses_it(s3, served, expires, message):
+    url = _presigned(s3).replace("X-Amz-Expires=300", f"X-Amz-Expires={expires}")
+    assert _error(requests.get(url, timeout=10)) == (400, "AuthorizationQueryParametersError", message)
+
+
+def test_a_presigned_get_without_a_header_it_signed_does_not_match_its_signature(s3, served):
+    url = _presigned(s3, ChecksumMode="ENABLED")
+    assert "x-amz-checksum-mode" in url  # in X-Amz-SignedHeaders: the GET must send it
+    assert _error(requests.get(url, timeout=10))[:2] == (403, "SignatureDoesNotMatch")
+    assert requests.get(url, headers={"x-amz-checksum-mode": "ENABLED"}, timeout=10).status_code == 200

@@ -9,8 +9,10 @@ error.
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import logging
+import socket
 import traceback
 from urllib.parse import unquote
 
@@ -19,6 +21,7 @@ import pytest
 from portal import aws
 from sandbox import control
 from tests.usage.trail_helpers import CONSUMER, at, caller, group_arn
+from usage import aws as usage_aws
 from usage import services
 from usage.aws import TrailBucketGateway, trail_session
 from usage.models import TrailFile
@@ -97,7 +100,7 @@ def test_an_s3_error_ends_exactly_as_get_object_ends(trail_org, settings, error_
     assert refused == _outcome(plain, bucket, key)
     assert refused[0] is expected and refused[1] == error_code and refused[2] == "GetObject"
     assert fallbacks == [key]
-    assert direct.counter.as_dict()["GetObject"] == 1  # the fallback is the call, not a second one
+    assert direct.counter.as_dict()["GetObject"] == 2  # the refused presigned GET was an S3 request too
 
 
 def test_a_missing_object_is_not_found_as_before(trail_org):
@@ -165,3 +168,102 @@ def test_no_presigned_url_reaches_a_log_line_or_an_error(trail_org, settings, ca
         b"".join(direct.object_chunks(bucket=bucket, key=key))
     text = caplog.text + "".join(traceback.format_exception(refused.value))
     assert "X-Amz-Signature" not in text and "X-Amz-Credential" not in text
+
+
+def _direct_requests(monkeypatch) -> list[str]:
+    """Hosts the direct path sends a GET to, as it takes a connection for one."""
+    hosts: list[str] = []
+    take = usage_aws._Connections.take
+
+    def spy(self):
+        hosts.append(self._netloc)
+        return take(self)
+
+    monkeypatch.setattr(usage_aws._Connections, "take", spy)
+    return hosts
+
+
+@pytest.mark.parametrize(
+    ("error_code", "status"),
+    [
+        ("AccessDenied", 403),  # e.g. a bucket policy denying query-string auth (s3:authType)
+        ("AuthorizationQueryParametersError", 400),
+        ("TemporaryRedirect", 307),
+    ],
+)
+def test_after_s3_refuses_a_presigned_get_the_next_files_go_straight_to_get_object(
+    trail_org, monkeypatch, caplog, error_code, status
+):
+    direct, _ = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    sent = _direct_requests(monkeypatch)
+    bucket, first = trail_org.source.bucket, _log_file(trail_org)
+    second = _log_file(trail_org)
+    control.inject_fault(trail_org.url, error_code, service="s3", status=status, count=1)  # the presigned GET's
+
+    with caplog.at_level(logging.INFO, logger="usage.aws"):
+        assert isinstance(_outcome(direct, bucket, first), bytes)
+        assert isinstance(_outcome(direct, bucket, second), bytes)
+        assert isinstance(_outcome(direct, bucket, first), bytes)
+
+    assert len(sent) == 1  # only the refused one
+    assert fallbacks == [first, second, first]
+    assert direct.counter.as_dict()["GetObject"] == 4  # three files and the refused GET
+    [record] = [r for r in caplog.records if r.name == "usage.aws"]
+    assert record.levelno == logging.WARNING and str(status) in record.getMessage()
+    assert sent[0] in record.getMessage() and "X-Amz-" not in record.getMessage()
+
+
+def test_a_throttled_presigned_get_pauses_the_direct_path_for_a_while(trail_org, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(usage_aws, "monotonic", lambda: clock[0])
+    direct, _ = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    sent = _direct_requests(monkeypatch)
+    bucket, key = trail_org.source.bucket, _log_file(trail_org)
+    control.inject_fault(trail_org.url, "SlowDown", service="s3", status=503, count=1)
+
+    assert isinstance(_outcome(direct, bucket, key), bytes)  # 503 on the direct GET, then get_object
+    clock[0] += usage_aws.DIRECT_PAUSE_AFTER_SERVER_ERROR_SECONDS - 1
+    assert isinstance(_outcome(direct, bucket, key), bytes)  # paused: get_object only
+    assert (len(sent), fallbacks) == (1, [key, key])
+
+    clock[0] += 1
+    assert isinstance(_outcome(direct, bucket, key), bytes)  # the pause is over
+    assert (len(sent), fallbacks) == (2, [key, key])
+
+
+def test_a_missing_object_does_not_turn_the_direct_path_off(trail_org, monkeypatch):
+    direct, _ = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    sent = _direct_requests(monkeypatch)
+    bucket, key = trail_org.source.bucket, _log_file(trail_org)
+
+    assert _outcome(direct, bucket, "AWSLogs/no-such-file.json.gz")[0] is aws.AwsNotFound
+    assert isinstance(_outcome(direct, bucket, key), bytes)
+    assert len(sent) == 2
+    assert fallbacks == ["AWSLogs/no-such-file.json.gz"]
+
+
+def test_a_host_the_direct_path_cannot_connect_to_is_left_to_get_object(trail_org, monkeypatch, caplog):
+    with socket.socket() as unused:  # a port nothing listens on: connecting is refused
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+    monkeypatch.setattr(
+        usage_aws._Connections,
+        "take",
+        lambda self: http.client.HTTPConnection("127.0.0.1", closed_port, timeout=1),
+    )
+    direct, _ = _gateways(trail_org)
+    fallbacks = _full_get_objects(direct)
+    sent = _direct_requests(monkeypatch)
+    bucket, key = trail_org.source.bucket, _log_file(trail_org)
+
+    with caplog.at_level(logging.INFO, logger="usage.aws"):
+        assert isinstance(_outcome(direct, bucket, key), bytes)
+        assert isinstance(_outcome(direct, bucket, key), bytes)
+
+    assert len(sent) == 1
+    assert fallbacks == [key, key]
+    assert direct.counter.as_dict()["GetObject"] == 2  # nothing reached S3 on the direct path
+    assert "ConnectionRefusedError" in caplog.text
