@@ -478,8 +478,8 @@ same selectors with 10,000,000 calls inside the window (docs/usage.md § Speed):
 Reading the figures: the synthetic files hold ~{synth["records"] / synth["files"]:.0f} records each, and
 every one is a GET from the sandbox's S3 (one Python process on the same two cores; plain reads
 take its fast path, docs/sandbox.md § Serving speed). The sandbox served {files / end_to_end:,.0f}
-files/s; CPU per file: workers {worker_cpu / files * 1000:.2f} ms (most of it boto3's GetObject:
-HTTP, signing, response parsing, endpoint rules), their PostgreSQL backends {pg_per_file}, sandbox
+files/s; CPU per file: workers {worker_cpu / files * 1000:.2f} ms (the download, a boto3-presigned
+plain GET, docs/usage.md § Downloads; gunzip, parse, staging), their PostgreSQL backends {pg_per_file}, sandbox
 {sandbox_cpu / files * 1000:.2f} ms. The row "S3 answered from memory" is the workers' own rate on the same files (gzip,
 msgspec, filtering, COPY, the raw insert with its dedupe, rollup upserts, ledger and health
 updates, one transaction per batch); the bare parse decodes every field of every record and
