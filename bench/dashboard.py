@@ -32,15 +32,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("PANTRY_ENV", "development")  # a development database, as the other benches
 
 import django  # noqa: E402
 
+from bench._common import embedded_services_if_needed, freeze_like_a_worker  # noqa: E402
+
+embedded_services_if_needed()  # no DATABASE_URL: the embedded PostgreSQL, started if need be
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
-
-from bench._common import freeze_like_a_worker  # noqa: E402
 
 OPS_READ = ["GetRecord", "BatchGetRecord", "DescribeFeatureGroup", "DescribeFeatureMetadata"]
 OPS_WRITE = ["PutRecord", "DeleteRecord"]
