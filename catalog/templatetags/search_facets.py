@@ -18,7 +18,7 @@ _VALUE = (
     '\n        <div class="form-check">\n'
     '          <input class="form-check-input" type="checkbox" name="{}" value="{}" id="facet-{}-{}"{}>\n'
     '          <label class="form-check-label d-flex justify-content-between gap-2" for="facet-{}-{}">\n'
-    '            <span class="text-break">{}</span><span class="badge text-bg-light" aria-label="{} results">{}</span>\n'
+    '            <span class="text-break">{}</span><span class="badge text-bg-light text-nowrap align-self-start" aria-label="{} results">{}</span>\n'
     "          </label>\n"
     "        </div>\n        "
 )

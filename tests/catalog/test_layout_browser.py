@@ -165,3 +165,27 @@ def test_long_names_and_values_wrap_instead_of_widening_the_page(page, live_serv
 
     assert problems == {}
     assert csp_violations(page) == []
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_facet_counts_stay_on_one_line_beside_long_values(page, live_server, operator, org, width):
+    """A long facet value wraps; its count beside it does not (it read "12" over "6" for 126)."""
+    MembershipFactory(user=operator, account=org.central, role=Membership.Role.OWNER)
+    for i in range(126):
+        FeatureGroupFactory(
+            account=org.central, name=f"profile_{i}", tags={"team": "customer-data-platform-and-analytics"}
+        )
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, live_server, operator.username)
+    page.goto(f"{live_server.url}/catalog/?q=profile")
+    page.wait_for_load_state("networkidle")
+    badges = page.evaluate(
+        """() => [...document.querySelectorAll('aside .badge')].map(b => ({
+            text: b.textContent.trim(),
+            height: b.getBoundingClientRect().height,
+        }))"""
+    )
+    counts = [b for b in badges if b["text"].isdigit()]
+    assert any(b["text"] == "126" for b in counts), badges
+    heights = {round(b["height"]) for b in counts}
+    assert max(heights) - min(heights) <= 1, counts  # one line each, however long the label beside it
