@@ -631,12 +631,7 @@ def _feature_text_matches_planned(cursor, query: str) -> float:
     if not lexemes:
         return 0.0
     one_word = f"SELECT 1 FROM {FEATURES_TABLE} WHERE search_vector @@ %s::tsquery"  # noqa: S608
-    cursor.execute(f"EXPLAIN (FORMAT JSON) {' UNION ALL '.join([one_word] * len(lexemes))}", lexemes)
-    plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    top = plan[0]["Plan"]
-    parts = top["Plans"] if len(lexemes) > 1 else [top]
-    return min(float(part["Plan Rows"]) for part in parts)
+    return min(_planned_rows(cursor, [one_word] * len(lexemes), lexemes))
 
 
 def _group_text_share_estimate(cursor, query: str) -> float:
@@ -646,27 +641,31 @@ def _group_text_share_estimate(cursor, query: str) -> float:
 
 def _group_text_share_planned(cursor, query: str) -> float:
     # One EXPLAIN, two plans: the matches and the whole table.
-    cursor.execute(
-        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {GROUPS_TABLE} WHERE search_lexemes @@ {TSQUERY_SQL}"  # noqa: S608
-        f" UNION ALL SELECT 1 FROM {GROUPS_TABLE}",
+    matches, total = _planned_rows(
+        cursor,
+        [f"SELECT 1 FROM {GROUPS_TABLE} WHERE search_lexemes @@ {TSQUERY_SQL}", f"SELECT 1 FROM {GROUPS_TABLE}"],  # noqa: S608
         [query],
     )
-    plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    matches, total = (float(part["Plan Rows"]) for part in plan[0]["Plan"]["Plans"])
     return matches / total if total else 0.0
 
 
 def _feature_name_matches_planned(cursor, query: str) -> float:
     """The planner's estimate of features whose name has the query's words (planning only, ~1 ms)."""
-    cursor.execute(
-        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {FEATURES_TABLE}"  # noqa: S608 (constants of this module)
-        f" WHERE to_tsvector('english'::regconfig, name) @@ {TSQUERY_SQL}",
+    (rows,) = _planned_rows(
+        cursor,
+        [f"SELECT 1 FROM {FEATURES_TABLE} WHERE to_tsvector('english'::regconfig, name) @@ {TSQUERY_SQL}"],  # noqa: S608
         [query],
     )
+    return rows
+
+
+def _planned_rows(cursor, selects: list[str], params: list) -> list[float]:
+    """The planner's row estimate of each statement, from one `EXPLAIN` (planning only) of them
+    joined by UNION ALL; `params` are all their parameters in order."""
+    cursor.execute(f"EXPLAIN (FORMAT JSON) {' UNION ALL '.join(selects)}", params)
     plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return float(plan[0]["Plan"]["Plan Rows"])
+    top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    return [float(part["Plan Rows"]) for part in (top["Plans"] if len(selects) > 1 else [top])]
 
 
 def _candidates(
