@@ -23,15 +23,15 @@ KEY = "AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2026/11/27/file.json.g
 
 @pytest.fixture(params=["fast path", "moto"])
 def served(request, monkeypatch):
-    """Requests the fast path answered (none when it is off)."""
+    """Requests the fast path answered, as (method, presigned?) (none when it is off)."""
     monkeypatch.setattr(s3_fast, "enabled", request.param == "fast path")
-    answered: list[str] = []
+    answered: list[tuple[str, bool]] = []
     original = s3_fast.handle
 
     def spy(environ, start_response):
         result = original(environ, start_response)
         if result is not None:
-            answered.append(environ["REQUEST_METHOD"])
+            answered.append((environ["REQUEST_METHOD"], "X-Amz-Signature=" in environ.get("QUERY_STRING", "")))
         return result
 
     monkeypatch.setattr(s3_fast, "handle", spy)
@@ -66,6 +66,8 @@ def test_a_presigned_get_returns_the_object_as_get_object_does(s3, served):
     mode, answered = served
     response = requests.get(_presigned(s3), timeout=10)
     assert response.status_code == 200
+    # Before any header-signed read below, which the fast path also answers.
+    assert answered == ([("GET", True)] if mode == "fast path" else [])
     assert response.content == s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
     assert response.headers["ETag"] == s3.head_object(Bucket=BUCKET, Key=KEY)["ETag"]
     if mode == "fast path":
