@@ -232,12 +232,13 @@ class _Connections:
     direct GETs to it are worth sending (turned off for good, or paused, by what it answered)."""
 
     def __init__(self, scheme: str, netloc: str) -> None:
-        self._scheme = scheme
         self._netloc = netloc
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._refused = False
         self._paused_until = 0.0
+        # Trust resolved once per host (it reads botocore's configuration), not per connection.
+        self._tls = _tls_context() if scheme == "https" else None
 
     def accepts_requests(self) -> bool:
         with self._lock:
@@ -279,8 +280,8 @@ class _Connections:
                 if connection.sock is not None and not wait_for_read(connection.sock, timeout=0.0):
                     return connection
                 connection.close()
-        if self._scheme == "https":
-            return http.client.HTTPSConnection(self._netloc, timeout=CONNECT_TIMEOUT_SECONDS, context=_tls_context())
+        if self._tls is not None:
+            return http.client.HTTPSConnection(self._netloc, timeout=CONNECT_TIMEOUT_SECONDS, context=self._tls)
         return http.client.HTTPConnection(self._netloc, timeout=CONNECT_TIMEOUT_SECONDS)
 
     def give_back(self, connection: http.client.HTTPConnection) -> None:
