@@ -8,7 +8,6 @@ gunicorn's own `GUNICORN_CMD_ARGS`.
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 from pathlib import Path
@@ -65,16 +64,14 @@ def on_starting(server) -> None:
 
 
 def post_worker_init(worker) -> None:
-    # What the app allocates while loading lives as long as the worker: Django, DRF, the URLconf
-    # and every view module it imports (~150,000 objects once the URLs are resolved, which a
-    # worker would otherwise do on its first request). Python's full collection scanned them all
-    # each time it ran, ~45 ms added to whichever request it landed on. Loaded, collected once and
-    # frozen, they are left out of every later collection (docs/deploy.md#gunicorn).
+    # Load what a first request would (the URLconf imports every view module), then leave it all
+    # out of Python's full collections (portal/startup.py).
     from django.urls import get_resolver
 
+    from portal.startup import startup_objects_freeze
+
     get_resolver().reverse_dict  # noqa: B018 - imports every view module and builds the reverse map
-    gc.collect()
-    gc.freeze()
+    startup_objects_freeze()
 
 
 def child_exit(server, worker) -> None:

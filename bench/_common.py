@@ -127,9 +127,9 @@ def parent_pid(pid: int) -> int | None:
 
 
 def freeze_like_a_worker() -> None:
-    """Freeze what this process has allocated so far, as Pantry's web and Celery workers do once
-    started (gunicorn.conf.py `post_worker_init`, portal/celery.py): timings in this process then
-    meet the full collections a worker meets (~0 ms for its startup objects), not ~45 ms ones."""
-    import gc
+    """What Pantry's web and Celery workers do once started (portal/startup.py): timings in this
+    process then meet the full collections a worker meets, not ~45 ms ones."""
+    sys.path.insert(0, str(ROOT))
+    from portal.startup import startup_objects_freeze
 
-    gc.freeze()
+    startup_objects_freeze()
