@@ -45,7 +45,7 @@ from usage.ingest import (
     parse_log_key,
     read_log_file,
 )
-from usage.models import CloudTrailEvent, TrailFile, TrailSource
+from usage.models import CloudTrailEvent, TrailFile, TrailSource, UsageDaily, UsageDailyTotal, UsagePairDaily
 
 logger = logging.getLogger(__name__)
 
@@ -957,37 +957,21 @@ def raw_events_prune(*, now: dt.datetime | None = None, batch: int = 50_000) -> 
             return deleted
 
 
+# Tables that count by ARN and link the catalog's group when a sync has found it.
+_GROUP_LINKED = (UsageDaily, UsageDailyTotal, UsagePairDaily, CloudTrailEvent)
+
+
 def usage_groups_link() -> int:
     """Link events and rollups counted by ARN to catalog groups a sync found since."""
+    linked = 0
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(
-            """
-            UPDATE usage_usagedaily u SET feature_group_id = fg.id FROM catalog_featuregroup fg
-            WHERE u.feature_group_id IS NULL AND u.feature_group_arn <> '' AND fg.arn = u.feature_group_arn
-            """
-        )
-        linked = cur.rowcount
-        cur.execute(
-            """
-            UPDATE usage_usagedailytotal u SET feature_group_id = fg.id FROM catalog_featuregroup fg
-            WHERE u.feature_group_id IS NULL AND u.feature_group_arn <> '' AND fg.arn = u.feature_group_arn
-            """
-        )
-        linked += cur.rowcount
-        cur.execute(
-            """
-            UPDATE usage_usagepairdaily u SET feature_group_id = fg.id FROM catalog_featuregroup fg
-            WHERE u.feature_group_id IS NULL AND u.feature_group_arn <> '' AND fg.arn = u.feature_group_arn
-            """
-        )
-        linked += cur.rowcount
-        cur.execute(
-            """
-            UPDATE usage_cloudtrailevent e SET feature_group_id = fg.id FROM catalog_featuregroup fg
-            WHERE e.feature_group_id IS NULL AND e.feature_group_arn <> '' AND fg.arn = e.feature_group_arn
-            """
-        )
-        return linked + cur.rowcount
+        for model in _GROUP_LINKED:
+            cur.execute(
+                f"UPDATE {model._meta.db_table} u SET feature_group_id = fg.id FROM catalog_featuregroup fg"  # noqa: S608 (model metadata)
+                " WHERE u.feature_group_id IS NULL AND u.feature_group_arn <> '' AND fg.arn = u.feature_group_arn"
+            )
+            linked += cur.rowcount
+    return linked
 
 
 __all__ = [
