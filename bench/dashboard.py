@@ -308,7 +308,8 @@ def main() -> int:
                 _clean_derived(cur)
                 derived_rollups_fill(where="feature_group_arn LIKE %s", params=[BENCH_ARNS])
             with connection.cursor() as cur:
-                cur.execute("VACUUM FULL usage_usageprincipaldaily")  # no bloat from the refill
+                for table in ("usage_usageprincipaldaily", "usage_usagepairdaily"):  # no bloat from the refill
+                    cur.execute(f"VACUUM FULL {table}")
     else:
         if _seeded():  # rows a --keep run left, maybe of other sizes
             with connection.cursor() as cur:
