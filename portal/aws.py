@@ -245,8 +245,9 @@ _ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z")
 def parse_aws_timestamp(value: Any) -> dt.datetime:
     """botocore's timestamp parser, with a fast path for the two forms AWS sends.
 
-    botocore hands every timestamp to dateutil's general parser, which took ~15% of the CPU of
-    an S3 GetObject (its `Last-Modified` header; usage's workers make one GET per log file).
+    botocore hands every timestamp to dateutil's general parser: ~15% of the CPU of an S3
+    GetObject (its `Last-Modified` header: the download path's fallback, usage/aws.py), and a
+    ListObjectsV2 page carries 1,000 `LastModified`s; the sync's Search pages carry several a group.
     `Fri, 27 Nov 2026 11:52:56 GMT` (HTTP headers, RFC 7231) and `2026-11-27T11:52:56.000Z`
     (XML bodies, ISO 8601 in UTC) are parsed directly into the same instant botocore returns,
     aware, in UTC; anything else goes to botocore.
