@@ -308,3 +308,19 @@ def query_params(environ: dict[str, Any]) -> dict[str, str]:
             parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         )
     return params
+
+
+def key_account(environ: dict[str, Any], access_key: str) -> str:
+    """moto's account for an access key, looked up once per request.
+
+    moto's lookup scans every account's IAM keys (~37 µs with 31 accounts), and the fault check,
+    the cross-account check and the S3 fast path each need it for the same request.
+    """
+    cached = environ.get("sandbox.key_account")
+    if cached is not None and cached[0] == access_key:
+        return cached[1]
+    from moto.iam.models import get_account_id_from
+
+    account = get_account_id_from(access_key)
+    environ["sandbox.key_account"] = (access_key, account)
+    return account

@@ -91,7 +91,7 @@ def _credential(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _assumed_role(access_key: str) -> Any:
+def assumed_role(access_key: str) -> Any:
     from moto.sts.models import sts_backends
 
     for account in list(sts_backends.values()):
@@ -117,7 +117,7 @@ def check(environ: dict[str, Any]) -> str | None:
         return None
     if access_key.startswith("AKIA"):
         return None if _user_key_exists(access_key) else "invalid"
-    assumed = _assumed_role(access_key)
+    assumed = assumed_role(access_key)
     if assumed is None or token != assumed.session_token:
         return "invalid"
     with _lock:

@@ -56,7 +56,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-from ._common import query_params, read_body
+from ._common import key_account, query_params, read_body
 
 # A SigV4 credential scope, KEY/DATE/REGION/SERVICE/aws4_request; a SigV4A one (AWS4-ECDSA-P256-SHA256)
 # has no Region. check() runs for every service's requests: only an "s3" scope is S3's.
@@ -543,12 +543,10 @@ def requested_actions(
 
 def _caller_account(environ: dict[str, Any], access_key: str | None) -> str | None:
     """The caller's account as moto decides it: ``MOTO_ACCOUNT_ID``, ``x-moto-account-id``, the key."""
-    from moto.iam.models import get_account_id_from
-
     forced = os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID")
     if forced:
         return forced
-    return get_account_id_from(access_key) if access_key else None
+    return key_account(environ, access_key) if access_key else None
 
 
 def _caller(account: str, access_key: str | None, partition: str) -> Caller:
@@ -561,9 +559,9 @@ def _caller(account: str, access_key: str | None, partition: str) -> Caller:
     if stored is not None and getattr(stored, "role_arn", None):
         # Assumed-role credentials: the role, then this role session.
         identities.append(frozenset({stored.role_arn}))
-        from .auth import _assumed_role
+        from .auth import assumed_role
 
-        assumed = _assumed_role(access_key)
+        assumed = assumed_role(access_key)
         if assumed is not None:
             identities.append(frozenset({assumed.arn}))
     elif stored is not None and getattr(stored, "user_name", None):

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from ._common import query_params
+from ._common import key_account, query_params
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request")
 _PRESIGNED_CREDENTIAL = re.compile(r"^([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request$")
@@ -130,13 +130,13 @@ def _presigned_signer(environ: dict[str, Any]) -> tuple[str, str, bool] | None:
     return (scope.group(1), scope.group(2), True) if scope else None
 
 
-def _backend(access_key: str, region: str) -> Any:
+def _backend(environ: dict[str, Any], access_key: str, region: str) -> Any:
     """The caller's S3 backend (its continuation tokens), after noting the key's use as moto does."""
-    from moto.iam.models import get_account_id_from, mark_account_as_visited
+    from moto.iam.models import mark_account_as_visited
     from moto.s3.models import s3_backends
     from moto.utilities.utils import get_partition
 
-    account = get_account_id_from(access_key)
+    account = key_account(environ, access_key)
     mark_account_as_visited(account_id=account, access_key=access_key, service="s3", region=region)
     return s3_backends[account][get_partition(region)]
 
@@ -178,7 +178,7 @@ def handle(environ: dict[str, Any], start_response: Callable) -> list[bytes] | N
     bucket_name, _, key_name = path[1:].partition("/")
     if not _BUCKET.match(bucket_name):
         return None
-    backend = _backend(access_key, region)
+    backend = _backend(environ, access_key, region)
     bucket = _bucket(backend, bucket_name)
     if bucket is None:
         return None

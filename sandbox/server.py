@@ -61,7 +61,7 @@ from . import (
     search_index,
     state,
 )
-from ._common import read_body
+from ._common import key_account, read_body
 from .cloudtrail import control as cloudtrail_control
 from .cloudtrail import recorder as cloudtrail_recorder
 from .cloudtrail.service import SERVICE as CLOUDTRAIL
@@ -171,8 +171,6 @@ class SandboxApp:
 
     # ------------------------------------------------------------------ faults
     def match_fault(self, environ: dict[str, Any]):
-        from moto.iam.models import get_account_id_from
-
         ident = faults.request_identity(environ)
         target = environ.get("HTTP_X_AMZ_TARGET")
         content_type = environ.get("CONTENT_TYPE", "")
@@ -191,7 +189,7 @@ class SandboxApp:
                 params.update(parse_qs(read_body(environ).decode("utf-8", "replace")))
             operation = (params.get("Action") or [None])[0]
         account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or (
-            get_account_id_from(ident["access_key"]) if ident["access_key"] else None
+            key_account(environ, ident["access_key"]) if ident["access_key"] else None
         )
         fault = faults.take(ident["service"], operation, account, ident["region"])
         if fault is None:
