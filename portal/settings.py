@@ -330,7 +330,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for the access levels wherever they appear (requests, grants, shares).
-    "ENUM_NAME_OVERRIDES": {"AccessLevelEnum": "sharing.models.Grant.Permission"},
+    # Your access to a group (search, group API) is another set, `access` facet slugs: its own name,
+    # or the two would share one enum (`discoverable` documented as not allowed).
+    "ENUM_NAME_OVERRIDES": {
+        "AccessLevelEnum": "sharing.models.Grant.Permission",
+        "YourAccessEnum": "catalog.selectors.access.ACCESS_SLUGS",
+    },
     # Swagger UI served from our own static files (no CDN; CSP stays strict).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

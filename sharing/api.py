@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.models import AwsAccount, FeatureGroup
+from portal.api import error_responses
 from sharing import selectors, services
 from sharing.models import AccessRequest, Grant, Invitation, Notification, Share
 from sharing.services import SharingError
@@ -55,6 +56,13 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, allow_null=True)
     resource_share_arn = serializers.CharField(source="share.resource_share_arn", read_only=True, allow_null=True)
+    # Blank until an owner decides (declared: a read-only model field would not say it can be "").
+    granted_level = serializers.ChoiceField(
+        choices=Grant.Permission.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The level granted, once decided (an owner may grant less than asked); empty before.",
+    )
 
     class Meta:
         model = AccessRequest
@@ -283,7 +291,10 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             return AccessRequest.objects.none()
         return selectors.requests_visible_to(self.request.user).order_by("-created_at", "-id")
 
-    @extend_schema(request=AccessRequestCreateSerializer, responses={201: AccessRequestSerializer})
+    # 404: a group (or owner account) the body names that you cannot see, as for one in a path.
+    @extend_schema(
+        request=AccessRequestCreateSerializer, responses={201: AccessRequestSerializer, **error_responses(404)}
+    )
     def create(self, request: Request) -> Response:
         """Ask for access to a feature group (or a catalog's discoverability) for one of your accounts."""
         payload = AccessRequestCreateSerializer(data=request.data)
