@@ -9,7 +9,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from moto.sagemaker.exceptions import AWSValidationException, SagemakerClientError
@@ -324,3 +324,65 @@ def key_account(environ: dict[str, Any], access_key: str) -> str:
     account = get_account_id_from(access_key)
     environ["sandbox.key_account"] = (access_key, account)
     return account
+
+
+# --------------------------------------------------------------------------- credential scope
+
+# A SigV4 credential scope is KEY/DATE/REGION/SERVICE/aws4_request; a SigV4A one
+# (AWS4-ECDSA-P256-SHA256) has no Region: KEY/DATE/SERVICE/aws4_request.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+_SCOPE_REST = re.compile(r"^\d{8}/(?:([^/,\s]+)/)?([^/,\s]+)/aws4_request$")
+_HEADER_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/([^,\s]*)")
+_NOT_PARSED = object()
+
+
+class CredentialScope(NamedTuple):
+    """What a SigV4 or SigV4A signature names: whose key, for which Region and service.
+
+    `region` is None for SigV4A; `region` and `service` are both None when the key is followed by
+    something that is not a credential scope (moto serves such requests; the key is still the
+    caller's claim, and the credential check judges it).
+    """
+
+    access_key: str
+    region: str | None
+    service: str | None
+    presigned: bool  # named by a presigned URL's X-Amz-Credential, not an Authorization header
+
+
+def scope_parse(access_key: str, rest: str, *, presigned: bool) -> CredentialScope:
+    match = _SCOPE_REST.match(rest)
+    region, service = match.groups() if match else (None, None)
+    return CredentialScope(access_key, region, service, presigned)
+
+
+def credential_scope_of(credential: str, *, presigned: bool = True) -> CredentialScope | None:
+    """The scope in an `X-Amz-Credential` value (a presigned URL's, or a POST form's field)."""
+    access_key, _, rest = credential.partition("/")
+    if not access_key or any(ch in access_key for ch in ", \t\r\n"):
+        return None
+    return scope_parse(access_key, rest, presigned=presigned)
+
+
+def credential_scope(environ: dict[str, Any]) -> CredentialScope | None:
+    """The credential scope a request is signed with, read once per request; None if unsigned.
+
+    The Authorization header's, else a presigned URL's `X-Amz-Credential` (a request with an
+    Authorization header is judged by it alone, as AWS does). The credential check, the faults,
+    the CloudTrail recorder, S3's access rules and S3's fast path all ask.
+    """
+    cached = environ.get("sandbox.credential_scope", _NOT_PARSED)
+    if cached is not _NOT_PARSED:
+        return cached
+    scope = None
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if authorization:
+        match = _HEADER_CREDENTIAL.search(authorization)
+        if match:
+            scope = scope_parse(match.group(1), match.group(2), presigned=False)
+    elif "X-Amz-Credential" in environ.get("QUERY_STRING", ""):
+        credential = query_params(environ).get("X-Amz-Credential")
+        if credential is not None:
+            scope = credential_scope_of(credential)
+    environ["sandbox.credential_scope"] = scope
+    return scope

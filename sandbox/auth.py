@@ -35,7 +35,7 @@ import threading
 from typing import Any
 
 from . import clock
-from ._common import query_params
+from ._common import credential_scope, query_params
 
 _lock = threading.Lock()
 _expired: set[str] = set()  # access keys of sessions expired on demand
@@ -80,15 +80,12 @@ def protocol_of(signing_name: str) -> str | None:
 
 def _credential(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     """(access key, session token) from a SigV4 Authorization header or a presigned URL."""
-    match = re.search(r"Credential=([^/,\s]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    if match:
-        return match.group(1), environ.get("HTTP_X_AMZ_SECURITY_TOKEN")
-    if "X-Amz-Credential" not in environ.get("QUERY_STRING", ""):
+    scope = credential_scope(environ)
+    if scope is None:
         return None, None
-    query = query_params(environ)
-    if "X-Amz-Credential" in query:
-        return query["X-Amz-Credential"].split("/", 1)[0], query.get("X-Amz-Security-Token")
-    return None, None
+    if scope.presigned:
+        return scope.access_key, query_params(environ).get("X-Amz-Security-Token")
+    return scope.access_key, environ.get("HTTP_X_AMZ_SECURITY_TOKEN")
 
 
 def assumed_role(access_key: str) -> Any:

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from typing import Any
 from xml.sax.saxutils import escape
 
-from ._common import query_params
+from ._common import credential_scope
 
 _lock = threading.Lock()
 _ids = itertools.count(1)
@@ -31,7 +31,6 @@ DEFAULT_MESSAGES = {
     "InternalFailure": "An internal error occurred",
     "ServiceUnavailable": "Service is unavailable",
 }
-_CRED_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
 def add(spec: dict[str, Any]) -> dict[str, Any]:
@@ -133,14 +132,10 @@ def request_identity(environ: dict[str, Any]) -> dict[str, str | None]:
     A fault meant for a service applies however its requests are signed: a presigned URL
     (query-string authentication) names its credential scope in ``X-Amz-Credential``.
     """
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    match = _CRED_RE.search(auth)
-    if not match and not auth and "X-Amz-Credential=" in environ.get("QUERY_STRING", ""):
-        credential = query_params(environ).get("X-Amz-Credential", "")
-        match = _CRED_RE.search(f"Credential={credential}")
-    if not match:
+    scope = credential_scope(environ)
+    if scope is None or scope.service is None:
         return {"access_key": None, "region": None, "service": None}
-    return {"access_key": match.group(1), "region": match.group(2), "service": match.group(3)}
+    return {"access_key": scope.access_key, "region": scope.region, "service": scope.service}
 
 
 def error_response(fault: dict, protocol: str) -> tuple[str, list[tuple[str, str]], bytes]:

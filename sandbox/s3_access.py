@@ -56,12 +56,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-from ._common import key_account, query_params, read_body
+from ._common import CredentialScope, credential_scope, credential_scope_of, key_account, query_params, read_body
 
-# A SigV4 credential scope, KEY/DATE/REGION/SERVICE/aws4_request; a SigV4A one (AWS4-ECDSA-P256-SHA256)
-# has no Region. check() runs for every service's requests: only an "s3" scope is S3's.
-_CREDENTIAL_SCOPE = re.compile(r"^([^/,\s]+)/\d{8}/(?:([^/,\s]+)/)?([^/,\s]+)/aws4_request$")
-_HEADER_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/(?:([^/,\s]+)/)?([^/,\s]+)/aws4_request(?:[,\s]|$)")
 # A SigV2 presigned URL's parameters: https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
 _V2_QUERY = ("AWSAccessKeyId", "Signature", "Expires")
 
@@ -363,11 +359,14 @@ def policy_allows(policy: bytes | str | None, caller: Caller, action: str, resou
 Signer = tuple[str | None, str | None]
 
 
-def _scope_signer(scope: re.Match[str] | None) -> Signer | None:
-    """The signer of an S3 credential scope; None for another service's; (None, None) if unreadable."""
-    if scope is None:
+def _scope_signer(scope: CredentialScope | None) -> Signer | None:
+    """The signer of an S3 credential scope; None for another service's; (None, None) if unreadable.
+
+    check() runs for every service's requests: only an "s3" scope is S3's.
+    """
+    if scope is None or scope.service is None:
         return (None, None)
-    return (scope.group(1), scope.group(2)) if scope.group(3) == "s3" else None
+    return (scope.access_key, scope.region) if scope.service == "s3" else None
 
 
 def _signer(environ: dict[str, Any]) -> Signer | None:
@@ -377,12 +376,12 @@ def _signer(environ: dict[str, Any]) -> Signer | None:
         if authorization.startswith("AWS "):  # SigV2: "AWS AKID:signature"
             access_key, colon, _ = authorization[4:].strip().rpartition(":")
             return (access_key if colon and access_key else None, None)
-        return _scope_signer(_HEADER_SCOPE.search(authorization))
+        return _scope_signer(credential_scope(environ))
     query = environ.get("QUERY_STRING", "")
     if "X-Amz-" in query or "AWSAccessKeyId" in query or "Signature" in query:
         params = query_params(environ)
         if "X-Amz-Credential" in params:
-            return _scope_signer(_CREDENTIAL_SCOPE.match(params["X-Amz-Credential"]))
+            return _scope_signer(credential_scope(environ))
         if "AWSAccessKeyId" in params:
             return (params["AWSAccessKeyId"] or None, None)
         if {"X-Amz-Signature", "X-Amz-Algorithm", "Signature"} & set(params):
@@ -420,7 +419,7 @@ def _form_signer(fields: dict[str, str]) -> Signer | None:
     https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html
     """
     if "x-amz-credential" in fields:
-        return _scope_signer(_CREDENTIAL_SCOPE.match(fields["x-amz-credential"])) or (None, None)
+        return _scope_signer(credential_scope_of(fields["x-amz-credential"], presigned=False)) or (None, None)
     if "awsaccesskeyid" in fields:
         return (fields["awsaccesskeyid"] or None, None)
     if {"x-amz-signature", "signature", "policy"} & set(fields):
@@ -629,8 +628,8 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
     if "X-Amz-Credential" not in query or environ.get("HTTP_AUTHORIZATION"):
         return None
     params = query_params(environ)
-    scope = _CREDENTIAL_SCOPE.match(params.get("X-Amz-Credential", ""))
-    if scope is None or scope.group(3) != "s3" or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+    scope = credential_scope(environ)
+    if scope is None or scope.service != "s3" or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
         return None
     from . import clock
 

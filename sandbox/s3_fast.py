@@ -37,10 +37,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from ._common import key_account, query_params
+from ._common import credential_scope, key_account, query_params
 
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request")
-_PRESIGNED_CREDENTIAL = re.compile(r"^([^/,\s]+)/\d{8}/([^/]+)/s3/aws4_request$")
 # A SigV4 presigned URL's query parameters (X-Amz-Security-Token only with temporary credentials).
 # https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 _PRESIGNED_PARAMS = frozenset(
@@ -92,7 +90,7 @@ def _request_id() -> str:
     return gen_amzn_requestid_long()
 
 
-def _plain(environ: dict[str, Any], query: str) -> tuple[str, str, bool] | None:
+def _plain(environ: dict[str, Any]) -> tuple[str, str, bool] | None:
     """(access key, region, presigned) when the request is a plain, path-style, signed S3 call.
 
     Signed either in the Authorization header or, for an object, by a SigV4 presigned URL whose
@@ -103,16 +101,12 @@ def _plain(environ: dict[str, Any], query: str) -> tuple[str, str, bool] | None:
     for name in environ:
         if name.startswith("HTTP_") and name not in _PLAIN_HEADERS:
             return None
-    authorization = environ.get("HTTP_AUTHORIZATION")
-    if authorization:
-        header = _CREDENTIAL.search(authorization)
-        if header is None:
-            return None
-        signer = (header.group(1), header.group(2), False)
-    else:
-        signer = _presigned_signer(environ) if query else None
-        if signer is None:
-            return None
+    scope = credential_scope(environ)
+    if scope is None or scope.service != "s3" or scope.region is None:
+        return None
+    if scope.presigned and not _presigned_plain(environ):
+        return None
+    signer = (scope.access_key, scope.region, scope.presigned)
     from moto import settings
 
     if settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf") or "MOTO_ACCOUNT_ID" in os.environ:
@@ -120,14 +114,14 @@ def _plain(environ: dict[str, Any], query: str) -> tuple[str, str, bool] | None:
     return signer
 
 
-def _presigned_signer(environ: dict[str, Any]) -> tuple[str, str, bool] | None:
+def _presigned_plain(environ: dict[str, Any]) -> bool:
+    """A SigV4 presigned URL whose query holds nothing but the signature's parameters."""
     params = query_params(environ)
-    if not params.keys() <= _PRESIGNED_PARAMS or params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
-        return None
-    if "X-Amz-Signature" not in params:
-        return None
-    scope = _PRESIGNED_CREDENTIAL.match(params.get("X-Amz-Credential", ""))
-    return (scope.group(1), scope.group(2), True) if scope else None
+    return (
+        params.keys() <= _PRESIGNED_PARAMS
+        and params.get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256"
+        and "X-Amz-Signature" in params
+    )
 
 
 def _backend(environ: dict[str, Any], access_key: str, region: str) -> Any:
@@ -171,7 +165,7 @@ def handle(environ: dict[str, Any], start_response: Callable) -> list[bytes] | N
     path, _, query = raw.partition("?")
     if not path.startswith("/") or not _SAFE.match(path) or "//" in path:
         return None
-    signer = _plain(environ, query)
+    signer = _plain(environ)
     if signer is None:
         return None
     access_key, region, presigned = signer

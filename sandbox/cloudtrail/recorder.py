@@ -28,10 +28,10 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
+from .._common import credential_scope
 from . import records as R
 
 RECORDED_SERVICES = {"sagemaker": R.SAGEMAKER, "ram": R.RAM, "sts": R.STS}
-_CRED_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _ARN_ACCOUNT_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
 _rng = random.Random()
 _rng_lock = threading.Lock()
@@ -172,10 +172,10 @@ def records_for_request(
     """The CloudTrail records of one sandbox request (empty when CloudTrail would not log it)."""
     if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
         return []
-    match = _CRED_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if not match:
+    scope = credential_scope(environ)
+    if scope is None or scope.presigned or scope.region is None:  # as the Authorization header names them
         return []
-    access_key, region, service = match.groups()
+    access_key, region, service = scope.access_key, scope.region, scope.service
     source = RECORDED_SERVICES.get(service)
     if source is None:
         return []
