@@ -8,9 +8,11 @@ import datetime as dt
 import io
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
 
 from moto.sagemaker.exceptions import AWSValidationException, SagemakerClientError
 
@@ -386,3 +388,31 @@ def credential_scope(environ: dict[str, Any]) -> CredentialScope | None:
             scope = credential_scope_of(credential)
     environ["sandbox.credential_scope"] = scope
     return scope
+
+
+# --------------------------------------------------------------------------- S3 errors
+
+
+def s3_error_document(
+    code: str, message: str, details: Iterable[tuple[str, str]] = ()
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """S3's error document and its headers; `details` are the extra elements some errors carry
+    (`<Method>`, `<X-Amz-Expires>`, …). Every value is escaped.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+    """
+    request_id = uuid.uuid4().hex[:16].upper()
+    host_id = uuid.uuid4().hex
+    extra = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in details)
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>{extra}"
+        f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>"
+    ).encode()
+    headers = [
+        ("Content-Type", "application/xml"),
+        ("x-amz-request-id", request_id),
+        ("x-amz-id-2", host_id),
+        ("Content-Length", str(len(body))),
+    ]
+    return body, headers

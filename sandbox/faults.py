@@ -17,7 +17,7 @@ from http import HTTPStatus
 from typing import Any
 from xml.sax.saxutils import escape
 
-from ._common import credential_scope
+from ._common import credential_scope, s3_error_document
 
 _lock = threading.Lock()
 _ids = itertools.count(1)
@@ -162,10 +162,7 @@ def error_response(fault: dict, protocol: str) -> tuple[str, list[tuple[str, str
         ).encode()
         headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
     else:  # rest-xml (S3)
-        body = (
-            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
-            f"<RequestId>{request_id}</RequestId></Error>"
-        ).encode()
-        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+        body, headers = s3_error_document(code, message)
+        return status_line, headers, body
     headers.append(("Content-Length", str(len(body))))
     return status_line, headers, body

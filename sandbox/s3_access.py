@@ -49,14 +49,21 @@ import functools
 import json
 import os
 import re
-import uuid
 from collections.abc import Callable
 from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-from ._common import CredentialScope, credential_scope, credential_scope_of, key_account, query_params, read_body
+from ._common import (
+    CredentialScope,
+    credential_scope,
+    credential_scope_of,
+    key_account,
+    query_params,
+    read_body,
+    s3_error_document,
+)
 
 # A SigV2 presigned URL's parameters: https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
 _V2_QUERY = ("AWSAccessKeyId", "Signature", "Expires")
@@ -571,22 +578,15 @@ def _caller(account: str, access_key: str | None, partition: str) -> Caller:
 
 
 def _error(
-    environ: dict[str, Any], start_response: Callable, status: str, code: str, message: str, extra: str = ""
+    environ: dict[str, Any],
+    start_response: Callable,
+    status: str,
+    code: str,
+    message: str,
+    details: tuple[tuple[str, str], ...] = (),
 ) -> list[bytes]:
     """S3's error document (a HEAD response carries no body, as S3's does not)."""
-    request_id = uuid.uuid4().hex[:16].upper()
-    host_id = uuid.uuid4().hex
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message>{extra}"
-        f"<RequestId>{request_id}</RequestId><HostId>{host_id}</HostId></Error>"
-    ).encode()
-    headers = [
-        ("Content-Type", "application/xml"),
-        ("x-amz-request-id", request_id),
-        ("x-amz-id-2", host_id),
-        ("Content-Length", str(len(body))),
-    ]
+    body, headers = s3_error_document(code, message, details)
     start_response(status, headers)
     return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
@@ -603,7 +603,7 @@ def _method_not_allowed(environ: dict[str, Any], start_response: Callable) -> li
         "405 Method Not Allowed",
         "MethodNotAllowed",
         "The specified method is not allowed against this resource.",
-        f"<Method>{method}</Method>",
+        (("Method", method),),
     )
 
 
@@ -674,8 +674,11 @@ def presigned_url_check(environ: dict[str, Any], start_response: Callable) -> li
         "403 Forbidden",
         "AccessDenied",
         "Request has expired",
-        f"<X-Amz-Expires>{expires}</X-Amz-Expires><Expires>{valid_until:%Y-%m-%dT%H:%M:%SZ}</Expires>"
-        f"<ServerTime>{now:%Y-%m-%dT%H:%M:%SZ}</ServerTime>",
+        (
+            ("X-Amz-Expires", expires),
+            ("Expires", f"{valid_until:%Y-%m-%dT%H:%M:%SZ}"),
+            ("ServerTime", f"{now:%Y-%m-%dT%H:%M:%SZ}"),
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""One reading of a request's SigV4 / SigV4A credential scope for every part of the sandbox."""
+"""How the sandbox reads a request (its credential scope) and writes S3 errors, in one place each."""
 
 from __future__ import annotations
 
@@ -49,3 +49,21 @@ def test_form_field_scope():
     )
     assert credential_scope_of("") is None
     assert credential_scope_of("/20261127/eu-west-1/s3/aws4_request") is None
+
+
+def test_s3_error_document_is_well_formed_whatever_the_values():
+    from xml.etree import ElementTree
+
+    from sandbox._common import s3_error_document
+
+    body, headers = s3_error_document("AccessDenied", "a <b> & c", (("Method", "G<E>T"),))
+    document = ElementTree.fromstring(body)
+    assert (document.findtext("Code"), document.findtext("Message"), document.findtext("Method")) == (
+        "AccessDenied",
+        "a <b> & c",
+        "G<E>T",
+    )
+    names = dict(headers)
+    assert names["x-amz-request-id"] == document.findtext("RequestId")
+    assert names["x-amz-id-2"] == document.findtext("HostId")
+    assert names["Content-Length"] == str(len(body))
