@@ -37,6 +37,11 @@ def path(request, monkeypatch):
     return request.param
 
 
+# For the tests whose requests the fast path never answers (writes, policy calls, subresources): the
+# "fast path" run would repeat the "moto" one.
+moto_only = pytest.mark.parametrize("path", ["moto"], indirect=True)
+
+
 @pytest.fixture
 def world(clean_sandbox, path):
     url = clean_sandbox.url
@@ -56,6 +61,11 @@ def world(clean_sandbox, path):
 
 def _policy(*statements: dict) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _set_policy(world, *statements: dict) -> None:
+    """The owner puts a bucket policy of these statements on BUCKET."""
+    world["owner"].put_bucket_policy(Bucket=BUCKET, Policy=_policy(*statements))
 
 
 def _denied(call) -> ClientError:
@@ -108,17 +118,15 @@ def test_the_refusal_is_s3s_error_document(world):
 
 
 def test_a_grant_to_the_accounts_root_allows_only_the_granted_action_and_objects(world):
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Sid": "OtherReadsReports",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/reports/*",
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Sid": "OtherReadsReports",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/reports/*",
+        },
     )
     role = world["role"]
     assert role.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b'{"rows": 3}'
@@ -147,16 +155,14 @@ def test_every_way_of_naming_the_caller_grants(world, principal):
         principal = {"AWS": principal}
     if isinstance(principal, list):
         principal = {"AWS": principal}
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": ["s3:Get*", "s3:ListBucket"],
-                "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["s3:Get*", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+        },
     )
     role = world["role"]
     assert role.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b'{"rows": 3}'
@@ -165,16 +171,14 @@ def test_every_way_of_naming_the_caller_grants(world, principal):
 
 
 def test_a_grant_to_a_role_does_not_cover_another_account(world):
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": OTHER_ROLE},
-                "Action": "s3:*",
-                "Resource": f"arn:aws:s3:::{BUCKET}/*",
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": OTHER_ROLE},
+            "Action": "s3:*",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        },
     )
     world["role"].put_object(Bucket=BUCKET, Key="reports/from-other.json", Body=b"{}")
     assert world["owner"].get_object(Bucket=BUCKET, Key="reports/from-other.json")["Body"].read() == b"{}"
@@ -182,22 +186,20 @@ def test_a_grant_to_a_role_does_not_cover_another_account(world):
 
 
 def test_an_explicit_deny_beats_an_allow(world):
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
-            },
-            {
-                "Effect": "Deny",
-                "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/private/*",
-            },
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+        },
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/private/*",
+        },
     )
     _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key="private/secret.txt"))
     assert world["role"].get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b'{"rows": 3}'
@@ -205,17 +207,15 @@ def test_an_explicit_deny_beats_an_allow(world):
 
 
 def test_a_conditional_grant_is_not_taken_on_trust(world):
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": OTHER},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/*",
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": OTHER},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+        },
     )
     _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key=KEY))
 
@@ -253,16 +253,14 @@ def test_copying_from_another_accounts_bucket_needs_its_grant(world):
     platform.create_bucket(Bucket="platform-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     source = {"Bucket": BUCKET, "Key": KEY}
     _access_denied(lambda: platform.copy_object(Bucket="platform-bucket", Key="copy.json", CopySource=source))
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": PLATFORM},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/*",
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": PLATFORM},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        },
     )
     platform.copy_object(Bucket="platform-bucket", Key="copy.json", CopySource=source)
     assert platform.get_object(Bucket="platform-bucket", Key="copy.json")["Body"].read() == b'{"rows": 3}'
@@ -302,26 +300,21 @@ def test_a_deny_with_not_principal_naming_only_the_account_still_denies_its_role
 
 
 def test_a_deny_with_not_principal_naming_the_account_role_and_session_exempts_that_session(world):
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(ANYONE_LISTS, _deny_everyone_but(f"arn:aws:iam::{OTHER}:root", OTHER_ROLE, OTHER_SESSION)),
-    )
+    _set_policy(world, ANYONE_LISTS, _deny_everyone_but(f"arn:aws:iam::{OTHER}:root", OTHER_ROLE, OTHER_SESSION))
     assert [o["Key"] for o in world["role"].list_objects_v2(Bucket=BUCKET)["Contents"]] == ["private/secret.txt", KEY]
     _access_denied(lambda: world["platform"].list_objects_v2(Bucket=BUCKET))
 
 
 def test_an_allow_with_not_principal_grants_nothing(world):
     # NotPrincipal is only supported with Deny; an Allow with it must not open the bucket.
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "NotPrincipal": {"AWS": f"arn:aws:iam::{PLATFORM}:root"},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/*",
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "NotPrincipal": {"AWS": f"arn:aws:iam::{PLATFORM}:root"},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        },
     )
     _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key=KEY))
 
@@ -335,10 +328,11 @@ def test_a_deny_with_a_policy_variable_applies(world, element):
         "Resource": f"arn:aws:s3:::{BUCKET}/*",
     }
     deny[element] = f"arn:aws:s3:::{BUCKET}/${{aws:username}}/*" if element == "Resource" else "s3:${aws:username}"
-    world["owner"].put_bucket_policy(Bucket=BUCKET, Policy=_policy(ANYONE_READS, deny))
+    _set_policy(world, ANYONE_READS, deny)
     _access_denied(lambda: world["role"].get_object(Bucket=BUCKET, Key=KEY))
 
 
+@moto_only
 def test_bucket_policy_calls_from_another_account_are_not_allowed_even_when_granted(world):
     # S3: without the permission 403 AccessDenied; with it, but outside the owner's account,
     # 405 MethodNotAllowed (GetBucketPolicy, PutBucketPolicy, DeleteBucketPolicy API reference).
@@ -369,19 +363,18 @@ def test_bucket_policy_calls_from_another_account_are_not_allowed_even_when_gran
 
 
 def _grant(world, *actions: str) -> None:
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": OTHER},
-                "Action": [f"s3:{action}" for action in actions],
-                "Resource": f"arn:aws:s3:::{BUCKET}/*",
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": OTHER},
+            "Action": [f"s3:{action}" for action in actions],
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        },
     )
 
 
+@moto_only
 def test_with_a_version_id_object_subresources_need_their_version_actions(world):
     world["owner"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     version = world["owner"].put_object(Bucket=BUCKET, Key=KEY, Body=b"v2")["VersionId"]
@@ -405,6 +398,7 @@ def test_with_a_version_id_object_subresources_need_their_version_actions(world)
     assert attributes["ETag"]
 
 
+@moto_only
 def test_get_object_attributes_also_needs_the_read_permission(world):
     _grant(world, "GetObjectAttributes")
     _access_denied(lambda: world["role"].get_object_attributes(Bucket=BUCKET, Key=KEY, ObjectAttributes=["ETag"]))
@@ -412,6 +406,7 @@ def test_get_object_attributes_also_needs_the_read_permission(world):
     assert world["role"].get_object_attributes(Bucket=BUCKET, Key=KEY, ObjectAttributes=["ObjectSize"])["ObjectSize"]
 
 
+@moto_only
 def test_deleting_versions_in_a_batch_needs_delete_object_version(world):
     world["owner"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     version = world["owner"].put_object(Bucket=BUCKET, Key=KEY, Body=b"v2")["VersionId"]
@@ -423,6 +418,7 @@ def test_deleting_versions_in_a_batch_needs_delete_object_version(world):
     assert world["role"].delete_objects(Bucket=BUCKET, Delete=versioned)["Deleted"][0]["VersionId"] == version
 
 
+@moto_only
 def test_writing_an_object_with_an_acl_or_tags_needs_those_permissions_too(world):
     role = world["role"]
     _grant(world, "PutObject")
@@ -461,16 +457,14 @@ def _raw_access_denied(response: requests.Response) -> None:
 
 
 def _grant_platform_reads(world) -> None:
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": PLATFORM},
-                "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": f"arn:aws:s3:::{BUCKET}/*",
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": PLATFORM},
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        },
     )
 
 
@@ -499,6 +493,7 @@ def test_a_sigv4a_signed_request_is_checked_like_any_other(world):
     assert requests.get(url, headers=headers, timeout=10).content == b'{"rows": 3}'
 
 
+@moto_only
 @pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
 def test_a_signed_post_upload_is_checked_like_any_other(world, signature_version):
     # Browser-based uploads carry the credential in the form (X-Amz-Credential, or AWSAccessKeyId for SigV2).
@@ -539,16 +534,14 @@ def test_a_question_mark_in_a_copy_sources_key_is_part_of_the_key(world):
     platform = world["platform"]
     platform.create_bucket(Bucket="platform-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     world["owner"].put_object(Bucket=BUCKET, Key="data?v.json", Body=b"q")
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": PLATFORM},
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/*.json",
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": PLATFORM},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/*.json",
+        },
     )
     source = {"Bucket": BUCKET, "Key": "data?v.json"}
     platform.copy_object(Bucket="platform-bucket", Key="copy.json", CopySource=source)
@@ -556,16 +549,14 @@ def test_a_question_mark_in_a_copy_sources_key_is_part_of_the_key(world):
 
 
 def test_a_subresource_listing_with_its_options_maps_to_its_action(world):
-    world["owner"].put_bucket_policy(
-        Bucket=BUCKET,
-        Policy=_policy(
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": OTHER},
-                "Action": ["s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:GetInventoryConfiguration"],
-                "Resource": f"arn:aws:s3:::{BUCKET}",
-            }
-        ),
+    _set_policy(
+        world,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": OTHER},
+            "Action": ["s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:GetInventoryConfiguration"],
+            "Resource": f"arn:aws:s3:::{BUCKET}",
+        },
     )
     role = world["role"]
     versions = role.list_object_versions(
