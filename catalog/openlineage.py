@@ -41,6 +41,27 @@ GLUE_TABLE_ARN_RE = re.compile(
 )
 
 
+class _Text(serializers.CharField):
+    """A JSON string. DRF's CharField also takes numbers (`"name": 0` became "0"); the spec's
+    names, producer and schemaURL are strings, and strict validation says so."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _UuidText(serializers.UUIDField):
+    """A UUID written as a JSON string (DRF's UUIDField also reads an integer as UUID(int=...))."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class _FacetsField(serializers.DictField):
     """A facets object: names to objects. Pantry keeps facets as sent."""
 
@@ -49,9 +70,9 @@ class _FacetsField(serializers.DictField):
 
 
 class SymlinkIdentifierSerializer(serializers.Serializer):
-    namespace = serializers.CharField(max_length=MAX_NAME)
-    name = serializers.CharField(max_length=MAX_NAME)
-    type = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    namespace = _Text(max_length=MAX_NAME)
+    name = _Text(max_length=MAX_NAME)
+    type = _Text(max_length=100, required=False, allow_blank=True)
 
 
 class SymlinksFacetSerializer(serializers.Serializer):
@@ -59,8 +80,8 @@ class SymlinksFacetSerializer(serializers.Serializer):
 
 
 class DatasetSerializer(serializers.Serializer):
-    namespace = serializers.CharField(max_length=MAX_NAME)
-    name = serializers.CharField(max_length=MAX_NAME)
+    namespace = _Text(max_length=MAX_NAME)
+    name = _Text(max_length=MAX_NAME)
     facets = _FacetsField()
     inputFacets = _FacetsField()  # noqa: N815 - the spec's field name
     outputFacets = _FacetsField()  # noqa: N815
@@ -82,13 +103,13 @@ class DatasetSerializer(serializers.Serializer):
 
 
 class RunSerializer(serializers.Serializer):
-    runId = serializers.UUIDField()  # noqa: N815
+    runId = _UuidText()  # noqa: N815
     facets = _FacetsField()
 
 
 class JobSerializer(serializers.Serializer):
-    namespace = serializers.CharField(max_length=512)
-    name = serializers.CharField(max_length=512)
+    namespace = _Text(max_length=512)
+    name = _Text(max_length=512)
     facets = _FacetsField()
 
 
@@ -106,8 +127,8 @@ class JobEventSerializer(_EventSerializer):
 
     expected = "an OpenLineage JobEvent object"
     eventTime = serializers.DateTimeField()  # noqa: N815
-    producer = serializers.CharField(max_length=2048)
-    schemaURL = serializers.CharField(max_length=2048)  # noqa: N815
+    producer = _Text(max_length=2048)
+    schemaURL = _Text(max_length=2048)  # noqa: N815
     job = JobSerializer()
     inputs = serializers.ListField(child=DatasetSerializer(), required=False, max_length=MAX_DATASETS)
     outputs = serializers.ListField(child=DatasetSerializer(), required=False, max_length=MAX_DATASETS)
@@ -118,8 +139,8 @@ class DatasetEventSerializer(_EventSerializer):
 
     expected = "an OpenLineage DatasetEvent object"
     eventTime = serializers.DateTimeField()  # noqa: N815
-    producer = serializers.CharField(max_length=2048)
-    schemaURL = serializers.CharField(max_length=2048)  # noqa: N815
+    producer = _Text(max_length=2048)
+    schemaURL = _Text(max_length=2048)  # noqa: N815
     dataset = DatasetSerializer()
 
 
@@ -129,8 +150,8 @@ class RunEventSerializer(_EventSerializer):
     expected = "an OpenLineage RunEvent object"
     eventType = serializers.ChoiceField(choices=EVENT_TYPES, required=False)  # noqa: N815
     eventTime = serializers.DateTimeField()  # noqa: N815
-    producer = serializers.CharField(max_length=2048)
-    schemaURL = serializers.CharField(max_length=2048)  # noqa: N815
+    producer = _Text(max_length=2048)
+    schemaURL = _Text(max_length=2048)  # noqa: N815
     run = RunSerializer()
     job = JobSerializer()
     inputs = serializers.ListField(child=DatasetSerializer(), required=False, max_length=MAX_DATASETS)

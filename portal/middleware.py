@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
@@ -134,7 +135,16 @@ class BadInputMiddleware:
                 raise BadInput(400, "A request header contains a NUL character.")
         self._decode_body(request)
         if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and _is_form(request):
-            _refuse_nul(request.POST, "A form field")
+            # Django's form limits (DATA_UPLOAD_MAX_*) raise here, outside any
+            # view: answered like every other bad input, JSON under /api/.
+            try:
+                _refuse_nul(request.POST, "A form field")
+            except RequestDataTooBig:
+                raise BadInput(413, "The form is larger than Pantry accepts.") from None
+            except TooManyFieldsSent:
+                raise BadInput(400, "The form has more fields than Pantry accepts.") from None
+            except TooManyFilesSent:
+                raise BadInput(400, "The form has more files than Pantry accepts.") from None
 
     def _decode_body(self, request: HttpRequest) -> None:
         encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
@@ -147,6 +157,16 @@ class BadInputMiddleware:
             # Form posts are bounded by Django's own DATA_UPLOAD_MAX_* settings.
             raise BadInput(413, f"The request body is larger than {limit} bytes.")
         if encoding in ("", "identity"):
+            if length and not _is_form(request):
+                # Read here, bounded by our limit, so that Django's lower
+                # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB, meant for forms) does
+                # not refuse a JSON body under it with a bare 400 when DRF
+                # reads `request.body`.
+                body = request.read(limit + 1)
+                if len(body) > limit:
+                    raise BadInput(413, f"The request body is larger than {limit} bytes.")
+                request._body = body
+                request._stream = io.BytesIO(body)
             return
         if encoding not in ("gzip", "x-gzip"):
             raise BadInput(415, f"Content-Encoding {encoding!r} is not supported; send gzip or no encoding.")

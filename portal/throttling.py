@@ -9,13 +9,15 @@
   person (session) and per personal token. A 429 says when to retry, in the
   API's usual `{"detail": ...}` body with a `Retry-After` header. Every
   endpoint needs a person or a token, so anonymous calls are 401s first.
-- `CappedPageNumberPagination`: `?page_size=` up to `PANTRY_API_MAX_PAGE_SIZE`.
+- `CappedPageNumberPagination`: `?page_size=` up to `PANTRY_API_MAX_PAGE_SIZE`;
+  a value that is not a whole number from 1 is a 400, not a page of the default size.
 """
 
 from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -62,3 +64,25 @@ class CappedPageNumberPagination(PageNumberPagination):
     @property
     def max_page_size(self) -> int:  # read per request, so tests and deployments can change it
         return settings.PANTRY_API_MAX_PAGE_SIZE
+
+    def get_page_size(self, request) -> int:
+        # DRF falls back to the default size for `page_size=abc` or `0`: a typo then reads as
+        # "the API ignores my page size". Like an unknown parameter, it is a 400 that says why.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None:
+            if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+                raise ValidationError(
+                    {
+                        self.page_size_query_param: [
+                            f"A whole number from 1 (at most {self.max_page_size} are returned)."
+                        ]
+                    }
+                )
+        return super().get_page_size(request)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters

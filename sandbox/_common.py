@@ -36,6 +36,17 @@ def validation(message: str) -> AWSValidationException:
     return AWSValidationException(message)
 
 
+def descending(sort_order: str | None) -> bool:
+    """``SortOrder`` of a SageMaker list call: Descending by default; anything but the two
+    enum values is the ValidationException AWS answers (it used to sort ascending quietly)."""
+    if sort_order not in (None, "Ascending", "Descending"):
+        raise validation(
+            f"1 validation error detected: Value '{sort_order}' at 'sortOrder' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Ascending, Descending]"
+        )
+    return sort_order != "Ascending"
+
+
 def to_naive_utc(value: Any) -> Any:
     """Normalise datetimes (aware or naive UTC) and epoch numbers to naive UTC datetimes."""
     if isinstance(value, dt.datetime):

@@ -42,6 +42,12 @@ def add(spec: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("delay_seconds must be a number of seconds between 0 and 60")
     if not spec.get("error_code") and delay <= 0:
         raise ValueError("error_code or delay_seconds is required")
+    if spec.get("service") == "s3" and spec.get("operation"):
+        # `match_fault` tells operations apart by X-Amz-Target, a REST-JSON route or Action=;
+        # S3's REST-XML requests have none of them, so such a fault would never apply.
+        raise ValueError(
+            "S3 faults match every S3 request of the service, account and Region; they cannot name an operation"
+        )
     for field in ("count", "status"):
         if spec.get(field) is not None and (isinstance(spec[field], bool) or not isinstance(spec[field], int)):
             raise ValueError(f"{field} must be an integer")

@@ -22,7 +22,8 @@ Sandbox choices (documented differences from AWS):
 * Timestamp filter values must be ``YYYY-mm-dd'T'HH:MM:SS`` (``ValidationException`` otherwise).
 * Search indexing lag (``POST /_sandbox/search-lag``): feature metadata edited while a lag is set
   stays searchable in its previous version until the lag passes or the index is flushed.
-* ``ListFeatureGroups`` defaults to ``MaxResults=10`` and ``CreationTime`` descending.
+* ``ListFeatureGroups`` defaults to ``MaxResults=10`` and ``CreationTime`` descending; a ``SortOrder``
+  other than Ascending / Descending is a ``ValidationException`` (also ``ListContexts`` / ``ListAssociations``).
 * A feature group ARN of another account resolves only when :mod:`sandbox.state` grants the
   caller access (``AccessDeniedException`` otherwise).
 """
@@ -46,6 +47,7 @@ from ._common import (
     AccessDeniedException,
     ResourceNotFound,
     check_max_results,
+    descending,
     make_matcher,
     paginate,
     paginate_after,
@@ -430,7 +432,7 @@ class FeatureStoreBackendMixin:
         sort_by = sort_by or "CreationTime"
         if sort_by not in keys:
             raise validation(f"Invalid SortBy: {sort_by}")
-        reverse = (sort_order or "Descending") == "Descending"
+        reverse = descending(sort_order)
         items.sort(key=lambda f: f.arn, reverse=reverse)
         items.sort(key=keys[sort_by], reverse=reverse)
         scope = f"lfg:{name_contains}:{status_equals}:{sort_by}:{sort_order}"

@@ -34,6 +34,7 @@ from ._common import (
     ResourceNotFound,
     check_max_results,
     decode_token,
+    descending,
     paginate,
     to_naive_utc,
     validation,
@@ -341,7 +342,7 @@ class LineageBackendMixin:
             items = [e for e in items if e.creation_time < to_naive_utc(created_before)]
         if sort_by not in (None, "Name", "CreationTime"):
             raise validation(f"Invalid SortBy: {sort_by}")
-        reverse = (sort_order or "Descending") == "Descending"
+        reverse = descending(sort_order)
         items.sort(key=lambda e: e.arn, reverse=reverse)
         if sort_by == "Name":
             items.sort(key=lambda e: (e.name or "").lower(), reverse=reverse)
@@ -418,7 +419,7 @@ class LineageBackendMixin:
         sort_by = sort_by or "CreationTime"
         if sort_by not in ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "CreationTime"):
             raise validation(f"Invalid SortBy: {sort_by}")
-        reverse = (sort_order or "Descending") == "Descending"
+        reverse = descending(sort_order)
         s.sort(key=lambda a: (a["SourceArn"], a["DestinationArn"]), reverse=reverse)
         s.sort(key=lambda a: a.get(sort_by) or "", reverse=reverse)
         scope = f"lassoc:{filters}:{sort_by}:{sort_order}"

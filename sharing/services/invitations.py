@@ -11,7 +11,7 @@ from django.utils import timezone
 from catalog.models import AwsAccount
 from portal.audit import audit_log
 from portal.aws import AwsError
-from sharing.aws import RamInvitationExpired, client_token, ram_error_message, ram_gateway
+from sharing.aws import RamInvitationAnswered, RamInvitationExpired, client_token, ram_error_message, ram_gateway
 from sharing.models import AccessRequest, Grant, Invitation, Notification
 from sharing.services.common import SharingError, is_account_admin, is_owner, notify, people_of, url_for
 from sharing.services.shares import _audit_grant, invitation_upsert, request_grant_apply
@@ -138,16 +138,15 @@ def _invitation_expired(invitation: Invitation, *, actor=None) -> None:
 def invitation_accept(*, invitation: Invitation, actor) -> Invitation:
     if not is_account_admin(actor, invitation.receiver_account):
         raise PermissionDenied("Only the receiving account's admins answer its invitations.")
-    expired = False
+    refusal = ""  # committed first, then told to the admin
     with transaction.atomic():
         locked = _lock(invitation)
         if locked.status == Invitation.Status.ACCEPTED:
             return locked  # accepted already (a double submit)
         if locked.status == Invitation.Status.REJECTED:
             raise SharingError("This invitation was rejected.")
-        if locked.has_expired:
-            expired = True
-        else:
+        record = None
+        if not locked.has_expired:
             try:
                 record = ram_gateway(
                     locked.receiver_account, locked.region or _region_of(locked)
@@ -155,11 +154,19 @@ def invitation_accept(*, invitation: Invitation, actor) -> Invitation:
                     invitation_arn=locked.invitation_arn, client_token=client_token("pantry-accept", locked.uuid)
                 )
             except RamInvitationExpired:
-                expired = True
+                pass
+            except RamInvitationAnswered as exc:
+                # Answered in the AWS console or CLI first: follow AWS now, not at the next
+                # reconcile; accepted there is a success here.
+                if _answered_in_aws(locked, exc) == Invitation.Status.ACCEPTED:
+                    return locked
+                refusal = "This invitation was rejected outside Pantry (in AWS)."
             except AwsError as exc:
                 raise SharingError(ram_error_message(exc)) from exc
-        if expired:
-            # Recorded (and committed) before the error goes back to the admin.
+        if refusal:
+            pass  # AWS's answer is followed already (_answered_in_aws)
+        elif record is None:
+            # Expired: recorded (and committed) before the error goes back to the admin.
             if locked.status != Invitation.Status.EXPIRED:
                 _invitation_expired(locked)
         else:
@@ -174,14 +181,31 @@ def invitation_accept(*, invitation: Invitation, actor) -> Invitation:
                 after={"status": locked.status},
             )
             _share_accepted(locked, actor=actor)
-    if expired:
+    if refusal:
+        raise SharingError(refusal)
+    if record is None:
         raise SharingError("This invitation expired; re-send it, then accept the new one.", code="expired")
     return locked
+
+
+def _answered_in_aws(invitation: Invitation, exc: AwsError) -> str:
+    """The invitation's status as AWS has it, followed in Pantry (inside the caller's transaction)."""
+    gateway = ram_gateway(invitation.receiver_account, invitation.region or _region_of(invitation))
+    try:
+        records = gateway.get_resource_share_invitations(share_arns=[invitation.resource_share_arn])
+    except AwsError:
+        raise SharingError(ram_error_message(exc)) from exc
+    status = next((r.status for r in records if r.arn == invitation.invitation_arn), "")
+    if status not in (Invitation.Status.ACCEPTED, Invitation.Status.REJECTED):
+        raise SharingError(ram_error_message(exc)) from exc
+    invitation_observed(invitation=invitation, status=status)
+    return status
 
 
 def invitation_reject(*, invitation: Invitation, actor) -> Invitation:
     if not is_account_admin(actor, invitation.receiver_account):
         raise PermissionDenied("Only the receiving account's admins answer its invitations.")
+    accepted_in_aws = False  # committed first, then told to the admin
     with transaction.atomic():
         locked = _lock(invitation)
         if locked.status == Invitation.Status.REJECTED:
@@ -194,15 +218,26 @@ def invitation_reject(*, invitation: Invitation, actor) -> Invitation:
             ram_gateway(locked.receiver_account, locked.region or _region_of(locked)).reject_resource_share_invitation(
                 invitation_arn=locked.invitation_arn, client_token=client_token("pantry-reject", locked.uuid)
             )
+        except RamInvitationAnswered as exc:
+            if _answered_in_aws(locked, exc) == Invitation.Status.REJECTED:
+                return locked
+            accepted_in_aws = True
         except AwsError as exc:
             raise SharingError(ram_error_message(exc)) from exc
-        locked.status = Invitation.Status.REJECTED
-        locked.answered_by = actor
-        locked.save(update_fields=["status", "answered_by", "updated_at"])
-        _audit(
-            locked, actor=actor, action="invitation.reject", before={"status": "PENDING"}, after={"status": "REJECTED"}
-        )
-        _share_refused(locked, actor=actor, note=f"Invitation rejected by {actor.get_username()}.")
+        if not accepted_in_aws:
+            locked.status = Invitation.Status.REJECTED
+            locked.answered_by = actor
+            locked.save(update_fields=["status", "answered_by", "updated_at"])
+            _audit(
+                locked,
+                actor=actor,
+                action="invitation.reject",
+                before={"status": "PENDING"},
+                after={"status": "REJECTED"},
+            )
+            _share_refused(locked, actor=actor, note=f"Invitation rejected by {actor.get_username()}.")
+    if accepted_in_aws:
+        raise SharingError("This invitation was accepted outside Pantry (in AWS): revoke the access to end it.")
     return locked
 
 

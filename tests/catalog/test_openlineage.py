@@ -216,6 +216,12 @@ def post(payload, *, token: str | None = None, keyword: str = "Bearer", **kwargs
             ),
             "inputs",
         ),
+        # Numbers where the spec has strings were read as their text (runId 5 as UUID(int=5)).
+        (lambda p: p["run"].update(runId=5), "run"),
+        (lambda p: p["job"].update(name=0), "job"),
+        (lambda p: p.update(inputs=[{"namespace": 0, "name": "events"}]), "inputs"),
+        (lambda p: p.update(producer=1.5), "producer"),
+        (lambda p: p.update(schemaURL=0), "schemaURL"),
     ],
 )
 def test_malformed_event_gets_400_naming_the_field_and_stores_nothing(token, change, field):

@@ -219,3 +219,12 @@ def test_production_redirects_to_https_unless_the_proxy_says_https(client, setti
     assert "max-age=31536000" in proxied.headers["Strict-Transport-Security"]
     # Probes reach a pod by IP over plain HTTP: no redirect, no Host check.
     assert client.get("/livez", HTTP_HOST="10.1.2.3:8000").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5", "", "١٢"])
+def test_a_page_size_that_is_not_a_whole_number_is_400(client, org, owner, value):
+    """It used to give a page of the default size, as if the parameter had been read."""
+    client.force_login(owner)
+    response = client.get(f"/api/v1/feature-groups/?page_size={value}")
+    assert response.status_code == 400
+    assert "page_size" in response.json()

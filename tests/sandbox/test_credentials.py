@@ -110,6 +110,14 @@ def test_latency_faults_slow_requests_and_let_them_through(owner):
             {"delay_seconds": "slow"},
             "bad request: delay_seconds must be a number of seconds between 0 and 60",
         ),
+        (
+            # S3 requests are matched by service, account and Region: an operation here never
+            # matched, so the fault silently did nothing (found slowing GetObject for a kill test).
+            "faults",
+            {"service": "s3", "operation": "GetObject", "delay_seconds": 1},
+            "bad request: S3 faults match every S3 request of the service, account and Region; "
+            "they cannot name an operation",
+        ),
         ("discoverable", {"region": "eu-west-1"}, "bad request: the field owner_account is required"),
         ("discoverable", {"owner_account": "1", "region": "r", "consumer_accounts": 5}, None),
         ("feature-group-access", {"arn": "a", "consumer_account": "1", "permission": "Root"}, None),

@@ -544,3 +544,14 @@ def test_groups_found_cross_account_carry_no_searchable_or_returned_tags(clean_s
     assert tagged["Results"] == []
     # The owner still finds its own group by tag.
     assert len(owner_sm.search(Resource="FeatureGroup", SearchExpression=by_tag)["Results"]) == 1
+
+
+@pytest.mark.parametrize("call", ["list_feature_groups", "list_contexts", "list_associations"])
+def test_a_sort_order_outside_the_enum_is_a_validation_error(sm, call):
+    """AWS refuses SortOrder=Asc; the sandbox used to sort ascending instead (seen with the AWS CLI)."""
+    with pytest.raises(ClientError) as exc:
+        getattr(sm, call)(SortOrder="Asc")
+    error = exc.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert "Value 'Asc' at 'sortOrder'" in error["Message"]
+    assert getattr(sm, call)(SortOrder="Descending")["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -416,3 +416,69 @@ def test_a_pending_invitation_aws_no_longer_lists_is_expired_by_reconcile(ram_wo
     services.sharing_reconcile_account(account=ram_world.consumer)
     gone.refresh_from_db()
     assert gone.status == Invitation.Status.EXPIRED
+
+
+def test_accepting_an_invitation_already_accepted_in_aws_activates_the_access(
+    ram_world, data_scientist, owner, consumer_admin, django_capture_on_commit_callbacks
+):
+    """The admin accepted in the AWS console (or CLI) first, then clicks Accept in Pantry.
+
+    RAM answers AlreadyAccepted; Pantry used to show that as an error and keep the invitation
+    pending and the request "invited" until the next reconcile.
+    """
+    with django_capture_on_commit_callbacks(execute=False):
+        request = _approved(ram_world, data_scientist, owner)
+    services.access_request_provision(request_uuid=request.uuid)
+    invitation = Invitation.objects.get()
+    ram_world.client(ram_world.consumer).accept_resource_share_invitation(
+        resourceShareInvitationArn=invitation.invitation_arn
+    )
+
+    services.invitation_accept(invitation=invitation, actor=consumer_admin)
+
+    invitation.refresh_from_db()
+    request.refresh_from_db()
+    assert invitation.status == Invitation.Status.ACCEPTED
+    assert request.state == AccessRequest.State.ACTIVE
+    assert Grant.objects.get(pk=request.grant_id).status == Grant.Status.ACTIVE
+    assert AuditEvent.objects.filter(action="invitation.accept").count() == 1
+
+
+def test_accepting_an_invitation_rejected_in_aws_says_so_and_follows_aws(
+    ram_world, data_scientist, owner, consumer_admin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        request = _approved(ram_world, data_scientist, owner)
+    services.access_request_provision(request_uuid=request.uuid)
+    invitation = Invitation.objects.get()
+    ram_world.client(ram_world.consumer).reject_resource_share_invitation(
+        resourceShareInvitationArn=invitation.invitation_arn
+    )
+
+    with pytest.raises(services.SharingError, match="rejected outside Pantry"):
+        services.invitation_accept(invitation=invitation, actor=consumer_admin)
+
+    invitation.refresh_from_db()
+    request.refresh_from_db()
+    assert invitation.status == Invitation.Status.REJECTED
+    assert request.state == AccessRequest.State.REJECTED
+
+
+def test_rejecting_an_invitation_accepted_in_aws_says_so_and_follows_aws(
+    ram_world, data_scientist, owner, consumer_admin, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        request = _approved(ram_world, data_scientist, owner)
+    services.access_request_provision(request_uuid=request.uuid)
+    invitation = Invitation.objects.get()
+    ram_world.client(ram_world.consumer).accept_resource_share_invitation(
+        resourceShareInvitationArn=invitation.invitation_arn
+    )
+
+    with pytest.raises(services.SharingError, match="accepted outside Pantry"):
+        services.invitation_reject(invitation=invitation, actor=consumer_admin)
+
+    invitation.refresh_from_db()
+    request.refresh_from_db()
+    assert invitation.status == Invitation.Status.ACCEPTED
+    assert request.state == AccessRequest.State.ACTIVE
