@@ -150,9 +150,40 @@ class ListingResult:
     error: str = ""
 
 
+# The first key of the session-level advisory lock a scheduled listing holds on its source
+# (pg_try_advisory_lock(int, int): the second key is the source's id).
+LISTING_LOCK_KEY = 0x7573_6C73  # "usls"
+
+
 def trail_sources_list() -> dict[str, ListingResult]:
-    """List every enabled source; one failing source never stops the others."""
-    return {source.name: trail_source_list(source=source) for source in TrailSource.objects.filter(enabled=True)}
+    """List every enabled source that no other worker is listing; one failing source never stops
+    the others.
+
+    Beat asks every PANTRY_USAGE_LIST_SECONDS. Against a slow bucket a listing can outlast that
+    (measured: 122 s a listing with S3 answering slowly), and without the lock each tick started
+    another listing of the same folders, until listings filled every worker process and files
+    waited minutes to be ingested. A source being listed is skipped: the listing under way adds
+    its files. The lock is PostgreSQL's and is the connection's, so a killed worker frees it.
+    """
+    listed = {}
+    for source in TrailSource.objects.filter(enabled=True):
+        with _listing_lock(source) as held:
+            if held:
+                listed[source.name] = trail_source_list(source=source)
+    return listed
+
+
+@contextlib.contextmanager
+def _listing_lock(source: TrailSource) -> Iterator[bool]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [LISTING_LOCK_KEY, source.pk])
+        held = cur.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s, %s)", [LISTING_LOCK_KEY, source.pk])
 
 
 def trail_source_list(

@@ -216,3 +216,26 @@ def test_ingest_lag_is_the_oldest_waiting_files_age_and_zero_once_done(trail_org
     assert services.ingest_lag_seconds() == 0.0
     TrailSource.objects.update(enabled=False)
     assert services.ingest_lag_seconds() is None
+
+
+def test_a_source_another_worker_is_listing_is_skipped_until_that_listing_ends(trail_org):
+    """Beat asks for a listing every 30 s; against a slow bucket one listing outlasts that, and
+    each tick used to start another of the same source until listings filled every worker."""
+    import psycopg
+    from django.db import connection
+
+    trail_org.calls(read_calls(2))
+    other_worker = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    try:
+        held = other_worker.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [services.LISTING_LOCK_KEY, trail_org.source.pk]
+        ).fetchone()[0]
+        assert held
+        assert services.trail_sources_list() == {}
+        assert not TrailFile.objects.exists()
+    finally:
+        other_worker.close()  # a worker that dies frees its lock with its connection
+    listed = services.trail_sources_list()
+    assert listed["organisation trail"].new_files == TrailFile.objects.count() > 0
+    # The lock went with the listing: the next tick lists again (and finds nothing new).
+    assert services.trail_sources_list()["organisation trail"].new_files == 0
