@@ -391,6 +391,9 @@ class FeatureNamePairs(models.Model):
     class Meta:
         indexes = [GinIndex(fields=["pairs"], name="feature_name_pairs")]
 
+    def __str__(self) -> str:
+        return f"word pairs of {self.feature_group_id}"
+
 
 class SyncRun(models.Model):
     """One sync of one account and region: what it did and how it ended."""

@@ -479,7 +479,7 @@ def _candidate_sources(
             f" ORDER BY {table}.id LIMIT {limit}"
         )
         name_tiers = (
-            f"(SELECT l.id, {TIER_NAME_WORDS} FROM ({groups}) w(id, popularity) CROSS JOIN LATERAL ({matching}) l"
+            f"(SELECT l.id, {TIER_NAME_WORDS} FROM ({groups}) w(id, popularity) CROSS JOIN LATERAL ({matching}) l"  # noqa: S608
             f" ORDER BY w.popularity DESC, w.id, l.id LIMIT {limit})"
         )
         name_after = [pairs_query, *extra_params, *words_params]
