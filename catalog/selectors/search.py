@@ -604,7 +604,7 @@ NAME_WALK_FROM = 20_000
 # found), move only when ANALYZE runs, and a live search repeats its query.
 ESTIMATE_TTL_SECONDS = 300
 ESTIMATES_KEPT = 1024
-_estimates: dict[str, tuple[float, float]] = {}
+_estimates: dict[str, tuple[float, object]] = {}
 
 
 def _estimate_cached(key: str, plan: Callable[[], object]) -> object:
@@ -658,6 +658,10 @@ PARSED_QUERY_SQL = (
 # primary key instead of hashed against a walk of every visible group.
 PAIRS_WALK_BELOW = 0.25
 PAIRS_LOOKUP_BELOW = 2_000
+# The walk hashes the groups holding the pairs once; past the planner's hash memory (work_mem ×
+# hash_mem_multiplier, 8 MB by default) it would instead look them up again for every group
+# walked. ~50 bytes a group hashed: 50,000 groups stay far below.
+PAIRS_HASHED_MAX = 50_000
 # Pairs of at most this many of the query's words are asked for (any subset of the pairs
 # still only drops groups that cannot match).
 PAIRS_WORDS_MAX = 8
@@ -802,7 +806,7 @@ def _candidates(
     if kind == "features" and query and not negated and not walk:
         # (The forced walk turns bitmap scans off, and the pairs' GIN index has no other scan.)
         pairs, held, total = _feature_name_pairs_estimate(cursor, query)
-        if pairs is not None and held < PAIRS_WALK_BELOW * total:
+        if pairs is not None and held < min(PAIRS_WALK_BELOW * total, PAIRS_HASHED_MAX):
             name_pairs = ("lookup" if held < PAIRS_LOOKUP_BELOW else "walk", pairs)
     sources = _candidate_sources(
         kind=kind,
