@@ -262,7 +262,7 @@ def vacuum_if_never_vacuumed() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("catalog_featuregroup", "catalog_feature"):
+        for table in ("catalog_featuregroup", "catalog_feature", "catalog_featurenamepairs"):
             cursor.execute(
                 "SELECT last_vacuum IS NULL AND last_autovacuum IS NULL FROM pg_stat_user_tables WHERE relname = %s",
                 [table],

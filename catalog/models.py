@@ -366,6 +366,35 @@ class Feature(models.Model):
         return reverse("catalog:feature_detail", args=[self.feature_group.uuid, self.name])
 
 
+# A feature-name word pair's lexemes joined by a space (`amount payment`, the
+# two in byte order); lexemes never hold a space, so a pair is never a word.
+# A group with more distinct pairs than FEATURE_NAME_PAIRS_MAX gets this
+# lexeme instead, which every pair query also accepts (docs/search.md).
+FEATURE_NAME_PAIRS_ANY = "?"
+FEATURE_NAME_PAIRS_MAX = 20_000
+
+
+class FeatureNamePairs(models.Model):
+    """Which two words occur together in one feature name of the group (search's pre-filter).
+
+    Kept by triggers on catalog_feature (migration 0013_feature_name_pairs), so
+    every path that writes features (the sync, tests, a COPY) keeps it; a group
+    with no features has no row. A multi-word feature search walks only the
+    visible groups whose row holds every pair of its words (docs/search.md).
+    """
+
+    feature_group = models.OneToOneField(
+        FeatureGroup, on_delete=models.CASCADE, primary_key=True, related_name="feature_name_pairs"
+    )
+    pairs = SearchVectorField()
+
+    class Meta:
+        indexes = [GinIndex(fields=["pairs"], name="feature_name_pairs")]
+
+    def __str__(self) -> str:
+        return f"word pairs of {self.feature_group_id}"
+
+
 class SyncRun(models.Model):
     """One sync of one account and region: what it did and how it ended."""
 

@@ -39,7 +39,7 @@ from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
-from catalog.models import AwsAccount, Feature, FeatureGroup
+from catalog.models import FEATURE_NAME_PAIRS_ANY, AwsAccount, Feature, FeatureGroup
 from catalog.scope import VisibilityScope, visibility_scope
 from catalog.selectors.access import (
     ACCESS_SLUG_ALIASES,
@@ -307,6 +307,7 @@ def _query_corrected(query: str) -> str | None:
 # like fg_popularity_walk, which the popularity-ordered sources walk.
 TIER_EXACT_NAME, TIER_NAME_PREFIX, TIER_NAME_WORDS, TIER_TEXT = 0, 1, 2, 3
 GROUPS_TABLE = '"catalog_featuregroup"'
+PAIRS_TABLE = '"catalog_featurenamepairs"'
 FEATURES_TABLE = '"catalog_feature"'
 POPULARITY_SQL = f"{GROUPS_TABLE}.popularity"
 TSQUERY_SQL = "websearch_to_tsquery('english'::regconfig, %s)"
@@ -378,12 +379,16 @@ def _candidate_sources(
     text_common: bool = False,
     name_common: bool = False,
     exact_alone: bool = False,
+    name_pairs: tuple[str, str] | None = None,
 ) -> list[_Source]:
     """(sql, params before {base}, params after) per tier, best tier first.
 
     Each selects (id, tier), best first within its tier; `{base}` stands for
     the group gate of `_base_where`. `exact_alone`: the exact-name tier is a
     statement of its own (the first), not part of the name tiers' statement.
+    `name_pairs`: (form, pair tsquery) — the features' name tier walks only the
+    groups whose FeatureNamePairs row holds every pair of the query's words
+    (see _feature_name_pairs_estimate).
     """
     plain = bool(query) and not OPERATOR_RE.search(query)
     key = name_key(query) if plain else ""
@@ -450,6 +455,34 @@ def _candidate_sources(
         f" ORDER BY {order} LIMIT {limit})"
     )
     name_before, name_after = [], [*extra_params, *name_params]
+    if name_pairs is not None and kind == "features" and not negated:
+        # Only the visible groups that can hold a match: their FeatureNamePairs row has every
+        # pair of the query's words (one name holds both). "walk": the gate's groups walked by
+        # popularity index-only, each checked against the pairs' groups hashed once (a hashed
+        # subplan: `IS TRUE` keeps the planner from turning it into a join, which loses the
+        # order and reads every visible group); "lookup": few groups have the pairs, so they
+        # are read by primary key and sorted. Either way each group's matching features are
+        # read from feature_group_name_words in id order, and the walk stops at the cap.
+        form, pairs_query = name_pairs
+        pairs_groups = f"SELECT p.feature_group_id FROM {PAIRS_TABLE} p WHERE p.pairs @@ %s::tsquery"  # noqa: S608
+        held = (
+            f"({GROUPS_TABLE}.id IN ({pairs_groups})) IS TRUE"
+            if form == "walk"
+            else f"{GROUPS_TABLE}.id IN ({pairs_groups} OFFSET 0)"
+        )
+        groups = (
+            f"SELECT {GROUPS_TABLE}.id, {POPULARITY_SQL} FROM {GROUPS_TABLE} WHERE {{base}} AND {held}"  # noqa: S608
+            f" ORDER BY {POPULARITY_SQL} DESC, {GROUPS_TABLE}.id"
+        )
+        matching = (
+            f"SELECT {table}.id FROM {table} WHERE {table}.feature_group_id = w.id{extra} AND {name_words}"  # noqa: S608
+            f" ORDER BY {table}.id LIMIT {limit}"
+        )
+        name_tiers = (
+            f"(SELECT l.id, {TIER_NAME_WORDS} FROM ({groups}) w(id, popularity) CROSS JOIN LATERAL ({matching}) l"  # noqa: S608
+            f" ORDER BY w.popularity DESC, w.id, l.id LIMIT {limit})"
+        )
+        name_after = [pairs_query, *extra_params, *words_params]
     sources: list[_Source] = []
     if key:
         # Exact: an equality probe of the name-key index.
@@ -571,10 +604,10 @@ NAME_WALK_FROM = 20_000
 # found), move only when ANALYZE runs, and a live search repeats its query.
 ESTIMATE_TTL_SECONDS = 300
 ESTIMATES_KEPT = 1024
-_estimates: dict[str, tuple[float, float]] = {}
+_estimates: dict[str, tuple[float, object]] = {}
 
 
-def _estimate_cached(key: str, plan: Callable[[], float]) -> float:
+def _estimate_cached(key: str, plan: Callable[[], object]) -> object:
     """`plan()`, remembered under `key` for ESTIMATE_TTL_SECONDS (see above)."""
     now = time.monotonic()
     cached = _estimates.get(key)
@@ -615,6 +648,69 @@ PARSED_QUERY_SQL = (
     "SELECT q::text, ARRAY(SELECT m[1] FROM regexp_matches(q::text, '(''(?:[^'']|'''')+'')', 'g') AS m)"  # noqa: S608
     f" FROM {TSQUERY_SQL} q"
 )
+
+
+# The features' name tier reads only groups whose FeatureNamePairs row holds every pair of the
+# query's words when, by the planner's estimate, fewer than this share of groups hold them
+# (above it most groups walked would be probed anyway; and the planner, which does not count
+# the de-TOAST of each row's pairs, then reads the pairs table sequentially: 240 ms for
+# `customer age`, 39 % of groups). Below PAIRS_LOOKUP_BELOW groups they are looked up by
+# primary key instead of hashed against a walk of every visible group.
+PAIRS_WALK_BELOW = 0.25
+PAIRS_LOOKUP_BELOW = 2_000
+# The walk hashes the groups holding the pairs once; past the planner's hash memory (work_mem ×
+# hash_mem_multiplier, 8 MB by default) it would instead look them up again for every group
+# walked. ~50 bytes a group hashed: 50,000 groups stay far below.
+PAIRS_HASHED_MAX = 50_000
+# Pairs of at most this many of the query's words are asked for (any subset of the pairs
+# still only drops groups that cannot match).
+PAIRS_WORDS_MAX = 8
+
+
+def _feature_name_pairs_estimate(cursor, query: str) -> tuple[str | None, float, float]:
+    """(pairs tsquery or None, groups the planner expects to hold them, all groups), cached."""
+    return _estimate_cached("pairs\0" + query, lambda: _feature_name_pairs_planned(cursor, query))
+
+
+def _tsquery_lexeme(literal: str) -> str:
+    """A lexeme from its quoted tsquery form ('it''s' → it's)."""
+    return re.sub(r"\\(.)", r"\1", literal[1:-1].replace("''", "'"))
+
+
+def _tsquery_literal(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def name_pairs_query(tsquery: str, lexemes: list[str]) -> str | None:
+    """The FeatureNamePairs query a name tier match implies: every pair of its words, or None.
+
+    Only a query every match must hold all words of (AND, phrases: no `|`, no `!`) implies
+    them, and only two or more distinct words make a pair. Pairs are the two lexemes in byte
+    order (as the triggers of migration 0013 store them, COLLATE "C"), space-separated; a group
+    with too many pairs to store holds `?`, which every pairs query accepts.
+    """
+    if "|" in tsquery or "!" in tsquery:
+        return None
+    words = sorted({_tsquery_lexeme(lexeme) for lexeme in lexemes}, key=lambda w: w.encode())
+    words = words[:PAIRS_WORDS_MAX]
+    if len(words) < 2:
+        return None
+    pairs = [_tsquery_literal(f"{a} {b}") for i, a in enumerate(words) for b in words[i + 1 :]]
+    return f"({' & '.join(pairs)}) | {_tsquery_literal(FEATURE_NAME_PAIRS_ANY)}"
+
+
+def _feature_name_pairs_planned(cursor, query: str) -> tuple[str | None, float, float]:
+    cursor.execute(PARSED_QUERY_SQL, [query])
+    tsquery, lexemes = cursor.fetchone()
+    pairs = name_pairs_query(tsquery, lexemes)
+    if pairs is None:
+        return None, 0.0, 0.0
+    held, total = _planned_rows(
+        cursor,
+        [f"SELECT 1 FROM {PAIRS_TABLE} WHERE pairs @@ %s::tsquery", f"SELECT 1 FROM {GROUPS_TABLE}"],  # noqa: S608
+        [pairs],
+    )
+    return pairs, held, total
 
 
 def _feature_text_matches_planned(cursor, query: str) -> float:
@@ -706,6 +802,12 @@ def _candidates(
     walk = name_common and walk_facet
     walk_settings = None
     text_common = kind == "groups" and bool(query) and _group_text_share_estimate(cursor, query) >= TEXT_WALK_FROM
+    name_pairs = None
+    if kind == "features" and query and not negated and not walk:
+        # (The forced walk turns bitmap scans off, and the pairs' GIN index has no other scan.)
+        pairs, held, total = _feature_name_pairs_estimate(cursor, query)
+        if pairs is not None and held < min(PAIRS_WALK_BELOW * total, PAIRS_HASHED_MAX):
+            name_pairs = ("lookup" if held < PAIRS_LOOKUP_BELOW else "walk", pairs)
     sources = _candidate_sources(
         kind=kind,
         query=query,
@@ -715,6 +817,7 @@ def _candidates(
         text_common=text_common,
         name_common=name_common,
         exact_alone=walk,
+        name_pairs=name_pairs,
     )
     for source in sources:
         if len(ordered) >= limit:
