@@ -10,6 +10,7 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +24,7 @@ from catalog.selectors.search import (
     SORTS,
     STORES,
     SearchResults,
+    search_params_errors,
     search_params_parse,
     search_run,
 )
@@ -180,6 +182,8 @@ class SearchView(APIView):
     )
     def get(self, request: Request) -> Response:
         query_params_check(request, KNOWN_PARAMETERS)
+        if errors := search_params_errors(data=request.query_params):
+            raise ValidationError(errors)
         params = search_params_parse(data=request.query_params)
         results = search_run(user=request.user, params=params)
         return Response(search_results_payload(results, request=request))

@@ -154,6 +154,47 @@ def search_params_parse(*, data: Mapping) -> SearchParams:
     return SearchParams(query=query, kind=kind, facets=facets, sort=sort, page=page)
 
 
+# The parameters whose values the API's schema enumerates (page: an integer). The page drops
+# other values (links are hand-edited and shared); the API refuses them, as it refuses unknown
+# parameters, so a typo (`sort=popularity`) is not read as "the API ignores my sort".
+WHOLE_NUMBER_RE = re.compile(r"^\s*-?[0-9]+\s*$")
+
+
+def _closed_values() -> dict[str, tuple[str, ...]]:
+    return {
+        "kind": KINDS,
+        "sort": tuple(SORTS),
+        "feature_type": tuple(Feature.Type.values),
+        "store": tuple(STORES),
+        "access": ACCESS_SLUGS,
+    }
+
+
+def search_params_errors(*, data) -> dict[str, list[str]]:
+    """What the API refuses in the search parameters `data` (a QueryDict): {parameter: [why]}."""
+    errors: dict[str, list[str]] = {}
+    closed = _closed_values()
+    for name in ("kind", "sort", "page"):
+        if len(data.getlist(name)) > 1:
+            errors[name] = ["Give it once."]
+    for name in ("kind", "sort"):
+        value = data.get(name)
+        if name not in errors and value is not None and value not in closed[name]:
+            errors[name] = [f"{value!r} is not one of: {', '.join(closed[name])}."]
+    page = data.get("page")
+    if "page" not in errors and page is not None and not WHOLE_NUMBER_RE.match(page):
+        errors["page"] = ["A whole number."]
+    for name in ("feature_type", "store", "access"):
+        bad = [
+            raw
+            for raw in data.getlist(name)
+            if not all(_facet_value_valid(name, str(value).strip()) for value in _expand_aliases(name, [raw]))
+        ]
+        if bad:
+            errors[name] = [f"{value!r} is not one of: {', '.join(closed[name])}." for value in bad[:3]]
+    return errors
+
+
 def feature_groups_search(
     *,
     user,
