@@ -48,6 +48,11 @@ class AwsAccountForm(forms.ModelForm):
             "sync_enabled",
             "sync_interval_minutes",
         ]
+        # Django's own reads "Aws account with this Account id already exists."
+        error_messages = {
+            "account_id": {"unique": "This AWS account is already registered in Pantry."},
+            "name": {"unique": "Another account already has this name."},
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

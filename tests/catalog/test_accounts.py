@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from catalog.models import AwsAccount, Membership, SyncRun, SyncState
 from tests.factories import AwsAccountFactory, MembershipFactory, SyncRunFactory
@@ -71,8 +72,17 @@ def test_duplicate_account_is_refused(client, operator, org):
         {**VALID, "account_id": org.central.account_id, "role_arn": f"arn:aws:iam::{org.central.account_id}:role/R"},
     )
     assert response.status_code == 200
-    assert "already exists" in " ".join(response.context["form"].errors["account_id"])
+    assert response.context["form"].errors["account_id"] == ["This AWS account is already registered in Pantry."]
     assert AwsAccount.objects.filter(account_id=org.central.account_id).count() == 1
+    # The API answers with the same sentence (its rules are the form's).
+    api = APIClient()
+    api.force_authenticate(operator)
+    body = {**VALID, "account_id": org.central.account_id, "name": org.central.name, "regions": ["eu-west-1"]}
+    body["role_arn"] = f"arn:aws:iam::{org.central.account_id}:role/R"
+    answer = api.post("/api/v1/accounts/", body, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["account_id"] == ["This AWS account is already registered in Pantry."]
+    assert answer.json()["name"] == ["Another account already has this name."]
 
 
 def test_editing_keeps_the_external_id_when_left_blank_and_never_shows_it(client, operator, org):
