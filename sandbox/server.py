@@ -60,6 +60,7 @@ from . import (
     s3_fast,
     search_index,
     state,
+    validation,
 )
 from ._common import key_account, read_body
 from .cloudtrail import control as cloudtrail_control
@@ -134,6 +135,9 @@ class SandboxApp:
                 return [body]
         if featurestore_runtime.matches(environ):
             return featurestore_runtime.handle(environ, start_response)
+        invalid = validation.check(environ, start_response)
+        if invalid is not None:
+            return invalid
         # Before moto and the fast path alike: a presigned URL must be within its lifetime, and
         # another account's bucket needs its owner's grant.
         denied = s3_access.presigned_url_check(environ, start_response)

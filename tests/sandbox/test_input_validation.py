@@ -1,0 +1,60 @@
+"""SageMaker's control plane refuses input its API model does not allow, with AWS's sentences."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox.validation import input_errors, message
+from tests.sandbox.test_featurestore import create
+
+
+@pytest.fixture
+def sagemaker_with_group(sm):
+    return sm, create(sm, "orders", Tags=[])
+
+
+def test_a_tag_aws_refuses_is_refused_with_its_constraint(sagemaker_with_group):
+    sm, arn = sagemaker_with_group
+    with pytest.raises(ClientError) as exc:
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "<b>xss</b>", "Value": "ok"}, {"Key": "team", "Value": '"><img>'}])
+    error = exc.value.response["Error"]
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Code"] == "ValidationException"
+    assert error["Message"].startswith("2 validation errors detected: Value '<b>xss</b>' at 'tags.1.member.key'")
+    assert (
+        "'tags.2.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern"
+        in (error["Message"])
+    )
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == []  # nothing of the refused call was kept
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "domain:risk/score", "Value": "Équipe données @ 2026"}])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "domain:risk/score", "Value": "Équipe données @ 2026"}]
+
+
+def test_feature_parameters_aws_refuses_are_refused(sagemaker_with_group):
+    sm, _ = sagemaker_with_group
+    with pytest.raises(ClientError) as exc:
+        sm.update_feature_metadata(
+            FeatureGroupName="orders",
+            FeatureName="record_id",
+            ParameterAdditions=[{"Key": "owner@team", "Value": "x"}],  # '@' is allowed in tags, not here
+        )
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    assert "'parameterAdditions.1.member.key'" in exc.value.response["Error"]["Message"]
+
+
+def test_every_kind_of_constraint_reads_as_aws_writes_it():
+    errors = input_errors("ListFeatureGroups", {"MaxResults": 0, "SortOrder": "Asc", "NameContains": "x" * 300})
+    assert errors == [  # in the order of the model's members
+        f"Value '{'x' * 300}' at 'nameContains' failed to satisfy constraint: Member must have length less than"
+        " or equal to 64",
+        "Value 'Asc' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[Ascending, Descending]",
+        "Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1",
+    ]
+    assert input_errors("DescribeFeatureGroup", {}) == [
+        "Value null at 'featureGroupName' failed to satisfy constraint: Member must not be null"
+    ]
+    assert message(["a"]) == "1 validation error detected: a"
+    assert message([str(n) for n in range(12)]).startswith("12 validation errors detected: 0; 1;")
+    assert message([str(n) for n in range(12)]).endswith("; 9")
