@@ -26,6 +26,13 @@ CREATE FUNCTION catalog_feature_name_pairs_refresh(group_ids bigint[], overwrite
 LANGUAGE plpgsql AS $$
 BEGIN
   IF overwrite THEN
+    -- One writer of a group's pairs at a time, until it commits: the statements below then
+    -- read the features with a snapshot taken after any earlier writer committed (READ
+    -- COMMITTED), so two transactions adding names to one group cannot each store pairs that
+    -- miss the other's. Groups in id order, so two writers never wait on each other in a cycle
+    -- (ids past 2^31 share keys: they wait a little more, never less).
+    PERFORM pg_advisory_xact_lock(1718186611, (g % 2147483647)::int)
+       FROM unnest(group_ids) AS g GROUP BY g ORDER BY g;
     DELETE FROM catalog_featurenamepairs p
      WHERE p.feature_group_id = ANY(group_ids)
        AND NOT EXISTS (

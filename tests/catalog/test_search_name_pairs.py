@@ -193,3 +193,34 @@ def test_a_feature_a_sync_adds_is_found_and_one_it_removes_is_not(aws_sandbox, m
     assert group.deleted_at is None and not group.features.filter(name="payment_amount_total").exists()
     assert found("payment amount") == []
     assert "amount payment" not in (_pairs(group) or set())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_adding_names_to_one_group_keep_both_pairs(org):
+    """Each writer recomputes the group from its own snapshot; without one writer at a time, the
+    one committing second overwrote the first one's pairs with a set that missed them."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    group = FeatureGroupFactory(account=org.central, name="payments")
+    second_done = threading.Event()
+
+    def second_writer():
+        try:
+            with transaction.atomic():
+                FeatureFactory(feature_group=group, name="customer_count")
+        finally:
+            connections.close_all()
+            second_done.set()
+
+    with transaction.atomic():
+        FeatureFactory(feature_group=group, name="payment_amount")
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        time.sleep(0.5)  # the second writer's trigger runs while this one is uncommitted
+        assert not second_done.is_set()  # it waits for this writer to commit
+    thread.join(timeout=30)
+    assert second_done.is_set()
+    assert {"amount payment", "count custom"} <= _pairs(group)
