@@ -95,7 +95,10 @@ class TrailFile(models.Model):
         DONE = "done", "Done"
         QUARANTINED = "quarantined", "Quarantined"
 
-    source = models.ForeignKey(TrailSource, on_delete=models.CASCADE, related_name="files")
+    # No single-column index: trailfile_unique_source_key and trailfile_source_state lead with the
+    # source (a cascade delete and the per-source counts use them), and each of a file's three
+    # ledger updates (claim, attempt, done) would write an entry in it.
+    source = models.ForeignKey(TrailSource, on_delete=models.CASCADE, related_name="files", db_index=False)
     key = models.CharField(max_length=1024)
     size = models.PositiveBigIntegerField(default=0)
     etag = models.CharField(max_length=100, blank=True)
