@@ -815,14 +815,6 @@ WITH groups AS MATERIALIZED (
     SELECT feature_group_arn, consumer_account_id, event_name, max((event_time AT TIME ZONE 'UTC')::date)
     FROM ins WHERE outcome = 'success' AND feature_group_arn <> ''
     GROUP BY 1, 2, 3
-    -- Only pairs whose last day moves: ON CONFLICT locks the existing row even when its WHERE
-    -- leaves it unchanged, and most batches bring no new day for most of these few hundred rows,
-    -- so concurrent workers queued on each other's locks here (and wrote a lock per row to the
-    -- WAL). Skipping is safe because a committed last_day only ever grows.
-    HAVING NOT EXISTS (
-        SELECT FROM usage_usagelastuse c
-        WHERE c.feature_group_arn = ins.feature_group_arn AND c.consumer_account_id = ins.consumer_account_id
-            AND c.operation = ins.event_name AND c.last_day >= max((ins.event_time AT TIME ZONE 'UTC')::date))
     ORDER BY 1, 2, 3
     ON CONFLICT ON CONSTRAINT usagelastuse_unique_dimensions DO UPDATE SET last_day = excluded.last_day
         WHERE l.last_day < excluded.last_day
