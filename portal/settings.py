@@ -484,8 +484,8 @@ PANTRY_USAGE_LIST_LOOKBACK_MINUTES = env_int("PANTRY_USAGE_LIST_LOOKBACK_MINUTES
 # One transaction ingests up to this many files / stored bytes; downloads run in threads. Larger
 # batches cost PostgreSQL less per file (fewer transactions, more calls summed into each rollup
 # row before its upsert; docs/operations.md); the byte limit bounds a worker's memory.
-PANTRY_USAGE_BATCH_FILES = env_int("PANTRY_USAGE_BATCH_FILES", 500)
-PANTRY_USAGE_BATCH_BYTES = env_int("PANTRY_USAGE_BATCH_BYTES", 4 * 1024 * 1024)
+PANTRY_USAGE_BATCH_FILES = env_int("PANTRY_USAGE_BATCH_FILES", 1000)
+PANTRY_USAGE_BATCH_BYTES = env_int("PANTRY_USAGE_BATCH_BYTES", 8 * 1024 * 1024)
 PANTRY_USAGE_DOWNLOAD_THREADS = env_int("PANTRY_USAGE_DOWNLOAD_THREADS", 8)
 # JSON held in memory per file; larger files are parsed record by record (bounded memory).
 PANTRY_USAGE_MAX_BUFFER_MB = env_int("PANTRY_USAGE_MAX_BUFFER_MB", 16)

@@ -20,6 +20,15 @@ from usage.operations import (  # noqa: F401 - re-exported for the dashboards
     operation_kind,
 )
 
+# GROUP_LINK_NOTE: the `feature_group` columns of the raw events and the three rollups that count by
+# ARN carry no foreign-key constraint. A constraint checked every inserted row at commit (a query
+# and a row lock on the group per row: ~10% of PostgreSQL's time in an ingestion batch) to guard
+# against a group deleted while a batch is in flight, which the ingestion now guards against
+# itself: its statement takes a `FOR KEY SHARE` lock on each group it links, once per batch, so a
+# delete waits for the batch to commit. What the constraint's ON DELETE SET NULL did, the trigger
+# `usage_feature_groups_unlink` on `catalog_featuregroup` does (migration usage.0011), and
+# Django's own SET NULL does the same for deletes through the ORM.
+
 
 class TrailSource(models.Model):
     """A CloudTrail trail's S3 location that Pantry ingests, with its ingestion health."""
@@ -95,7 +104,10 @@ class TrailFile(models.Model):
         DONE = "done", "Done"
         QUARANTINED = "quarantined", "Quarantined"
 
-    source = models.ForeignKey(TrailSource, on_delete=models.CASCADE, related_name="files")
+    # No single-column index: trailfile_unique_source_key and trailfile_source_state lead with the
+    # source (a cascade delete and the per-source counts use them), and each of a file's three
+    # ledger updates (claim, attempt, done) would write an entry in it.
+    source = models.ForeignKey(TrailSource, on_delete=models.CASCADE, related_name="files", db_index=False)
     key = models.CharField(max_length=1024)
     size = models.PositiveBigIntegerField(default=0)
     etag = models.CharField(max_length=100, blank=True)
@@ -167,7 +179,13 @@ class CloudTrailEvent(models.Model):
     consumer_account_id = models.CharField(max_length=12, blank=True)
     # No single-column index: ctevent_group_time leads with the group.
     feature_group = models.ForeignKey(
-        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        FeatureGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # see GROUP_LINK_NOTE
     )
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     region = models.CharField(max_length=32, blank=True)
@@ -212,7 +230,13 @@ class UsageDaily(models.Model):
     day = models.DateField()
     # No single-column index: usagedaily_group_day leads with the group.
     feature_group = models.ForeignKey(
-        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        FeatureGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # see GROUP_LINK_NOTE
     )
     # The dimension itself (the FK follows it: a group the catalog learns later is linked by ARN).
     feature_group_arn = models.CharField(max_length=2048, blank=True)
@@ -267,7 +291,13 @@ class UsageDailyTotal(models.Model):
     day = models.DateField()
     # No single-column index: usagedailytotal_group_day leads with the group.
     feature_group = models.ForeignKey(
-        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        FeatureGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # see GROUP_LINK_NOTE
     )
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     owner_account_id = models.CharField(max_length=12, blank=True)
@@ -319,7 +349,13 @@ class UsagePairDaily(models.Model):
     day = models.DateField()
     # The dimension is the ARN, as in the other rollups; the catalog's id follows it.
     feature_group = models.ForeignKey(
-        FeatureGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        FeatureGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # see GROUP_LINK_NOTE
     )
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     owner_account_id = models.CharField(max_length=12, blank=True)

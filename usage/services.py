@@ -774,7 +774,14 @@ CREATE TEMP TABLE IF NOT EXISTS usage_stage (
 # rows `ins` inserted, so a file counted twice cannot count twice in any of them. Ordered so that
 # concurrent workers take row locks in the same order (no deadlocks on shared rollup rows).
 _MOVE_SQL = """
-WITH ins AS (
+WITH groups AS MATERIALIZED (
+    -- The catalog groups the batch links, locked against deletion until it commits: the rows
+    -- below carry their ids without a foreign-key constraint (usage.models, GROUP_LINK_NOTE).
+    SELECT fg.id, fg.arn FROM catalog_featuregroup fg
+    WHERE fg.arn IN (SELECT feature_group_arn FROM usage_stage WHERE feature_group_arn <> '')
+    ORDER BY fg.id
+    FOR KEY SHARE
+), ins AS (
     INSERT INTO usage_cloudtrailevent AS e (event_id, shared_event_id, event_time, event_name, event_source,
         read_only, outcome, error_code, error_message, principal_arn, principal_type, principal_account_id,
         source_ip, owner_account_id, consumer_account_id, feature_group_id, feature_group_arn, region, file_id)
@@ -785,7 +792,7 @@ WITH ins AS (
         left(s.owner_account_id, 12), left(s.consumer_account_id, 12), fg.id, left(s.feature_group_arn, 2048),
         left(s.region, 32), s.file_id
     FROM usage_stage s
-    LEFT JOIN catalog_featuregroup fg ON fg.arn = s.feature_group_arn AND s.feature_group_arn <> ''
+    LEFT JOIN groups fg ON fg.arn = s.feature_group_arn
     ORDER BY s.event_id, s.feature_group_arn, s.file_id
     ON CONFLICT DO NOTHING
     RETURNING e.event_time, e.feature_group_id, e.feature_group_arn, e.owner_account_id, e.consumer_account_id,
@@ -997,8 +1004,14 @@ def usage_groups_link() -> int:
     linked = 0
     with transaction.atomic(), connection.cursor() as cur:
         for model in _GROUP_LINKED:
+            # The groups linked are locked against deletion until this commits (no foreign-key
+            # constraint checks these ids: usage.models, GROUP_LINK_NOTE).
             cur.execute(
-                f"UPDATE {model._meta.db_table} u SET feature_group_id = fg.id FROM catalog_featuregroup fg"  # noqa: S608 (model metadata)
+                f"UPDATE {model._meta.db_table} u SET feature_group_id = fg.id FROM ("  # noqa: S608 (model metadata)
+                " SELECT id, arn FROM catalog_featuregroup WHERE arn IN ("
+                f"  SELECT feature_group_arn FROM {model._meta.db_table}"
+                "   WHERE feature_group_id IS NULL AND feature_group_arn <> '')"
+                " ORDER BY id FOR KEY SHARE) fg"
                 " WHERE u.feature_group_id IS NULL AND u.feature_group_arn <> '' AND fg.arn = u.feature_group_arn"
             )
             linked += cur.rowcount
