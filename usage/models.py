@@ -30,6 +30,21 @@ from usage.operations import (  # noqa: F401 - re-exported for the dashboards
 # Django's own SET NULL does the same for deletes through the ORM.
 
 
+def group_link() -> models.ForeignKey:
+    """The catalog group a usage row counts, as its id: nullable (a group the catalog learns later
+    is linked by ARN), no index of its own (each table's indexes lead with it where needed), no
+    constraint (GROUP_LINK_NOTE)."""
+    return models.ForeignKey(
+        FeatureGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class TrailSource(models.Model):
     """A CloudTrail trail's S3 location that Pantry ingests, with its ingestion health."""
 
@@ -178,15 +193,7 @@ class CloudTrailEvent(models.Model):
     owner_account_id = models.CharField(max_length=12, blank=True)
     consumer_account_id = models.CharField(max_length=12, blank=True)
     # No single-column index: ctevent_group_time leads with the group.
-    feature_group = models.ForeignKey(
-        FeatureGroup,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,  # see GROUP_LINK_NOTE
-    )
+    feature_group = group_link()
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     region = models.CharField(max_length=32, blank=True)
     # Which file delivered it, for tracing. No constraint and no index: every index costs each
@@ -229,15 +236,7 @@ class UsageDaily(models.Model):
 
     day = models.DateField()
     # No single-column index: usagedaily_group_day leads with the group.
-    feature_group = models.ForeignKey(
-        FeatureGroup,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,  # see GROUP_LINK_NOTE
-    )
+    feature_group = group_link()
     # The dimension itself (the FK follows it: a group the catalog learns later is linked by ARN).
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     owner_account_id = models.CharField(max_length=12, blank=True)
@@ -290,15 +289,7 @@ class UsageDailyTotal(models.Model):
 
     day = models.DateField()
     # No single-column index: usagedailytotal_group_day leads with the group.
-    feature_group = models.ForeignKey(
-        FeatureGroup,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,  # see GROUP_LINK_NOTE
-    )
+    feature_group = group_link()
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     owner_account_id = models.CharField(max_length=12, blank=True)
     consumer_account_id = models.CharField(max_length=12, blank=True)
@@ -348,15 +339,7 @@ class UsagePairDaily(models.Model):
 
     day = models.DateField()
     # The dimension is the ARN, as in the other rollups; the catalog's id follows it.
-    feature_group = models.ForeignKey(
-        FeatureGroup,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,  # see GROUP_LINK_NOTE
-    )
+    feature_group = group_link()
     feature_group_arn = models.CharField(max_length=2048, blank=True)
     owner_account_id = models.CharField(max_length=12, blank=True)
     consumer_account_id = models.CharField(max_length=12, blank=True)
