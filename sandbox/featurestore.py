@@ -435,7 +435,11 @@ class FeatureStoreBackendMixin:
         reverse = descending(sort_order)
         items.sort(key=lambda f: f.arn, reverse=reverse)
         items.sort(key=keys[sort_by], reverse=reverse)
-        scope = f"lfg:{name_contains}:{status_equals}:{sort_by}:{sort_order}"
+        # A token is good only for the query that made it (every filter and the order), as AWS's is.
+        created = [to_naive_utc(value).isoformat() if value else "" for value in (created_after, created_before)]
+        scope = (
+            f"lfg:{name_contains}:{status_equals}:{offline_status_equals}:{':'.join(created)}:{sort_by}:{sort_order}"
+        )
         page, token = paginate(items, max_results, next_token, scope)
         return [f.summary() for f in page], token
 

@@ -555,3 +555,22 @@ def test_a_sort_order_outside_the_enum_is_a_validation_error(sm, call):
     assert error["Code"] == "ValidationException"
     assert "Value 'Asc' at 'sortOrder'" in error["Message"]
     assert getattr(sm, call)(SortOrder="Descending")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_a_list_token_is_good_only_for_the_filters_that_made_it(sm):
+    for i in range(3):
+        create(sm, f"token_{i}", n=3)
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    first = sm.list_feature_groups(MaxResults=1, CreationTimeAfter=start, OfflineStoreStatusEquals="Active")
+    token = first["NextToken"]
+    assert sm.list_feature_groups(
+        MaxResults=1, CreationTimeAfter=start, OfflineStoreStatusEquals="Active", NextToken=token
+    )["FeatureGroupSummaries"]
+    for other in (
+        {"CreationTimeAfter": start + dt.timedelta(days=1), "OfflineStoreStatusEquals": "Active"},
+        {"CreationTimeAfter": start},
+        {"CreationTimeAfter": start, "OfflineStoreStatusEquals": "Active", "CreationTimeBefore": start},
+    ):
+        with pytest.raises(ClientError) as exc:
+            sm.list_feature_groups(MaxResults=1, NextToken=token, **other)
+        assert exc.value.response["Error"]["Code"] == "ValidationException", other
