@@ -33,3 +33,16 @@ def test_your_access_in_search_and_group_answers_is_the_access_facets_values(cli
 def test_an_undecided_requests_granted_level_may_be_empty(client, operator):
     schemas = _schemas(client, operator)
     assert _enum(schemas, schemas["AccessRequest"]["properties"]["granted_level"]) >= {"", *Grant.Permission.values}
+
+
+def test_the_schema_states_what_the_api_refuses_in_query_parameters(client, operator):
+    """A value the schema allows must be accepted (schemathesis's positive checks): the lineage
+    depths are refused below 0, so the schema says minimum 0."""
+    client.force_login(operator)
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    lineage = next(ops["get"] for path, ops in paths.items() if path.endswith("/lineage/") and "{id}" in path)
+    minimums = {p["name"]: p["schema"].get("minimum") for p in lineage["parameters"] if p["in"] == "query"}
+    assert minimums == {"depth": 0, "up": 0, "down": 0}
+    search = paths["/api/v1/search/"]["get"]
+    sort = next(p for p in search["parameters"] if p["name"] == "sort")
+    assert set(sort["schema"]["enum"]) == {"relevance", "name", "recent", "popular"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -71,9 +71,11 @@ class LineageGraphSerializer(serializers.Serializer):
 class LineageQuerySerializer(serializers.Serializer):
     # Values above the cap are clamped, not refused: a shared link with
     # depth=9 still shows something sensible.
-    depth = serializers.IntegerField(min_value=0, required=False)
-    up = serializers.IntegerField(min_value=0, required=False)
-    down = serializers.IntegerField(min_value=0, required=False)
+    depth = serializers.IntegerField(
+        min_value=0, required=False, help_text=f"Hops each way (0–{selectors.MAX_DEPTH}, default 2; more is clamped)."
+    )
+    up = serializers.IntegerField(min_value=0, required=False, help_text="Hops upstream; overrides depth.")
+    down = serializers.IntegerField(min_value=0, required=False, help_text="Hops downstream; overrides depth.")
 
 
 def lineage_depths(params) -> tuple[int, int]:
@@ -91,11 +93,8 @@ class FeatureGroupLineageView(APIView):
 
     @extend_schema(
         operation_id="feature_groups_lineage",
-        parameters=[
-            OpenApiParameter("depth", int, description=f"Hops each way (0–{selectors.MAX_DEPTH}, default 2)."),
-            OpenApiParameter("up", int, description="Hops upstream; overrides depth."),
-            OpenApiParameter("down", int, description="Hops downstream; overrides depth."),
-        ],
+        # The query serializer itself, so the schema states what it refuses (minimum 0).
+        parameters=[LineageQuerySerializer],
         responses=LineageGraphSerializer,
     )
     def get(self, request, id):  # noqa: A002 - the URL's name for the group's uuid
