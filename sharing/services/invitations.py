@@ -148,9 +148,7 @@ def invitation_accept(*, invitation: Invitation, actor) -> Invitation:
         record = None
         if not locked.has_expired:
             try:
-                record = ram_gateway(
-                    locked.receiver_account, locked.region or _region_of(locked)
-                ).accept_resource_share_invitation(
+                record = _receiver_ram(locked).accept_resource_share_invitation(
                     invitation_arn=locked.invitation_arn, client_token=client_token("pantry-accept", locked.uuid)
                 )
             except RamInvitationExpired:
@@ -163,13 +161,7 @@ def invitation_accept(*, invitation: Invitation, actor) -> Invitation:
                 refusal = "This invitation was rejected outside Pantry (in AWS)."
             except AwsError as exc:
                 raise SharingError(ram_error_message(exc)) from exc
-        if refusal:
-            pass  # AWS's answer is followed already (_answered_in_aws)
-        elif record is None:
-            # Expired: recorded (and committed) before the error goes back to the admin.
-            if locked.status != Invitation.Status.EXPIRED:
-                _invitation_expired(locked)
-        else:
+        if record is not None:
             locked.status = record.status or Invitation.Status.ACCEPTED
             locked.answered_by = actor
             locked.save(update_fields=["status", "answered_by", "updated_at"])
@@ -181,6 +173,10 @@ def invitation_accept(*, invitation: Invitation, actor) -> Invitation:
                 after={"status": locked.status},
             )
             _share_accepted(locked, actor=actor)
+        elif not refusal and locked.status != Invitation.Status.EXPIRED:
+            # Expired: recorded (and committed) before the error goes back to the admin. (With a
+            # refusal, AWS's answer is followed already: _answered_in_aws.)
+            _invitation_expired(locked)
     if refusal:
         raise SharingError(refusal)
     if record is None:
@@ -190,9 +186,8 @@ def invitation_accept(*, invitation: Invitation, actor) -> Invitation:
 
 def _answered_in_aws(invitation: Invitation, exc: AwsError) -> str:
     """The invitation's status as AWS has it, followed in Pantry (inside the caller's transaction)."""
-    gateway = ram_gateway(invitation.receiver_account, invitation.region or _region_of(invitation))
     try:
-        records = gateway.get_resource_share_invitations(share_arns=[invitation.resource_share_arn])
+        records = _receiver_ram(invitation).get_resource_share_invitations(share_arns=[invitation.resource_share_arn])
     except AwsError:
         raise SharingError(ram_error_message(exc)) from exc
     status = next((r.status for r in records if r.arn == invitation.invitation_arn), "")
@@ -215,7 +210,7 @@ def invitation_reject(*, invitation: Invitation, actor) -> Invitation:
         if locked.status != Invitation.Status.PENDING:
             raise SharingError(f"This invitation was {locked.get_status_display().lower()}.")
         try:
-            ram_gateway(locked.receiver_account, locked.region or _region_of(locked)).reject_resource_share_invitation(
+            _receiver_ram(locked).reject_resource_share_invitation(
                 invitation_arn=locked.invitation_arn, client_token=client_token("pantry-reject", locked.uuid)
             )
         except RamInvitationAnswered as exc:
@@ -245,6 +240,11 @@ def _region_of(invitation: Invitation) -> str:
     # arn:aws:ram:REGION:ACCOUNT:resource-share-invitation/ID
     parts = invitation.invitation_arn.split(":")
     return parts[3] if len(parts) > 3 else ""
+
+
+def _receiver_ram(invitation: Invitation):
+    """RAM as the invited account sees it, in the invitation's Region."""
+    return ram_gateway(invitation.receiver_account, invitation.region or _region_of(invitation))
 
 
 def invitation_resend(*, invitation: Invitation, actor) -> Invitation:

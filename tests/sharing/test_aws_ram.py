@@ -418,6 +418,17 @@ def test_a_pending_invitation_aws_no_longer_lists_is_expired_by_reconcile(ram_wo
     assert gone.status == Invitation.Status.EXPIRED
 
 
+def _invited_then_answered_in_aws(ram_world, data_scientist, owner, capture, answer: str):
+    """An approved request provisioned (the consumer invited), then answered by its admin in AWS."""
+    with capture(execute=False):
+        request = _approved(ram_world, data_scientist, owner)
+    services.access_request_provision(request_uuid=request.uuid)
+    invitation = Invitation.objects.get()
+    answer_call = getattr(ram_world.client(ram_world.consumer), f"{answer}_resource_share_invitation")
+    answer_call(resourceShareInvitationArn=invitation.invitation_arn)
+    return request, invitation
+
+
 def test_accepting_an_invitation_already_accepted_in_aws_activates_the_access(
     ram_world, data_scientist, owner, consumer_admin, django_capture_on_commit_callbacks
 ):
@@ -426,12 +437,8 @@ def test_accepting_an_invitation_already_accepted_in_aws_activates_the_access(
     RAM answers AlreadyAccepted; Pantry used to show that as an error and keep the invitation
     pending and the request "invited" until the next reconcile.
     """
-    with django_capture_on_commit_callbacks(execute=False):
-        request = _approved(ram_world, data_scientist, owner)
-    services.access_request_provision(request_uuid=request.uuid)
-    invitation = Invitation.objects.get()
-    ram_world.client(ram_world.consumer).accept_resource_share_invitation(
-        resourceShareInvitationArn=invitation.invitation_arn
+    request, invitation = _invited_then_answered_in_aws(
+        ram_world, data_scientist, owner, django_capture_on_commit_callbacks, "accept"
     )
 
     services.invitation_accept(invitation=invitation, actor=consumer_admin)
@@ -447,12 +454,8 @@ def test_accepting_an_invitation_already_accepted_in_aws_activates_the_access(
 def test_accepting_an_invitation_rejected_in_aws_says_so_and_follows_aws(
     ram_world, data_scientist, owner, consumer_admin, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=False):
-        request = _approved(ram_world, data_scientist, owner)
-    services.access_request_provision(request_uuid=request.uuid)
-    invitation = Invitation.objects.get()
-    ram_world.client(ram_world.consumer).reject_resource_share_invitation(
-        resourceShareInvitationArn=invitation.invitation_arn
+    request, invitation = _invited_then_answered_in_aws(
+        ram_world, data_scientist, owner, django_capture_on_commit_callbacks, "reject"
     )
 
     with pytest.raises(services.SharingError, match="rejected outside Pantry"):
@@ -467,12 +470,8 @@ def test_accepting_an_invitation_rejected_in_aws_says_so_and_follows_aws(
 def test_rejecting_an_invitation_accepted_in_aws_says_so_and_follows_aws(
     ram_world, data_scientist, owner, consumer_admin, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=False):
-        request = _approved(ram_world, data_scientist, owner)
-    services.access_request_provision(request_uuid=request.uuid)
-    invitation = Invitation.objects.get()
-    ram_world.client(ram_world.consumer).accept_resource_share_invitation(
-        resourceShareInvitationArn=invitation.invitation_arn
+    request, invitation = _invited_then_answered_in_aws(
+        ram_world, data_scientist, owner, django_capture_on_commit_callbacks, "accept"
     )
 
     with pytest.raises(services.SharingError, match="accepted outside Pantry"):
