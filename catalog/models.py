@@ -368,10 +368,10 @@ class Feature(models.Model):
 
 # A feature-name word pair's lexemes joined by a space (`amount payment`, the
 # two in byte order); lexemes never hold a space, so a pair is never a word.
-# A group with more distinct pairs than FEATURE_NAME_PAIRS_MAX gets this
-# lexeme instead, which every pair query also accepts (docs/search.md).
+# A group with more than 20,000 distinct pairs (the trigger's cap, migration
+# 0013) gets this lexeme instead, which every pair query also accepts
+# (docs/search.md).
 FEATURE_NAME_PAIRS_ANY = "?"
-FEATURE_NAME_PAIRS_MAX = 20_000
 
 
 class FeatureNamePairs(models.Model):

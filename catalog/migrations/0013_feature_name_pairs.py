@@ -2,53 +2,54 @@
 # group, every pair of words that occur together in one feature name, as a
 # tsvector of "a b" lexemes, GIN-indexed, in a narrow table of its own.
 #
-# Kept by statement-level triggers on catalog_feature (insert, delete, a
-# changed name), so every writer keeps it: the sync, older code still running
-# while this migrates, tests, a COPY. The backfill runs in batches of 1,000
-# groups, each its own short transaction, and only inserts what no trigger
-# wrote meanwhile (ON CONFLICT DO NOTHING: a trigger's row is always current);
-# the GIN index is built concurrently afterwards. Measured on the bench
-# catalogue (50,000 groups, 2,000,000 features): backfill ~25 s, table 3 MB
-# plus 116 MB TOAST, index 17 MB.
+# Kept by triggers on catalog_feature (statement triggers on insert and
+# delete, a row trigger on a changed name or group), so every writer keeps it:
+# the sync, older code still running while this migrates, tests, a COPY. This
+# migration is one transaction (table, functions, triggers); 0014 backfills
+# and builds the index, and can be run again after being killed.
 
-import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 import django.db.models.deletion
-from django.contrib.postgres.operations import AddIndexConcurrently
-from django.db import migrations, models, transaction
+from django.db import migrations, models
 
 FUNCTIONS = r"""
 ALTER TABLE catalog_featurenamepairs SET (toast_tuple_target = 128);
 
--- The pairs of each given group, computed from its features now; `overwrite`
--- false keeps rows already there (the backfill, racing the triggers).
+-- The pairs of each given group, computed from its features now (each name's words once); a
+-- group left with no pair loses its row. `overwrite` false keeps rows already there (the
+-- backfill, racing the triggers).
 CREATE FUNCTION catalog_feature_name_pairs_refresh(group_ids bigint[], overwrite boolean) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   IF overwrite THEN
-    -- One writer of a group's pairs at a time, until it commits: the statements below then
-    -- read the features with a snapshot taken after any earlier writer committed (READ
-    -- COMMITTED), so two transactions adding names to one group cannot each store pairs that
-    -- miss the other's. Groups in id order, so two writers never wait on each other in a cycle
-    -- (ids past 2^31 share keys: they wait a little more, never less).
-    PERFORM pg_advisory_xact_lock(1718186611, (g % 2147483647)::int)
-       FROM unnest(group_ids) AS g GROUP BY g ORDER BY g;
-    DELETE FROM catalog_featurenamepairs p
-     WHERE p.feature_group_id = ANY(group_ids)
-       AND NOT EXISTS (
-             SELECT 1 FROM catalog_feature f
-              WHERE f.feature_group_id = p.feature_group_id
-                AND array_length(tsvector_to_array(to_tsvector('english'::regconfig, f.name)), 1) > 1);
+    -- One writer of a group's pairs at a time, until it commits: the statement below then reads
+    -- the features with a snapshot taken after any earlier writer committed (READ COMMITTED, the
+    -- only isolation level Pantry uses; under REPEATABLE READ the snapshot would be older), so
+    -- two transactions adding names to one group cannot each store pairs that miss the other's.
+    -- Keys in their own order (ids past 2^31 share keys), so no two writers wait in a cycle.
+    PERFORM pg_advisory_xact_lock(1718186611, k)
+       FROM (SELECT DISTINCT (g % 2147483647)::int AS k FROM unnest(group_ids) AS g) AS keys
+      ORDER BY k;
   END IF;
+  WITH words AS (
+    SELECT f.feature_group_id AS g, tsvector_to_array(to_tsvector('english'::regconfig, f.name)) AS ws
+      FROM catalog_feature f
+     WHERE f.feature_group_id = ANY(group_ids)
+  ), found AS (
+    SELECT w.g, array_agg(DISTINCT x.w || ' ' || y.w) AS pairs
+      FROM words w
+     CROSS JOIN LATERAL unnest(w.ws) AS x(w)
+     CROSS JOIN LATERAL unnest(w.ws) AS y(w)
+     WHERE x.w COLLATE "C" < y.w COLLATE "C"
+     GROUP BY w.g
+  ), gone AS (
+    DELETE FROM catalog_featurenamepairs p
+     WHERE overwrite AND p.feature_group_id = ANY(group_ids)
+       AND p.feature_group_id NOT IN (SELECT g FROM found)
+  )
   INSERT INTO catalog_featurenamepairs AS t (feature_group_id, pairs)
-  SELECT c.feature_group_id,
-         CASE WHEN cardinality(c.pairs) > 20000 THEN '?'::tsvector ELSE array_to_tsvector(c.pairs) END
-    FROM (SELECT f.feature_group_id, array_agg(DISTINCT x.w || ' ' || y.w) AS pairs
-            FROM catalog_feature f
-           CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english'::regconfig, f.name))) AS x(w)
-           CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('english'::regconfig, f.name))) AS y(w)
-           WHERE f.feature_group_id = ANY(group_ids) AND x.w COLLATE "C" < y.w COLLATE "C"
-           GROUP BY f.feature_group_id) AS c
+  SELECT g, CASE WHEN cardinality(pairs) > 20000 THEN '?'::tsvector ELSE array_to_tsvector(pairs) END
+    FROM found
   ON CONFLICT (feature_group_id) DO UPDATE SET pairs = EXCLUDED.pairs
    WHERE overwrite AND t.pairs IS DISTINCT FROM EXCLUDED.pairs;
 END $$;
@@ -65,19 +66,14 @@ BEGIN
   RETURN NULL;
 END $$;
 
--- Updates: only rows whose name or group changed (metadata updates change neither).
+-- A rename or a move between groups (rare: names are the sync's key). A row trigger with a WHEN
+-- clause, not a statement one with transition tables: those would copy every updated row (its
+-- vectors and JSON) for each metadata update of thousands of features, only to find no name
+-- changed.
 CREATE FUNCTION catalog_feature_name_pairs_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  changed bigint[];
 BEGIN
-  changed := ARRAY(
-    SELECT g FROM old_rows o JOIN new_rows n ON n.id = o.id,
-           LATERAL (VALUES (o.feature_group_id), (n.feature_group_id)) AS v(g)
-     WHERE o.name IS DISTINCT FROM n.name OR o.feature_group_id IS DISTINCT FROM n.feature_group_id
-     GROUP BY g);
-  IF cardinality(changed) > 0 THEN
-    PERFORM catalog_feature_name_pairs_refresh(changed, true);
-  END IF;
+  PERFORM catalog_feature_name_pairs_refresh(
+    ARRAY(SELECT DISTINCT g FROM unnest(ARRAY[OLD.feature_group_id, NEW.feature_group_id]) AS g ORDER BY g), true);
   RETURN NULL;
 END $$;
 
@@ -85,9 +81,9 @@ CREATE TRIGGER catalog_feature_name_pairs_insert AFTER INSERT ON catalog_feature
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION catalog_feature_name_pairs_inserted();
 CREATE TRIGGER catalog_feature_name_pairs_delete AFTER DELETE ON catalog_feature
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION catalog_feature_name_pairs_deleted();
-CREATE TRIGGER catalog_feature_name_pairs_update AFTER UPDATE ON catalog_feature
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION catalog_feature_name_pairs_updated();
+CREATE TRIGGER catalog_feature_name_pairs_update AFTER UPDATE OF name, feature_group_id ON catalog_feature
+  FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.feature_group_id IS DISTINCT FROM NEW.feature_group_id)
+  EXECUTE FUNCTION catalog_feature_name_pairs_updated();
 """
 
 FUNCTIONS_REVERSE = r"""
@@ -100,29 +96,9 @@ DROP FUNCTION IF EXISTS catalog_feature_name_pairs_updated();
 DROP FUNCTION IF EXISTS catalog_feature_name_pairs_refresh(bigint[], boolean);
 """
 
-BATCH = 1000
-
-
-def backfill(apps, schema_editor):
-    connection = schema_editor.connection
-    last = 0
-    while True:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM catalog_featuregroup WHERE id > %s"
-                " ORDER BY id LIMIT %s) AS batch",
-                [last, BATCH],
-            )
-            (ids,) = cursor.fetchone()
-            if not ids:
-                return
-            cursor.execute("SELECT catalog_feature_name_pairs_refresh(%s::bigint[], false)", [ids])
-            last = ids[-1]
-
-
 class Migration(migrations.Migration):
-    atomic = False
-
+    # All or nothing: the table, its functions and triggers. The backfill and the index, which
+    # must run outside one transaction, are 0014's, and safe to run again.
     dependencies = [
         ("catalog", "0012_feature_group_name_words"),
     ]
@@ -145,12 +121,4 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunSQL(FUNCTIONS, FUNCTIONS_REVERSE),
-        migrations.RunPython(backfill, migrations.RunPython.noop),
-        AddIndexConcurrently(
-            model_name="featurenamepairs",
-            index=django.contrib.postgres.indexes.GinIndex(fields=["pairs"], name="feature_name_pairs"),
-        ),
-        # The planner's estimate of how many groups hold a pair chooses the search's form
-        # (catalog.selectors.search); a new table has no statistics until analysed.
-        migrations.RunSQL("ANALYZE catalog_featurenamepairs", migrations.RunSQL.noop),
     ]
