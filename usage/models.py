@@ -26,8 +26,8 @@ from usage.operations import (  # noqa: F401 - re-exported for the dashboards
 # against a group deleted while a batch is in flight, which the ingestion now guards against
 # itself: its statement takes a `FOR KEY SHARE` lock on each group it links, once per batch, so a
 # delete waits for the batch to commit. What the constraint's ON DELETE SET NULL did, the trigger
-# `usage_feature_groups_unlink` on `catalog_featuregroup` does (migration usage.0011), and
-# Django's own SET NULL does the same for deletes through the ORM.
+# `usage_feature_groups_unlink` on `catalog_featuregroup` does (migration usage.0011), for
+# deletes through the ORM too: the fields say DO_NOTHING, so Django does not do it a second time.
 
 
 def group_link() -> models.ForeignKey:
@@ -38,7 +38,7 @@ def group_link() -> models.ForeignKey:
         FeatureGroup,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,  # the trigger usage_feature_groups_unlink sets NULL (above)
         related_name="+",
         db_index=False,
         db_constraint=False,

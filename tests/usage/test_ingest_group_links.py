@@ -103,6 +103,23 @@ def test_deleting_groups_in_sql_unlinks_their_usage_and_keeps_the_counts(trail_o
     assert usage_counts() == before
 
 
+def test_deleting_a_group_through_the_orm_unlinks_its_usage_once_by_the_trigger(trail_org):
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.models import FeatureGroup
+
+    trail_org.calls(reads(2))
+    ingest_all()
+    before = usage_counts()
+    with CaptureQueriesContext(connection) as queries:
+        FeatureGroup.objects.get(arn=group_arn("orders")).delete()
+    assert _linked_ids(group_arn("orders")) == {None}
+    assert _dangling_ids() == []
+    assert usage_counts() == before
+    # The trigger did it: Django ran no UPDATE of its own on the usage tables.
+    assert not [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "usage_')]
+
+
 def test_usage_counted_by_arn_links_to_a_group_found_later(trail_org):
     from catalog.models import AwsAccount, FeatureGroup
 

@@ -7,14 +7,15 @@ on the group per row, ~10% of PostgreSQL's time in a batch. What it guaranteed i
   (`FOR KEY SHARE`, once per group and batch), so a delete waits for them to commit;
 - ON DELETE SET NULL: the statement trigger `usage_feature_groups_unlink` on `catalog_featuregroup`
   sets the ids of the deleted groups to NULL in the four tables (one UPDATE per table and DELETE
-  statement; the constraints did it row by row), and Django's own SET NULL does it first for
-  deletes through the ORM.
+  statement; the constraints did it row by row), for deletes through the ORM too (the fields say
+  DO_NOTHING, so Django does not run the same four UPDATEs first).
 
 One short transaction: the trigger is created before the constraints go, so no delete finds
 neither. Only catalog changes, no table scan or rewrite; each statement waits at most 10 s for its
 lock (`lock_timeout`), so a busy table makes the migration fail, changing nothing, rather than
 queue the ingestion and the site behind it — run it again. Reversed by adding the constraints back
-`NOT VALID` and validating them (no long lock), then dropping the trigger.
+`NOT VALID` and validating them, then dropping the trigger; the reverse is one transaction, so
+the tables stay locked against writes while the validation scans them (stop the ingestion).
 """
 
 from django.db import migrations, models
@@ -48,7 +49,7 @@ def _field() -> models.ForeignKey:
         db_constraint=False,
         db_index=False,
         null=True,
-        on_delete=models.deletion.SET_NULL,
+        on_delete=models.deletion.DO_NOTHING,
         related_name="+",
         to="catalog.featuregroup",
     )
