@@ -37,13 +37,8 @@ def validation(message: str) -> AWSValidationException:
 
 
 def descending(sort_order: str | None) -> bool:
-    """``SortOrder`` of a SageMaker list call: Descending by default; anything but the two
-    enum values is the ValidationException AWS answers (it used to sort ascending quietly)."""
-    if sort_order not in (None, "Ascending", "Descending"):
-        raise validation(
-            f"1 validation error detected: Value '{sort_order}' at 'sortOrder' failed to satisfy "
-            "constraint: Member must satisfy enum value set: [Ascending, Descending]"
-        )
+    """``SortOrder`` of a SageMaker list call: Descending by default. A value outside the enum
+    never reaches here: sandbox.validation refuses it for every operation that takes one."""
     return sort_order != "Ascending"
 
 

@@ -29,7 +29,9 @@ TARGET_PREFIX = "SageMaker."
 MAX_LISTED = 10
 # The operations checked so far. Not yet CreateFeatureGroup: the seeded catalog's descriptions are
 # several sentences, and AWS allows a feature group 128 characters (docs/sandbox.md).
-CHECKED_OPERATIONS = frozenset({"AddTags", "DeleteTags", "UpdateFeatureMetadata"})
+CHECKED_OPERATIONS = frozenset(
+    {"AddTags", "DeleteTags", "UpdateFeatureMetadata", "ListFeatureGroups", "ListContexts", "ListAssociations"}
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -119,13 +121,13 @@ def check(environ: dict[str, Any], start_response: Callable) -> list[bytes] | No
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if not target.startswith(TARGET_PREFIX):
         return None
+    operation = target[len(TARGET_PREFIX) :]
+    if operation not in CHECKED_OPERATIONS:
+        return None  # before reading the body: every SageMaker request passes here
     try:
         params = json.loads(read_body(environ) or b"{}")
     except ValueError:
         return None  # moto answers a body that is not JSON as AWS's SerializationException would
-    operation = target[len(TARGET_PREFIX) :]
-    if operation not in CHECKED_OPERATIONS:
-        return None
     errors = input_errors(operation, params)
     if not errors:
         return None
