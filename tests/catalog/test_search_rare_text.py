@@ -9,6 +9,8 @@ depend on it.
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.selectors import search
@@ -39,10 +41,18 @@ def catalogue(org):
     FeatureFactory(feature_group=gone, name="lapse_gone", description="Days in the refund window.")
 
 
+LOOKUP_SQL = "OFFSET 0) m JOIN"  # the text tier's fenced GIN lookup (catalog.selectors.search)
+
+
 def _found(user, monkeypatch, *, lookup: bool, query: str, facets=None) -> tuple[list[str], int]:
     search._estimates.clear()  # the estimate is remembered per query
     monkeypatch.setattr(search, "TEXT_LOOKUP_BELOW", float("inf") if lookup else 0)
-    results = features_search(user=user, query=query, facets=facets or {})
+    with CaptureQueriesContext(connection) as queries:
+        results = features_search(user=user, query=query, facets=facets or {})
+    looked_up = any(LOOKUP_SQL in q["sql"] for q in queries.captured_queries)
+    # Only a query every match needs all words of (no OR, no negation) is looked up: for the
+    # others no word bounds the matches, and the planner keeps its own choice.
+    assert looked_up == (lookup and " or " not in query and " -" not in query)
     return [row.name for row in results.results], results.count
 
 
