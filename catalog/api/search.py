@@ -174,7 +174,12 @@ class SearchView(APIView):
             _many("feature_type", "Feature type (features only).", enum=["String", "Integral", "Fractional"]),
             _many("store", "Store kind.", enum=list(STORES)),
             _many("status", "Feature group status."),
-            _many("access", "My access (see `access_level` of each group).", enum=list(ACCESS_SLUGS)),
+            _many(
+                "access",
+                "My access (see `access_level` of each group). `can_read`, kept for links made before each"
+                " level had its own value, means read_only, read_write and admin together.",
+                enum=list(ACCESS_SLUGS),
+            ),
             OpenApiParameter("sort", OpenApiTypes.STR, enum=list(SORTS)),
             OpenApiParameter("page", OpenApiTypes.INT),
         ],
