@@ -379,7 +379,7 @@ class FeatureNamePairs(models.Model):
 
     Kept by triggers on catalog_feature (migration 0013_feature_name_pairs), so
     every path that writes features (the sync, tests, a COPY) keeps it; a group
-    with no features has no row. A multi-word feature search walks only the
+    whose names hold no two words has no row or an empty one (0015). A multi-word feature search walks only the
     visible groups whose row holds every pair of its words (docs/search.md).
     """
 

@@ -47,8 +47,8 @@ def test_the_record_follows_every_write_of_feature_names(org):
     group = FeatureGroupFactory(account=org.central, name="payments")
     assert _pairs(group) is None  # no features, no row
 
-    FeatureFactory(feature_group=group, name="amount")  # one word: no pair
-    assert _pairs(group) is None
+    FeatureFactory(feature_group=group, name="amount")  # one word: no pair (an empty row)
+    assert _pairs(group) == set()
     FeatureFactory(feature_group=group, name="payment_amount_7d")
     assert _pairs(group) == {"amount payment", "7d amount", "7d payment"}
 
@@ -62,7 +62,7 @@ def test_the_record_follows_every_write_of_feature_names(org):
     assert "count refund" in _pairs(group)
 
     Feature.objects.filter(feature_group=group).exclude(name="amount").delete()
-    assert _pairs(group) is None  # the single-word name is left: nothing to pair
+    assert _pairs(group) == set()  # the single-word name is left: nothing to pair
 
     group.delete()  # the row goes with the group (and its features' deletion)
     assert not FeatureNamePairs.objects.exists()
@@ -228,3 +228,70 @@ def test_two_transactions_adding_names_to_one_group_keep_both_pairs(org):
     thread.join(timeout=30)
     assert second_done.is_set()
     assert {"amount payment", "count custom"} <= _pairs(group)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_adding_names_to_a_group_with_pairs_keep_both(org):
+    """As above for a group whose record exists: the second writer waits on the record's row."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    group = FeatureGroupFactory(account=org.central, name="payments")
+    FeatureFactory(feature_group=group, name="refund_rate")
+    second_done = threading.Event()
+
+    def second_writer():
+        try:
+            with transaction.atomic():
+                FeatureFactory(feature_group=group, name="customer_count")
+        finally:
+            connections.close_all()
+            second_done.set()
+
+    with transaction.atomic():
+        FeatureFactory(feature_group=group, name="payment_amount")
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        time.sleep(0.5)
+        assert not second_done.is_set()
+    thread.join(timeout=30)
+    assert second_done.is_set()
+    assert {"rate refund", "amount payment", "count custom"} <= _pairs(group)
+
+
+def test_one_statement_may_write_features_of_more_groups_than_postgresql_has_lock_slots(org):
+    """A COPY of a catalogue or the cascade of an account's groups writes thousands of groups'
+    features in one statement. Locking each group in PostgreSQL's shared lock table failed past
+    max_locks_per_transaction × connections ("out of shared memory")."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('max_locks_per_transaction')::int"
+            " * (current_setting('max_connections')::int + current_setting('max_worker_processes')::int + 30)"
+        )
+        (slots,) = cursor.fetchone()
+    count = 2 * slots  # the lock table takes a little more than its size (~1.3× here)
+    template = FeatureFactory(feature_group=FeatureGroupFactory(account=org.central), name="template")
+    _copies(FeatureGroup, template.feature_group_id, count, {"name": "'bulk_' || i", "arn": "'arn:bulk_' || i"})
+    group_ids = list(FeatureGroup.objects.filter(name__startswith="bulk_").values_list("id", flat=True))
+    # One statement: a feature named payment_amount in each of the new groups.
+    _copies(Feature, template.pk, group_ids, {"feature_group_id": "i", "name": "'payment_amount'"})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM catalog_featurenamepairs WHERE pairs = %s::tsvector", ["'amount payment'"])
+        assert cursor.fetchone()[0] == count
+
+
+def _copies(model, template_pk: int, ids, overrides: dict[str, str]) -> None:
+    """One INSERT … SELECT of copies of a row, one per `i` (1..ids, or each of the ids given), with
+    `overrides` as SQL expressions of `i`; a fresh uuid each (factories would take seconds)."""
+    columns = [f.column for f in model._meta.concrete_fields if f.column != "id" and not f.generated]
+    quote = connection.ops.quote_name
+    values = [overrides.get(c, "gen_random_uuid()" if c == "uuid" else f"t.{quote(c)}") for c in columns]
+    series = "generate_series(1, %s)" if isinstance(ids, int) else "unnest(%s::bigint[])"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {model._meta.db_table} ({', '.join(quote(c) for c in columns)})"
+            f" SELECT {', '.join(values)} FROM {model._meta.db_table} t, {series} AS i WHERE t.id = %s",
+            [ids, template_pk],
+        )
