@@ -42,7 +42,7 @@ from moto.sagemaker.exceptions import ResourceInUseException
 from moto.sagemaker.models import FeatureGroup
 from moto.sagemaker.utils import arn_formatter
 
-from . import search_index, state
+from . import auth, search_index, state
 from ._common import (
     AccessDeniedException,
     ResourceNotFound,
@@ -309,7 +309,7 @@ class FeatureStoreBackendMixin:
                 arn = f"arn:aws:sagemaker:{region}:{account}:feature-group/{name.lower()}"
                 if not state.has_access(arn, self.account_id, needed):
                     raise AccessDeniedException(
-                        f"User: arn:aws:sts::{self.account_id}:assumed-role/caller is not "
+                        f"User: {auth.request_caller_arn(self.account_id)} is not "
                         f"authorized to perform: sagemaker:{action} on resource: {arn} because "
                         "no resource-based policy allows the "
                         f"sagemaker:{action} action"
