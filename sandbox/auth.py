@@ -28,10 +28,13 @@ rest-xml (S3)  403 InvalidAccessKeyId          400 ExpiredToken
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import functools
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from . import clock
@@ -43,6 +46,8 @@ _expired: set[str] = set()  # access keys of sessions expired on demand
 # a session lasts its duration on the clock that was current when it was issued, so moving the
 # clock forward expires old sessions but not the ones assumed afterwards.
 _issued_offset: dict[str, dt.timedelta] = {}
+# The access key of the request this thread is serving, for the messages that name the caller.
+_request_access_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("sandbox_access_key", default=None)
 _AWS_KEY_RE = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 _INVALID_MESSAGE = "The security token included in the request is invalid."
 _EXPIRED_MESSAGE = "The security token included in the request is expired"
@@ -97,6 +102,53 @@ def assumed_role(access_key: str) -> Any:
                 if assumed.access_key_id == access_key:
                     return assumed
     return None
+
+
+def _user_of_key(access_key: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    for account in list(iam_backends.values()):
+        for backend in list(account.values()):
+            user = backend.get_user_from_access_key_id(access_key)
+            if user is not None:
+                return user
+    return None
+
+
+def caller_arn(access_key: str | None, account: str) -> str:
+    """The caller as AWS names it in an AccessDenied message ("User: ARN is not authorized ...").
+
+    Credentials from sts:AssumeRole are the session, ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``
+    (the role's name without its path); an IAM user's key is the user, ``arn:aws:iam::ACCOUNT:user/PATH/NAME``.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns
+    Any other key (the administrator's ``testing``, or none) is moto's default identity, the IAM user
+    ``moto`` of ``account`` (the account the request acts in), as the CloudTrail recorder writes it.
+    """
+    if access_key:
+        assumed = assumed_role(access_key)
+        if assumed is not None:
+            return assumed.arn
+        user = _user_of_key(access_key) if access_key.startswith("AKIA") else None
+        if user is not None:
+            return user.arn
+    return f"arn:aws:iam::{account}:user/moto"
+
+
+def request_caller_arn(account: str) -> str:
+    """:func:`caller_arn` of the request being served (see :func:`serving`)."""
+    return caller_arn(_request_access_key.get(), account)
+
+
+@contextlib.contextmanager
+def serving(environ: dict[str, Any]) -> Iterator[None]:
+    """Remember the request's access key while it is served, so that code without the request
+    (moto's backends) can name the caller."""
+    scope = credential_scope(environ)
+    token = _request_access_key.set(scope.access_key if scope else None)
+    try:
+        yield
+    finally:
+        _request_access_key.reset(token)
 
 
 def _user_key_exists(access_key: str) -> bool:

@@ -26,6 +26,10 @@ Sandbox choices (documented differences from AWS):
   other than Ascending / Descending is a ``ValidationException`` (also ``ListContexts`` / ``ListAssociations``).
 * A feature group ARN of another account resolves only when :mod:`sandbox.state` grants the
   caller access (``AccessDeniedException`` otherwise).
+* A tag key starting with ``aws:`` (any case) is refused by ``AddTags`` and ``CreateFeatureGroup``
+  with a ``ValidationException`` saying the prefix is reserved. AWS reserves the prefix
+  (https://docs.aws.amazon.com/general/latest/gr/aws_tagging.html, linked from SageMaker's ``Tag``); SageMaker's exact
+  message is not documented, so the wording is the sandbox's.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from moto.sagemaker.exceptions import ResourceInUseException
 from moto.sagemaker.models import FeatureGroup
 from moto.sagemaker.utils import arn_formatter
 
-from . import search_index, state
+from . import auth, search_index, state
 from ._common import (
     AccessDeniedException,
     ResourceNotFound,
@@ -281,6 +285,16 @@ def _validate_definitions(definitions: list[dict[str, Any]], online: dict[str, A
             )
 
 
+def _refuse_reserved_tag_keys(tags: Any) -> None:
+    """AWS keeps tag keys starting with ``aws:`` (in any case) for its own use: a caller may not add them."""
+    for tag in tags or []:
+        key = tag.get("Key") if isinstance(tag, dict) else None
+        if isinstance(key, str) and key[:4].lower() == "aws:":
+            raise validation(
+                f"Invalid tag key '{key}': the prefix 'aws:' is reserved for AWS use and cannot begin a tag key."
+            )
+
+
 class FeatureStoreBackendMixin:
     """Feature Store operations for ``SageMakerModelBackend`` (mixed in, moto style)."""
 
@@ -309,7 +323,7 @@ class FeatureStoreBackendMixin:
                 arn = f"arn:aws:sagemaker:{region}:{account}:feature-group/{name.lower()}"
                 if not state.has_access(arn, self.account_id, needed):
                     raise AccessDeniedException(
-                        f"User: arn:aws:sts::{self.account_id}:assumed-role/caller is not "
+                        f"User: {auth.request_caller_arn(self.account_id)} is not "
                         f"authorized to perform: sagemaker:{action} on resource: {arn} because "
                         "no resource-based policy allows the "
                         f"sagemaker:{action} action"
@@ -358,6 +372,7 @@ class FeatureStoreBackendMixin:
                 "Invalid request: at least one of OnlineStoreConfig (enabled) and OfflineStoreConfig must be provided."
             )
         _validate_definitions(feature_definitions, online_store_config)
+        _refuse_reserved_tag_keys(tags)
         names = {d["FeatureName"] for d in feature_definitions}
         for label, feature in (
             ("RecordIdentifierFeatureName", record_identifier_feature_name),
@@ -525,6 +540,7 @@ class FeatureStoreBackendMixin:
         return super()._get_resource_from_arn(arn)  # type: ignore[misc]
 
     def add_tags(self, arn: str, tags: list[dict[str, str]]) -> list[dict[str, str]]:
+        _refuse_reserved_tag_keys(tags)
         resource = self._get_resource_from_arn(arn)
         if resource.tags is None:
             resource.tags = []

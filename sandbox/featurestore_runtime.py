@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from . import faults, state
+from . import auth, faults, state
 
 _FG_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):feature-group/(.+)$")
 _PATH_RE = re.compile(r"^/FeatureGroup/([^/]+)(/ListRecords|/Record)?/?$")
@@ -47,7 +47,7 @@ def _forbidden(account: str, action: str, arn: str) -> RuntimeError_:
     return RuntimeError_(
         "AccessForbidden",
         403,
-        f"User: arn:aws:sts::{account}:assumed-role/caller is not authorized to perform: sagemaker:{action} "
+        f"User: {auth.request_caller_arn(account)} is not authorized to perform: sagemaker:{action} "
         f"on resource: {arn} because no resource-based policy allows the sagemaker:{action} action",
     )
 

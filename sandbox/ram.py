@@ -223,6 +223,8 @@ InvalidMaxResultsException = _error("InvalidMaxResultsException")
 InvalidResourceTypeException = _error("InvalidResourceTypeException")
 ResourceShareLimitExceededException = _error("ResourceShareLimitExceededException")
 TagLimitExceededException = _error("TagLimitExceededException")
+# "The operation failed because the specified tag key is a reserved word and can't be used."
+TagPolicyViolationException = _error("TagPolicyViolationException")
 MissingRequiredParameterException = _error("MissingRequiredParameterException")
 ResourceShareInvitationArnNotFoundException = _error("ResourceShareInvitationArnNotFoundException")
 ResourceShareInvitationAlreadyAcceptedException = _error("ResourceShareInvitationAlreadyAcceptedException")
@@ -678,7 +680,9 @@ def _tags(params: dict[str, Any], key: str = "tags") -> list[dict[str, str]]:
         if not 1 <= len(tag_key) <= 128 or len(tag_value) > 256:
             raise InvalidParameterException("Tag keys must be 1-128 characters and values at most 256 characters.")
         if tag_key.lower().startswith("aws:"):
-            raise InvalidParameterException("Tag keys starting with 'aws:' are reserved for use by AWS.")
+            raise TagPolicyViolationException(
+                f"Invalid tag key '{tag_key}': tag keys starting with 'aws:' are reserved for use by AWS."
+            )
         merged[tag_key] = tag_value
     if len(merged) > MAX_TAGS:
         raise TagLimitExceededException(f"A resource share can have at most {MAX_TAGS} tags.")

@@ -127,6 +127,10 @@ class SandboxApp:
         rejected = auth.check(environ)
         if rejected is not None:
             return self.reject_credentials(environ, start_response, rejected)
+        with auth.serving(environ):
+            return self.serve(environ, start_response)
+
+    def serve(self, environ: dict[str, Any], start_response: Callable) -> Any:
         if faults.active():
             hit = self.match_fault(environ)
             if hit is not None:

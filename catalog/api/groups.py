@@ -233,12 +233,27 @@ class FeatureUpdateResultSerializer(FeatureDetailSerializer):
 # Viewsets
 # ---------------------------------------------------------------------------
 
+INCLUDE_VALUES = ("features",)
 INCLUDE_PARAMETER = OpenApiParameter(
     "include",
     OpenApiTypes.STR,
-    enum=["features"],
-    description="`features` adds each group's full feature list to the list response.",
+    enum=list(INCLUDE_VALUES),
+    description="`features` adds each group's full feature list to the list response; any other value is a 400.",
 )
+
+
+def include_param_errors(*, data) -> dict[str, list[str]]:
+    """What the API refuses in `include` (a QueryDict's): {"include": [why]}, as the search API words it.
+
+    An unknown value silently ignored would answer without the features asked for, which looks
+    like groups without features.
+    """
+    values = data.getlist("include")
+    if len(values) > 1:
+        return {"include": ["Give it once."]}
+    if values and values[0] not in INCLUDE_VALUES:
+        return {"include": [f"{values[0]!r} is not one of: {', '.join(INCLUDE_VALUES)}."]}
+    return {}
 
 
 def _features_prefetch() -> Prefetch:
@@ -273,6 +288,11 @@ class FeatureGroupViewSet(
     permission_classes = [GroupEditPermission]
     # PUT would mean "replace the group", which Pantry cannot do: AWS owns it.
     http_method_names = ["get", "patch", "head", "options"]
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        if errors := include_param_errors(data=request.query_params):
+            raise ValidationError(errors)
 
     def _include_features(self) -> bool:
         return self.action != "list" or self.request.query_params.get("include") == "features"

@@ -64,6 +64,16 @@ def test_unknown_parameter_on_a_detail_and_the_lineage_graph_too(api, groups):
     assert api.get(f"/api/v1/feature-groups/{groups['age'].uuid}/lineage/", {"dept": 1}).status_code == 400
 
 
+def test_an_unknown_include_value_is_400_naming_the_parameter_and_its_values(api, groups):
+    response = api.get("/api/v1/feature-groups/", {"include": "AAA"})
+    assert response.status_code == 400
+    assert response.json() == {"include": ["'AAA' is not one of: features."]}
+    twice = api.get("/api/v1/feature-groups/?include=features&include=AAA")
+    assert (twice.status_code, twice.json()) == (400, {"include": ["Give it once."]})
+    assert api.get(f"/api/v1/feature-groups/{groups['age'].uuid}/", {"include": "feature"}).status_code == 400
+    assert api.get(f"/api/v1/feature-groups/{groups['age'].uuid}/", {"include": "features"}).status_code == 200
+
+
 def test_known_parameters_still_work(api, groups, org):
     assert api.get("/api/v1/feature-groups/", {"include": "features", "page": 1, "format": "json"}).status_code == 200
     assert api.get("/api/v1/feature-groups/", {"account_id": org.central.account_id, "tag": "x"}).status_code == 200

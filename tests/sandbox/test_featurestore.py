@@ -353,6 +353,53 @@ def test_cross_account_search(clean_sandbox):
         consumer_sm.update_feature_metadata(FeatureGroupName=arn, FeatureName="f_0000", Description="x")
 
 
+def _user_client(url, account_id, user_name, service="sagemaker", path="/"):
+    """A client signing with a new access key of IAM user ``user_name`` in ``account_id``."""
+    from sandbox.seed import admin_client
+
+    iam = admin_client(url, "iam", account_id)
+    iam.create_user(UserName=user_name, Path=path)
+    key = iam.create_access_key(UserName=user_name)["AccessKey"]
+    return make_client(
+        url,
+        service,
+        creds={"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"], "SessionToken": None},
+    )
+
+
+def test_cross_account_access_denied_names_the_real_caller(clean_sandbox):
+    """AWS's message names the principal that called: the role session, the IAM user, not a made-up one."""
+    from sandbox.seed import admin_client
+
+    url = clean_sandbox.url
+    owner, consumer = "111111111111", "444444444444"
+    _reader_role(url, consumer, f"ext-{consumer}")
+    arn = create(admin_client(url, "sagemaker", owner, "eu-west-1"), "guarded_group")
+    session = make_client(url, creds=_assume(url, consumer, f"ext-{consumer}"))
+    user = _user_client(url, consumer, "dana", path="/analysts/")
+    admin = admin_client(url, "sagemaker", consumer, "eu-west-1")
+
+    def denied(client, call, **kwargs) -> str:
+        with pytest.raises(ClientError) as exc:
+            getattr(client, call)(**kwargs)
+        assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+        return exc.value.response["Error"]["Message"]
+
+    because = "because no resource-based policy allows the sagemaker:{0} action"
+    assert denied(session, "describe_feature_group", FeatureGroupName=arn) == (
+        f"User: arn:aws:sts::{consumer}:assumed-role/PantryCatalogReader/pantry-sync is not authorized to perform: "
+        f"sagemaker:DescribeFeatureGroup on resource: {arn} " + because.format("DescribeFeatureGroup")
+    )
+    assert denied(user, "add_tags", ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}]) == (
+        f"User: arn:aws:iam::{consumer}:user/analysts/dana is not authorized to perform: "
+        f"sagemaker:AddTags on resource: {arn} " + because.format("AddTags")
+    )
+    # The administrator's keys (``testing``) act as moto's default identity in the account they name.
+    assert denied(admin, "describe_feature_metadata", FeatureGroupName=arn, FeatureName="f_0000").startswith(
+        f"User: arn:aws:iam::{consumer}:user/moto is not authorized to perform: sagemaker:DescribeFeatureMetadata "
+    )
+
+
 def test_assume_role_enforces_external_id(clean_sandbox):
     url = clean_sandbox.url
     _reader_role(url, "222222222222", "pantry-payments-ml")

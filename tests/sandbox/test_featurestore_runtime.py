@@ -107,3 +107,41 @@ def test_other_accounts_use_records_only_as_far_as_their_ram_permission_goes(org
     assert "Record" not in owner.get_record(FeatureGroupName="orders_features", RecordIdentifierValueAsString="c-2")
     assert recorder.problems() == []
     assert recorder.error_problems() == []
+
+
+def test_forbidden_message_names_the_real_caller(clean_sandbox):
+    """AccessForbidden names the principal that called: the role session, the IAM user, not a made-up one."""
+    from sandbox.seed import ROLE_NAME, admin_client, create_reader_role
+
+    from .conftest import make_client
+
+    url = clean_sandbox.url
+    arn = fg_arn("orders_features")
+    create_group(url, "orders_features")
+    create_reader_role(url, OUTSIDER, "ext-outsider")
+    creds = make_client(url, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{OUTSIDER}:role/{ROLE_NAME}", RoleSessionName="nightly-job", ExternalId="ext-outsider"
+    )["Credentials"]
+    iam = admin_client(url, "iam", OUTSIDER)
+    iam.create_user(UserName="dana")
+    key = iam.create_access_key(UserName="dana")["AccessKey"]
+    user_creds = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"], "SessionToken": None}
+
+    def message(runtime) -> str:
+        try:
+            runtime.get_record(FeatureGroupName=arn, RecordIdentifierValueAsString="c-1")
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "AccessForbidden"
+            return exc.response["Error"]["Message"]
+        raise AssertionError("the call succeeded")
+
+    because = f"is not authorized to perform: sagemaker:GetRecord on resource: {arn} because no resource-based "
+    session = make_client(url, "sagemaker-featurestore-runtime", creds=creds)
+    assert message(session) == (
+        f"User: arn:aws:sts::{OUTSIDER}:assumed-role/{ROLE_NAME}/nightly-job {because}"
+        "policy allows the sagemaker:GetRecord action"
+    )
+    user = make_client(url, "sagemaker-featurestore-runtime", creds=user_creds)
+    assert message(user).startswith(f"User: arn:aws:iam::{OUTSIDER}:user/dana {because}")
+    admin = fresh_client(url, "sagemaker-featurestore-runtime", OUTSIDER)
+    assert message(admin).startswith(f"User: arn:aws:iam::{OUTSIDER}:user/moto {because}")

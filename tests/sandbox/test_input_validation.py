@@ -31,6 +31,23 @@ def test_a_tag_aws_refuses_is_refused_with_its_constraint(sagemaker_with_group):
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "domain:risk/score", "Value": "Équipe données @ 2026"}]
 
 
+def test_tag_keys_with_the_reserved_aws_prefix_are_refused(sagemaker_with_group):
+    sm, arn = sagemaker_with_group
+    for key in ("aws:team", "AWS:Team", "Aws:cost-center"):
+        with pytest.raises(ClientError) as exc:
+            sm.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "fraud"}, {"Key": key, "Value": "x"}])
+        error = exc.value.response["Error"]
+        assert (error["Code"], exc.value.response["ResponseMetadata"]["HTTPStatusCode"]) == ("ValidationException", 400)
+        assert key in error["Message"] and "'aws:' is reserved" in error["Message"]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == []  # nothing of the refused calls was kept
+    with pytest.raises(ClientError) as exc:
+        create(sm, "reserved_tags", Tags=[{"Key": "aws:cloudformation:stack-name", "Value": "x"}])
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    assert [g["FeatureGroupName"] for g in sm.list_feature_groups()["FeatureGroupSummaries"]] == ["orders"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "team:aws", "Value": "x"}])  # only a leading aws: is reserved
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "team:aws", "Value": "x"}]
+
+
 def test_feature_parameters_aws_refuses_are_refused(sagemaker_with_group):
     sm, _ = sagemaker_with_group
     with pytest.raises(ClientError) as exc:

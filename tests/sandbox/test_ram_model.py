@@ -128,6 +128,15 @@ def test_every_ram_operation_matches_the_botocore_model(clean_sandbox):
         expect_error(owner.enable_sharing_with_aws_organization),
         expect_error(owner.get_permission, permissionArn="arn:aws:ram::aws:permission/Nope"),
         expect_error(owner.list_resource_share_permissions, resourceShareArn=unknown),
+        # The aws: prefix (in any case) is AWS's own: a reserved tag key.
+        expect_error(
+            owner.tag_resource,
+            resourceShareArn=second["resourceShare"]["resourceShareArn"],
+            tags=[{"key": "aws:team", "value": "growth"}],
+        ),
+        expect_error(
+            owner.create_resource_share, name="x", principals=[MEMBER], tags=[{"key": "AWS:Team", "value": "x"}]
+        ),
     ]
     assert codes == [
         "InvalidParameterException",
@@ -145,6 +154,8 @@ def test_every_ram_operation_matches_the_botocore_model(clean_sandbox):
         "OperationNotPermittedException",
         "UnknownResourceException",
         "UnknownResourceException",
+        "TagPolicyViolationException",
+        "TagPolicyViolationException",
     ]
     calls = [c for r in recorders for c in r.calls]
     operations = {model.name for model, _, _ in calls}
