@@ -110,7 +110,7 @@ class FacetValue:
 @dataclass
 class SearchResults:
     params: SearchParams
-    results: list  # FeatureGroup or Feature instances, in display order
+    results: list  # PageGroup or PageFeature rows, in display order
     count: int
     capped: bool  # more matches than candidates: count is a lower bound
     page: int
@@ -609,6 +609,7 @@ class Candidate(NamedTuple):
     offline: bool
     tags: list[str]  # "key=value" (a text array loads faster than jsonb parsed in Python)
     feature_type: str  # features only
+    tier: int  # the candidate source's quality tier (0 best)
 
 
 TAG_PAIRS_SQL = "ARRAY(SELECT t.key || '=' || t.value FROM jsonb_each_text(g.tags) t)"
@@ -619,9 +620,9 @@ def _candidate_columns(kind: str) -> str:
     row = "g" if kind == "groups" else "f"
     feature_type = "f.type" if kind == "features" else "''"
     return (
-        f"s.id, s.tier, g.id, {row}.name, extract(epoch FROM {row}.aws_modified_at)::float8, g.popularity, a.account_id, a.name, a.id,"
+        f"s.id, g.id, {row}.name, extract(epoch FROM {row}.aws_modified_at)::float8, g.popularity, a.account_id, a.name, a.id,"
         f" g.region, g.status, g.online_store_enabled, g.offline_store_enabled,"
-        f" {TAG_PAIRS_SQL}, {feature_type}"
+        f" {TAG_PAIRS_SQL}, {feature_type}, s.tier"
     )
 
 
@@ -888,13 +889,13 @@ def _candidates(
         rows = cursor.fetchall()
         # Each tier's rows come in popularity order (then id); the joins may
         # reorder them, so order again: by tier, popularity, group, row.
-        rows.sort(key=lambda r: (r[1], -r[5], r[2], r[0]))
+        rows.sort(key=lambda r: (r[-1], -r[4], r[1], r[0]))
         make = Candidate._make
         for row in rows:
             pk = row[0]
             if pk not in seen:
                 seen.add(pk)
-                ordered.append(make(row[:1] + row[2:]))
+                ordered.append(make(row))
     if walk_settings is not None:
         _walk_settings_restore(cursor, walk_settings)
     return ordered[:limit]
@@ -1107,104 +1108,109 @@ def _facet_label(name: str, value: str) -> str:
     return value
 
 
-# The columns a page of results shows (`catalog_rows`, `SearchGroupSerializer`,
-# `SearchFeatureSerializer`, the search view's `offers_request`); the rest of each row (the stored
-# vectors, JSON documents, timestamps) would cost decoding for nothing.
-PAGE_ACCOUNT_FIELDS = ("id", "account_id", "name")
-GROUP_PAGE_FIELDS = {
-    FeatureGroup: (
-        "id", "uuid", "arn", "account", "name", "region", "description", "pantry_description", "status",
-        "feature_count", "tags", "online_store_enabled", "offline_store_enabled", "popularity",
-        "aws_modified_at", "deleted_at",
-    ),
-    AwsAccount: PAGE_ACCOUNT_FIELDS,
-}  # fmt: skip
-FEATURE_PAGE_FIELDS = {
-    Feature: ("id", "uuid", "feature_group", "name", "type", "collection_type", "description", "pantry_description"),
-    FeatureGroup: ("id", "uuid", "account", "name", "region"),
-    AwsAccount: PAGE_ACCOUNT_FIELDS,
-}
+# A page of results as plain rows: the columns the page shows (`catalog_rows`,
+# `SearchGroupSerializer`, `SearchFeatureSerializer`, the search view's `offers_request`), read
+# by one statement. Model instances cost ~0.6 ms a page (`Model.from_db` and field converters for
+# three models a row) for attributes these rows carry as well; the stored vectors, JSON documents
+# and timestamps the page does not show are not read.
 
 
-def _page_columns(model, alias: str, loaded: tuple[str, ...]) -> tuple[list[str], list[str], list[tuple]]:
-    """(SQL columns, attnames, per column the field's db converters) in concrete field order, for
-    the fields named in `loaded`."""
-    columns, attnames, converters = [], [], []
-    for f in model._meta.concrete_fields:
-        if f.name not in loaded:
-            continue
-        columns.append(f'{alias}."{f.column}"')
-        attnames.append(f.attname)
-        col = f.get_col(alias)
-        converters.append((col, tuple(f.get_db_converters(connection) + connection.ops.get_db_converters(col))))
-    return columns, attnames, converters
+class PageAccount:
+    """The owner account of a results row."""
+
+    __slots__ = ("id", "account_id", "name")
+
+    def __init__(self, id: int, account_id: str, name: str) -> None:  # noqa: A002 (the column)
+        self.id, self.account_id, self.name = id, account_id, name
 
 
-@lru_cache(maxsize=2)
-def _page_plan(kind: str) -> tuple[str, list[tuple]]:
-    """The page statement (compiled once) and, per model it loads, its attnames and converters.
+class PageGroup:
+    """A feature group on a page of results (or the group of a feature on one).
 
-    The same rows, columns and JSON decoding as
-    `filter(pk__in=…).select_related(…).only(…)`, without
-    compiling that queryset on every request (~1 ms a search, more under load).
+    `access_level` comes from the search statement; the search page adds `access_label` and
+    `offers_request`.
     """
-    if kind == "groups":
-        parts = [(model, alias, GROUP_PAGE_FIELDS[model]) for model, alias in ((FeatureGroup, "g"), (AwsAccount, "a"))]
-        source = f"{GROUPS_TABLE} g JOIN catalog_awsaccount a ON a.id = g.account_id WHERE g.id = ANY(%s::bigint[])"
-    else:
-        parts = [
-            (model, alias, FEATURE_PAGE_FIELDS[model])
-            for model, alias in ((Feature, "f"), (FeatureGroup, "g"), (AwsAccount, "a"))
-        ]
-        source = (
-            f"{FEATURES_TABLE} f JOIN {GROUPS_TABLE} g ON g.id = f.feature_group_id"
-            " JOIN catalog_awsaccount a ON a.id = g.account_id WHERE f.id = ANY(%s::bigint[])"
-        )
-    select, models = [], []
-    for model, alias, loaded in parts:
-        columns, attnames, converters = _page_columns(model, alias, loaded)
-        models.append((model, attnames, converters, len(select)))
-        select.extend(columns)
-    return f"SELECT {', '.join(select)} FROM {source}", models  # noqa: S608 (model metadata only)
+
+    __slots__ = (
+        "id", "uuid", "arn", "name", "region", "description", "pantry_description", "status", "feature_count",
+        "tags", "online_store_enabled", "offline_store_enabled", "popularity", "aws_modified_at", "deleted_at",
+        "account", "access_level", "access_label", "offers_request",
+    )  # fmt: skip
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
-def _page_instances(row: tuple, models: list[tuple]) -> list:
-    instances = []
-    for model, attnames, converters, start in models:
-        values = list(row[start : start + len(attnames)])
-        for index, (col, funcs) in enumerate(converters):
-            for func in funcs:
-                values[index] = func(values[index], col, connection)
-        instances.append(model.from_db(connection.alias, attnames, values))
-    return instances
+class PageFeature:
+    """A feature on a page of results, with its group (`feature_group`) and the group's account."""
+
+    __slots__ = (
+        "id", "uuid", "name", "type", "collection_type", "description", "pantry_description", "feature_group",
+        "access_level",
+    )  # fmt: skip
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
-GROUP_ACCOUNT = FeatureGroup._meta.get_field("account")
-FEATURE_GROUP = Feature._meta.get_field("feature_group")
+ACCOUNT_COLUMNS = "a.id, a.account_id, a.name"
+GROUP_PAGE_SQL = (
+    "SELECT g.id, g.uuid, g.arn, g.name, g.region, g.description, g.pantry_description, g.status,"  # noqa: S608 (constants)
+    " g.feature_count, g.tags::text, g.online_store_enabled, g.offline_store_enabled, g.popularity,"
+    f" g.aws_modified_at, g.deleted_at, {ACCOUNT_COLUMNS}"
+    f" FROM {GROUPS_TABLE} g JOIN catalog_awsaccount a ON a.id = g.account_id WHERE g.id = ANY(%s::bigint[])"
+)
+FEATURE_PAGE_SQL = (
+    "SELECT f.id, f.uuid, f.name, f.type, f.collection_type, f.description, f.pantry_description,"  # noqa: S608 (constants)
+    f" g.id, g.uuid, g.name, g.region, g.deleted_at, {ACCOUNT_COLUMNS}"
+    f" FROM {FEATURES_TABLE} f JOIN {GROUPS_TABLE} g ON g.id = f.feature_group_id"
+    " JOIN catalog_awsaccount a ON a.id = g.account_id WHERE f.id = ANY(%s::bigint[])"
+)
+
+
+def _page_group(row: tuple) -> PageGroup:
+    group = PageGroup()
+    (
+        group.id, group.uuid, group.arn, group.name, group.region, group.description, group.pantry_description,
+        group.status, group.feature_count, tags, group.online_store_enabled, group.offline_store_enabled,
+        group.popularity, group.aws_modified_at, group.deleted_at,
+    ) = row[:15]  # fmt: skip
+    group.tags = json.loads(tags) if tags else {}
+    group.account = PageAccount(*row[15:18])
+    return group
+
+
+def _page_feature(row: tuple) -> PageFeature:
+    feature = PageFeature()
+    (
+        feature.id, feature.uuid, feature.name, feature.type, feature.collection_type, feature.description,
+        feature.pantry_description,
+    ) = row[:7]  # fmt: skip
+    group = feature.feature_group = PageGroup()
+    group.id, group.uuid, group.name, group.region, group.deleted_at = row[7:12]
+    group.account = PageAccount(*row[12:15])
+    return feature
 
 
 def _page_rows(*, kind: str, ids: list[tuple[int, int]]) -> list:
     """Load the page's rows in rank order; access levels come from the search statement."""
     if not ids:
         return []
-    sql, models = _page_plan(kind)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [[pk for pk, _ in ids]])
+        cursor.execute(GROUP_PAGE_SQL if kind == "groups" else FEATURE_PAGE_SQL, [[pk for pk, _ in ids]])
         fetched = cursor.fetchall()
-    by_id = {}
-    for row in fetched:
-        if kind == "groups":
-            group, account = _page_instances(row, models)
-            GROUP_ACCOUNT.set_cached_value(group, account)
-            by_id[group.pk] = group
-        else:
-            feature, group, account = _page_instances(row, models)
-            GROUP_ACCOUNT.set_cached_value(group, account)
-            FEATURE_GROUP.set_cached_value(feature, group)
-            by_id[feature.pk] = feature
+    make = _page_group if kind == "groups" else _page_feature
+    by_id = {row[0]: row for row in fetched}
     ordered = []
     for pk, access_level in ids:
-        if row := by_id.get(pk):
-            row.access_level = access_level
-            ordered.append(row)
+        if (row := by_id.get(pk)) is not None:
+            item = make(row)
+            item.access_level = access_level
+            ordered.append(item)
     return ordered
