@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from math import ceil
 from operator import itemgetter
@@ -892,12 +892,18 @@ def _candidates(
         # Each tier's rows come in popularity order (then id); the joins may
         # reorder them, so order again: by tier, popularity, group, row.
         rows.sort(key=_CANDIDATE_ORDER)
-        make = Candidate._make
-        for row in rows:
-            pk = row[0]
-            if pk not in seen:
-                seen.add(pk)
-                ordered.append(make(row))
+        ids = list(map(_ID, rows))
+        if seen or len(set(ids)) < len(ids):
+            # A row found before (by an earlier source, or twice by this one) keeps its first place.
+            fresh = []
+            for pk, row in zip(ids, rows, strict=True):
+                if pk not in seen:
+                    seen.add(pk)
+                    fresh.append(row)
+            rows = fresh
+        else:
+            seen.update(ids)  # the usual case, one source: no Python code per row
+        ordered.extend(map(_CANDIDATE, rows))
     if walk_settings is not None:
         _walk_settings_restore(cursor, walk_settings)
     return ordered[:limit]
@@ -1019,6 +1025,8 @@ def _columns(*names: str) -> itemgetter:
     return itemgetter(*(Candidate._fields.index(name) for name in names))
 
 
+_ID = _columns("id")
+_CANDIDATE = partial(tuple.__new__, Candidate)  # Candidate._make without a Python call a row
 _NAME_ID = _columns("name", "id")
 _POPULAR = _columns("popularity_desc", "name", "id")
 # The candidates' order: tier, popularity down, then group and row.
