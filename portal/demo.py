@@ -246,6 +246,32 @@ def _catalog_grants_load(*, manifest: dict, accounts: dict[str, AwsAccount]) -> 
     return written
 
 
+def demo_descriptions_load(*, manifest: dict) -> int:
+    """After the first sync: each seeded group's team notes become its Pantry description.
+
+    AWS keeps 128 characters of a feature group's description, so the sandbox seed gave AWS the
+    group's purpose and put the team's notes (sources, refresh, caveats, consumers) in the
+    manifest; they are written the way an owner writes them, through
+    `feature_group_description_update`, by the account's demo owner where it has one (omar for
+    central-feature-store). A group whose Pantry description someone already wrote is left alone.
+    Returns the number of descriptions written.
+    """
+    from catalog.models import FeatureGroup
+    from catalog.services.descriptions import feature_group_description_update
+
+    notes = {
+        fg["arn"]: fg["pantry_description"] for fg in manifest.get("feature_groups", []) if fg.get("pantry_description")
+    }
+    owner_names = {p.account_name: p.username for p in PERSONAS if p.role == Membership.Role.OWNER}
+    owners = get_user_model().objects.in_bulk(list(owner_names.values()), field_name="username")
+    written = 0
+    for group in FeatureGroup.objects.live().filter(arn__in=notes, pantry_description="").select_related("account"):
+        editor = owners.get(owner_names.get(group.account.name, ""))
+        if feature_group_description_update(group=group, editor=editor, description=notes[group.arn]):
+            written += 1
+    return written
+
+
 # The demo's pending access request: dana asks omar's account for this group.
 DEMO_REQUEST = {
     "requester": "dana",

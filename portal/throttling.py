@@ -11,6 +11,8 @@
   endpoint needs a person or a token, so anonymous calls are 401s first.
 - `CappedPageNumberPagination`: `?page_size=` up to `PANTRY_API_MAX_PAGE_SIZE`;
   a value that is not a whole number from 1 is a 400, not a page of the default size.
+  So is a `?page=` that is not a whole number from 1 (DRF's `last` aside), not a 404
+  "Invalid page."; a page past the end stays a 404.
 """
 
 from __future__ import annotations
@@ -80,9 +82,19 @@ class CappedPageNumberPagination(PageNumberPagination):
                 )
         return super().get_page_size(request)
 
+    def get_page_number(self, request, paginator):
+        # DRF answers `page=abc` or `0` with 404 "Invalid page.", as if the list had no such page:
+        # a malformed parameter is the caller's mistake, a 400 naming it. A well-formed page past
+        # the end stays DRF's 404. `last` is DRF's word for the last page.
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and raw not in self.last_page_strings:
+            if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+                raise ValidationError({self.page_query_param: ["A whole number from 1."]})
+        return super().get_page_number(request, paginator)
+
     def get_schema_operation_parameters(self, view) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
-            if parameter["name"] == self.page_size_query_param:
+            if parameter["name"] in (self.page_size_query_param, self.page_query_param):
                 parameter["schema"]["minimum"] = 1
         return parameters

@@ -29,6 +29,9 @@ SECONDARY_REGION = "us-east-1"
 _CLIENT_LOCK = threading.Lock()
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=32)
 INVITATION_LIFETIME = dt.timedelta(hours=12)
+# CreateFeatureGroup's Description: at most 128 characters (botocore's model; the API reference,
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateFeatureGroup.html).
+AWS_DESCRIPTION_MAX = 128
 
 
 def external_id_for(account_name: str) -> str:
@@ -188,16 +191,23 @@ def _build_group(rng: random.Random, domain_key: str, domain: dict, group: tuple
                 features.append(feat)
     pipeline = f"{domain_key.replace('_', '-')}-features"
     consumers = ", ".join(rng.sample(vocab.CONSUMER_USES, 2))
-    description = " ".join(
+    keyed = f"Keyed by {entity}; {len(features)} features."
+    # The owning team's notes (sources, refresh, caveats, consumers) are several sentences: more than
+    # AWS keeps for a feature group (CreateFeatureGroup's Description is at most 128 characters), so
+    # AWS holds the purpose and the whole text is the group's Pantry description (portal/demo.py).
+    notes = " ".join(
         [
             purpose,
-            f"Keyed by {entity}; {len(features)} features.",
+            keyed,
             domain["sources_sentence"],
             rng.choice(vocab.REFRESH_SENTENCES).format(pipeline=pipeline),
             domain["caveat"],
             rng.choice(vocab.USAGE_SENTENCES).format(consumers=consumers),
         ]
     )
+    description = f"{purpose} {keyed}"
+    if len(description) > AWS_DESCRIPTION_MAX:
+        description = purpose
     params: dict[str, Any] = {
         "FeatureGroupName": name,
         "RecordIdentifierFeatureName": entity,
@@ -233,7 +243,7 @@ def _build_group(rng: random.Random, domain_key: str, domain: dict, group: tuple
         )
         for f in features
     ]
-    return {"params": params, "metadata": metadata, "region": region, "domain": domain_key}
+    return {"params": params, "metadata": metadata, "region": region, "domain": domain_key, "notes": notes}
 
 
 def _create_group(endpoint_url: str, account_id: str, spec: dict) -> str:
@@ -624,7 +634,7 @@ def seed_organisation(endpoint_url: str, manifest_path: str | None = None, worke
     groups_by_scope: dict[tuple[str, str], list[dict]] = {}
     for (owner, spec), arn in zip(specs, arns, strict=True):
         entry = {"account_id": owner, "region": spec["region"], "name": spec["params"]["FeatureGroupName"], "arn": arn}
-        feature_groups.append({**entry, "domain": spec["domain"]})
+        feature_groups.append({**entry, "domain": spec["domain"], "pantry_description": spec["notes"]})
         groups_by_scope.setdefault((owner, spec["region"]), []).append({**entry, "domain": spec["domain"]})
 
     lineage = {}

@@ -21,6 +21,8 @@ from xml.sax.saxutils import escape
 from moto.iam.models import iam_backends
 from moto.sts.responses import TokenResponse
 
+from . import auth
+
 _ROLE_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(.+)$")
 _original_assume_role = TokenResponse.assume_role
 
@@ -92,10 +94,9 @@ def assume_role(self: TokenResponse) -> Any:
     role_arn = self._get_param("RoleArn") or ""
     external_id = self._get_param("ExternalId")
     caller_account = self.current_account
-    try:
-        _, caller_arn, _ = self.backend.get_caller_identity(self.get_access_key(), self.region)
-    except Exception:  # noqa: BLE001
-        caller_arn = f"arn:aws:iam::{caller_account}:user/pantry"
+    # Named as every AccessDenied of the sandbox names its caller (moto's own identity would call
+    # the administrator's keys arn:aws:sts::ACCOUNT:user/moto).
+    caller_arn = auth.request_caller_arn(caller_account)
     match = _ROLE_ARN_RE.match(role_arn)
     if not match:
         return _access_denied(caller_arn, role_arn)
@@ -107,8 +108,6 @@ def assume_role(self: TokenResponse) -> Any:
     if not trust_allows(role.assume_role_policy_document, caller_account, external_id):
         return _access_denied(caller_arn, role_arn)
     response = _original_assume_role(self)
-    from . import auth
-
     auth.note_issued()
     return response
 

@@ -81,6 +81,24 @@ def test_known_parameters_still_work(api, groups, org):
     assert api.get(f"/api/v1/feature-groups/{groups['age'].uuid}/lineage/", {"depth": 1}).status_code == 200
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5", "", "١"])
+def test_a_page_that_is_not_a_whole_number_from_1_is_400_naming_it(api, groups, value):
+    """DRF answered 404 "Invalid page.", as if the list had no such page."""
+    response = api.get("/api/v1/feature-groups/", {"page": value})
+    assert (response.status_code, response.json()) == (400, {"page": ["A whole number from 1."]})
+
+
+def test_a_page_past_the_end_stays_404_and_real_pages_answer(api, groups):
+    assert api.get("/api/v1/feature-groups/", {"page": 2}).status_code == 404
+    assert api.get("/api/v1/feature-groups/", {"page": 1, "page_size": 1}).json()["results"][0]["name"] == (
+        "customer_age"
+    )
+    assert api.get("/api/v1/feature-groups/", {"page": 2, "page_size": 1}).json()["results"][0]["name"] == (
+        "orders_daily"
+    )
+    assert api.get("/api/v1/feature-groups/", {"page": "last", "page_size": 1}).status_code == 200  # DRF's word
+
+
 def _api_routes() -> list[str]:
     """Every named route under /api/v1/, as its route string."""
     found = []

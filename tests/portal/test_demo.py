@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from catalog.models import AwsAccount, Membership
 from portal import demo
 from sharing.models import Grant
-from tests.factories import FeatureGroupFactory
+from tests.factories import AwsAccountFactory, FeatureGroupFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +196,36 @@ def test_a_dead_sandbox_stops_the_demo_since_its_aws_state_is_gone(tmp_path):
     sandbox.wait()
     with pytest.raises(CommandError, match="the AWS sandbox exited with code 1"):
         command._check_children()
+
+
+def test_after_the_first_sync_the_teams_notes_become_pantry_descriptions_written_by_the_owner():
+    """AWS keeps 128 characters of a group's description; the seed's longer notes are Pantry's."""
+    from catalog.models import DescriptionEdit
+
+    demo.demo_organisation_load(manifest=MANIFEST)
+    central = AwsAccount.objects.get(account_id="111111111111")
+    payments = AwsAccountFactory(account_id="222222222222", name="payments-ml")
+    notes = "Core demographic attributes. Keyed by customer_id; 5 features. Built nightly from the CRM."
+    demographics = FeatureGroupFactory(account=central, name="customer_demographics", description="Core ...")
+    edited = FeatureGroupFactory(account=central, name="customer_value_scores", pantry_description="Omar's words.")
+    card = FeatureGroupFactory(account=payments, name="card_velocity")
+    manifest = {
+        **MANIFEST,
+        "feature_groups": [
+            {"arn": demographics.arn, "name": demographics.name, "pantry_description": notes},
+            {"arn": edited.arn, "name": edited.name, "pantry_description": "The seed's words."},
+            {"arn": card.arn, "name": card.name, "pantry_description": "Card velocity. Built from authorisations."},
+        ],
+    }
+
+    assert demo.demo_descriptions_load(manifest=manifest) == 2
+    assert demo.demo_descriptions_load(manifest=manifest) == 0  # loads twice
+
+    demographics.refresh_from_db()
+    assert (demographics.pantry_description, demographics.description) == (notes, "Core ...")
+    edited.refresh_from_db()
+    assert edited.pantry_description == "Omar's words."  # an owner's own description stays
+    edit = DescriptionEdit.objects.get(feature_group=demographics)
+    assert (edit.editor.username, edit.after) == ("omar", notes)
+    # payments-ml has no demo owner: the notes are written all the same.
+    assert DescriptionEdit.objects.get(feature_group=card).after.startswith("Card velocity.")

@@ -422,6 +422,31 @@ def test_assume_role_enforces_external_id(clean_sandbox):
     assert exc.value.response["Error"]["Code"] == "AccessDenied"
 
 
+def test_assume_role_access_denied_names_the_caller_as_every_access_denied_does(clean_sandbox):
+    """The role session, the IAM user, or moto's default user of the account for the administrator's keys."""
+    from sandbox.seed import admin_client
+
+    url = clean_sandbox.url
+    caller, target = "444444444444", "222222222222"
+    _reader_role(url, caller, f"ext-{caller}")
+    _reader_role(url, target, f"ext-{target}")
+    role = f"arn:aws:iam::{target}:role/PantryCatalogReader"
+    session = make_client(url, "sts", creds=_assume(url, caller, f"ext-{caller}"))
+    user = _user_client(url, caller, "dana", service="sts", path="/analysts/")
+    admin = admin_client(url, "sts", caller, "eu-west-1")
+
+    def denied(client) -> str:
+        with pytest.raises(ClientError) as exc:
+            client.assume_role(RoleArn=role, RoleSessionName="pantry", ExternalId="wrong-id")
+        assert exc.value.response["Error"]["Code"] == "AccessDenied"
+        return exc.value.response["Error"]["Message"]
+
+    action = f"is not authorized to perform: sts:AssumeRole on resource: {role}"
+    assert denied(session) == f"User: arn:aws:sts::{caller}:assumed-role/PantryCatalogReader/pantry-sync {action}"
+    assert denied(user) == f"User: arn:aws:iam::{caller}:user/analysts/dana {action}"
+    assert denied(admin) == f"User: arn:aws:iam::{caller}:user/moto {action}"
+
+
 def test_fault_injection_throttling(clean_sandbox):
     url = clean_sandbox.url
     retrying = make_client(url, retries={"max_attempts": 3, "mode": "standard"})

@@ -75,3 +75,93 @@ def test_every_kind_of_constraint_reads_as_aws_writes_it():
     assert message(["a"]) == "1 validation error detected: a"
     assert message([str(n) for n in range(12)]).startswith("12 validation errors detected: 0; 1;")
     assert message([str(n) for n in range(12)]).endswith("; 9")
+
+
+# One broken constraint per operation, for operations the sandbox serves beyond the six checked first:
+# the check is generic over botocore's model, as AWS checks every operation.
+BROKEN_CALLS = [
+    (
+        "create_feature_group",
+        {
+            "FeatureGroupName": "long_description",
+            "RecordIdentifierFeatureName": "record_id",
+            "EventTimeFeatureName": "event_time",
+            "FeatureDefinitions": [
+                {"FeatureName": "record_id", "FeatureType": "String"},
+                {"FeatureName": "event_time", "FeatureType": "Fractional"},
+            ],
+            "OfflineStoreConfig": {"S3StorageConfig": {"S3Uri": "s3://bucket/prefix"}},
+            "RoleArn": "arn:aws:iam::123456789012:role/fs",
+            "Description": "x" * 129,
+        },
+        "'description' failed to satisfy constraint: Member must have length less than or equal to 128",
+    ),
+    (
+        "describe_feature_group",
+        {"FeatureGroupName": "orders features"},
+        "'featureGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern",
+    ),
+    (
+        "delete_feature_group",
+        {"FeatureGroupName": "orders!"},
+        "Value 'orders!' at 'featureGroupName' failed to satisfy constraint: Member must satisfy regular expression",
+    ),
+    (
+        "update_feature_group",
+        {"FeatureGroupName": "orders", "FeatureAdditions": [{"FeatureName": "bad name", "FeatureType": "String"}]},
+        "'featureAdditions.1.member.featureName' failed to satisfy constraint: Member must satisfy regular",
+    ),
+    (
+        "describe_feature_metadata",
+        {"FeatureGroupName": "orders", "FeatureName": "record id"},
+        "'featureName' failed to satisfy constraint: Member must satisfy regular expression pattern",
+    ),
+    (
+        "search",
+        {"Resource": "FeatureGroup", "MaxResults": 101},
+        "Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100",
+    ),
+    (
+        "list_tags",
+        {"ResourceArn": "arn:aws:s3:::bucket"},
+        "'resourceArn' failed to satisfy constraint: Member must satisfy regular expression pattern",
+    ),
+    (
+        "create_context",
+        {"ContextName": "pipeline context", "ContextType": "Pipeline", "Source": {"SourceUri": "s3://bucket/p"}},
+        "'contextName' failed to satisfy constraint: Member must satisfy regular expression pattern",
+    ),
+    (
+        "describe_context",
+        {"ContextName": "orders/context"},
+        "'contextName' failed to satisfy constraint: Member must satisfy regular expression pattern",
+    ),
+    (
+        "add_association",
+        {
+            "SourceArn": "arn:aws:sagemaker:eu-west-1:123456789012:artifact/a",
+            "DestinationArn": "arn:aws:sagemaker:eu-west-1:123456789012:context/c",
+            "AssociationType": "Feeds",
+        },
+        "Value 'Feeds' at 'associationType' failed to satisfy constraint: Member must satisfy enum value set",
+    ),
+    (
+        "query_lineage",
+        {"StartArns": ["arn:aws:sagemaker:eu-west-1:123456789012:context/c"], "MaxDepth": 11},
+        "Value '11' at 'maxDepth' failed to satisfy constraint: Member must have value less than or equal to 10",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "params", "sentence"), BROKEN_CALLS, ids=[call[0] for call in BROKEN_CALLS])
+def test_every_operation_refuses_what_its_model_forbids(sagemaker_with_group, method, params, sentence):
+    sm, _ = sagemaker_with_group
+    with pytest.raises(ClientError) as exc:
+        getattr(sm, method)(**params)
+    error = exc.value.response["Error"]
+    assert (error["Code"], exc.value.response["ResponseMetadata"]["HTTPStatusCode"]) == ("ValidationException", 400)
+    assert error["Message"].startswith("1 validation error detected: ")
+    assert sentence in error["Message"]
+    # Nothing of a refused call was kept.
+    assert [g["FeatureGroupName"] for g in sm.list_feature_groups()["FeatureGroupSummaries"]] == ["orders"]
+    assert len(sm.describe_feature_group(FeatureGroupName="orders")["FeatureDefinitions"]) == 5

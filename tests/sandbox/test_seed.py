@@ -37,7 +37,13 @@ def test_seed_organisation_is_realistic_and_repeatable(clean_sandbox, tmp_path):
         1 for fg in fgs if fg["account_id"] == central["account_id"] and fg["region"] == "eu-west-1"
     )
     g = groups[0]
-    assert len(g["Description"].split(". ")) >= 3 and {t["Key"] for t in g["Tags"]} >= {
+    # AWS keeps 128 characters of a group's description: the purpose; the team's notes (several
+    # sentences) are the manifest's Pantry description, which begins with it.
+    notes = {fg["arn"]: fg["pantry_description"] for fg in fgs}
+    assert all(len(group["Description"]) <= 128 for group in groups)
+    assert notes[g["FeatureGroupArn"]].startswith(g["Description"])
+    assert all(len(text.split(". ")) >= 4 for text in notes.values())
+    assert {t["Key"] for t in g["Tags"]} >= {
         "team",
         "domain",
         "cost-center",

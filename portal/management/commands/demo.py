@@ -331,6 +331,7 @@ class Command(BaseCommand):
         manifest = self._manifest()
         if manifest:
             demo.demo_access_grants_load(manifest=manifest)
+            demo.demo_descriptions_load(manifest=manifest)
         from usage.services import usage_groups_link
 
         usage_groups_link()  # usage ingested before the sync named groups the catalog now has
@@ -406,6 +407,11 @@ class Command(BaseCommand):
         if not any(name in html for name in sample):
             raise CommandError("demo --check: the catalog page shows none of the synced feature groups")
         self.stdout.write(f"• /healthz ok, /catalog/ shows synced groups ({visible} in the catalog)")
+        described = FeatureGroup.objects.live().exclude(pantry_description="").count()
+        seeded = (self._manifest() or {}).get("feature_groups", [])
+        if not described and any(fg.get("pantry_description") for fg in seeded):
+            raise CommandError("demo --check: no feature group has the Pantry description the seed wrote for it")
+        self.stdout.write(f"• {described} feature groups have their team's notes as Pantry descriptions")
         self._check_sharing()
         if self.idp_issuer:
             self._check_idp_sign_in(base)
