@@ -86,8 +86,10 @@ def annotate_access_level(queryset: QuerySet[FeatureGroup], user, *, scope: Visi
     return queryset.annotate(access_level=Case(*whens, default=Value(NONE), output_field=IntegerField()))
 
 
-def access_level_of(scope: VisibilityScope, *, group_id: int, account_id: int, region: str) -> int:
+def access_level_of(scope: VisibilityScope, *, group_id: int | None, account_id: int, region: str) -> int:
     """`annotate_access_level` for one row already read, in Python (same order of rules).
+
+    `group_id` None: any group of that account and region with no grant of its own.
 
     Search reads the candidates' account and region anyway; this saves a
     second pass over them in SQL. tests/catalog/test_access_vocabulary.py
