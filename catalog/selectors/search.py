@@ -25,6 +25,7 @@ The query path (measured in docs/search.md and docs/benchmarks.md):
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import time
@@ -1005,20 +1006,24 @@ def _results(
     )
 
 
-def _ranked(shown: list[Candidate], sort: str) -> list[Candidate]:
-    """The candidates in the order the page lists them: relevance keeps theirs.
+def _page(shown: list[Candidate], sort: str, offset: int) -> list[Candidate]:
+    """The page's rows, `offset` into the order the sort gives: relevance keeps the candidates'.
 
-    The keys are `itemgetter`s (tuples built in C, no Python call per row); the candidates
-    arrive by popularity within each tier, so "popular" sorts nearly sorted data.
+    Only the rows up to the page's end are ordered (`heapq.nsmallest`, which equals sorting and
+    slicing, ties included): the first page of 500 candidates compares most rows once against
+    the 20th best instead of sorting them all. The keys are `itemgetter`s, built in C.
     """
+    end = offset + PAGE_SIZE
     if sort == "name":
-        return sorted(shown, key=_NAME_ID)
+        return heapq.nsmallest(end, shown, key=_NAME_ID)[offset:]
     if sort == "popular":
-        return sorted(shown, key=_POPULAR)
+        return heapq.nsmallest(end, shown, key=_POPULAR)[offset:]
     if sort == "recent":
         # Newest first, rows without a time last.
-        return sorted(shown, key=lambda c: (c.modified is None, -(c.modified or 0), c.name, c.id))
-    return shown
+        return heapq.nsmallest(end, shown, key=lambda c: (c.modified is None, -(c.modified or 0), c.name, c.id))[
+            offset:
+        ]
+    return shown[offset:end]
 
 
 def _columns(*names: str) -> itemgetter:
@@ -1085,15 +1090,23 @@ def _run(
     for dimension, counts in plain.items():
         if counts:
             counted[dimension] = {value: ("" if dimension == "access" else value, n) for value, n in counts.items()}
-    tags = Counter(chain.from_iterable(columns.tags))
+    group_rows = Counter(columns.group_id)
+    if len(group_rows) * 4 <= len(shown):
+        # Features of few groups: each group's tags counted once, times its rows.
+        group_tags = dict(zip(columns.group_id, columns.tags, strict=True))
+        tags = Counter()
+        for group_id, n in group_rows.items():
+            for pair in group_tags[group_id]:
+                tags[pair] += n
+    else:
+        tags = Counter(chain.from_iterable(columns.tags))
     # The most frequent tag values (ties by text), as many as the page can list.
     for pair, n in sorted(tags.items(), key=lambda item: (-item[1], item[0]))[: FACET_VALUES_SHOWN * 2]:
         counted.setdefault("tag", {})[pair] = (pair, n)
-    ranked = _ranked(shown, sort)
     # A page past the end shows the last page instead.
     last_page_offset = (len(shown) - 1) // PAGE_SIZE * PAGE_SIZE
     offset = min((params.page - 1) * PAGE_SIZE, last_page_offset)
-    page_ids = [(c.id, level_of(c)) for c in ranked[offset : offset + PAGE_SIZE]]
+    page_ids = [(c.id, level_of(c)) for c in _page(shown, sort, offset)]
     return {"total": len(candidates), "facets": counted, "page_ids": page_ids, "usage_data": False}
 
 

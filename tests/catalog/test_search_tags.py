@@ -164,3 +164,21 @@ def test_a_group_with_as_many_and_as_long_tags_as_aws_allows_is_stored_and_found
     assert len(group.tags) == 50 and all(len(k) <= 128 and len(v) <= 256 for k, v in group.tags.items())
     found = feature_groups_search(user=data_scientist, facets={"tag": (f"domain={tags['domain']}",)})
     assert _names(found) == {"heavily_tagged"}
+
+
+@pytest.mark.parametrize("features_per_group", [1, 6])
+def test_the_tag_facet_of_a_feature_search_counts_each_feature(org, data_scientist, features_per_group):
+    """A feature has its group's tags: each matching feature counts once, whether the features
+    come from many groups or a few groups with many matches each (counted per group, then
+    multiplied by its features)."""
+    GrantFactory(owner_account=org.central, consumer_account=org.consumer, region="eu-west-1")
+    for i, tags in enumerate([{"domain": "risk", "env": "prod"}, {"domain": "risk"}, {"domain": "fraud"}]):
+        group = FeatureGroupFactory(account=org.central, name=f"ledger_{i}", tags=tags)
+        for j in range(features_per_group):
+            FeatureFactory(feature_group=group, name=f"customer_total_{j}")
+    tags = {f.value: f.count for f in features_search(user=data_scientist, query="customer").facets["tag"]}
+    assert tags == {
+        "domain=risk": 2 * features_per_group,
+        "env=prod": features_per_group,
+        "domain=fraud": features_per_group,
+    }
