@@ -12,7 +12,8 @@ import functools
 import uuid
 from urllib.parse import quote
 
-from django.urls import get_script_prefix, reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.http import RFC3986_SUBDELIMS
 
 _UUID = uuid.UUID(int=0)
@@ -22,9 +23,9 @@ _PATH_SAFE = RFC3986_SUBDELIMS + "/~:@"
 
 
 @functools.lru_cache(maxsize=16)
-def _patterns(script_prefix: str) -> tuple[list[str], str, str, str]:
-    """The reversed patterns under one script prefix (reverse() reads it from the thread)."""
-    group = reverse("catalog:group_detail", args=[_UUID]).split(str(_UUID))
+def _patterns(script_prefix: str, urlconf: str | None, root_urlconf: str) -> tuple[tuple[str, ...], str, str, str]:
+    """The reversed patterns under one script prefix and URLconf (reverse() reads both per thread)."""
+    group = tuple(reverse("catalog:group_detail", args=[_UUID]).split(str(_UUID)))
     feature = reverse("catalog:feature_detail", args=[_UUID, _NAME])
     feature_prefix, name_part = feature.split(str(_UUID))
     feature_middle, feature_suffix = name_part.split(_NAME)
@@ -34,7 +35,9 @@ def _patterns(script_prefix: str) -> tuple[list[str], str, str, str]:
 class CatalogPaths:
     def __init__(self) -> None:
         # Reversed once per script prefix a process sees, not per response (~50 µs each time).
-        self._group, self._feature_prefix, self._feature_middle, self._feature_suffix = _patterns(get_script_prefix())
+        self._group, self._feature_prefix, self._feature_middle, self._feature_suffix = _patterns(
+            get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF
+        )
 
     def group(self, group_uuid) -> str:
         prefix, suffix = self._group

@@ -189,7 +189,11 @@ class SearchView(APIView):
                 enum=list(ACCESS_SLUGS),
             ),
             OpenApiParameter("sort", OpenApiTypes.STR, enum=list(SORTS)),
-            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter(
+                "page",
+                {"type": "integer", "minimum": 1},
+                description="Page of 20 results; past the last page, the last page.",
+            ),
         ],
         responses={200: SearchResponseSerializer, **error_responses(400, 401, 403)},
     )

@@ -68,8 +68,11 @@ BEGIN
     ON CONFLICT (feature_group_id) DO NOTHING;
     RETURN;
   END IF;
+  -- By the ids given, not the groups this snapshot shows: a group created by a transaction not
+  -- yet committed can already have features (foreign keys are checked at commit), and must get
+  -- its row too. A row for a group that is gone at commit fails with the feature's own key.
   INSERT INTO catalog_featurenamepairs (feature_group_id, pairs)
-  SELECT g.id, ''::tsvector FROM catalog_featuregroup g WHERE g.id = ANY(group_ids) ORDER BY g.id
+  SELECT DISTINCT g, ''::tsvector FROM unnest(group_ids) AS g ORDER BY g
   ON CONFLICT (feature_group_id) DO NOTHING;
   PERFORM catalog_feature_name_pairs_rewrite(group_ids);
 END $$;

@@ -160,7 +160,7 @@ def search_params_parse(*, data: Mapping) -> SearchParams:
 # The parameters whose values the API's schema enumerates (page: an integer). The page drops
 # other values (links are hand-edited and shared); the API refuses them, as it refuses unknown
 # parameters, so a typo (`sort=popularity`) is not read as "the API ignores my sort".
-WHOLE_NUMBER_RE = re.compile(r"^\s*-?[0-9]+\s*$")
+WHOLE_NUMBER_RE = re.compile(r"^\s*[0-9]+\s*$")
 
 
 def _closed_values() -> dict[str, tuple[str, ...]]:
@@ -185,8 +185,9 @@ def search_params_errors(*, data) -> dict[str, list[str]]:
         if name not in errors and value is not None and value not in closed[name]:
             errors[name] = [f"{value!r} is not one of: {', '.join(closed[name])}."]
     page = data.get("page")
-    if "page" not in errors and page is not None and not WHOLE_NUMBER_RE.match(page):
-        errors["page"] = ["A whole number."]
+    if "page" not in errors and page is not None and not (WHOLE_NUMBER_RE.match(page) and int(page) >= 1):
+        # As every list of the API words it (portal.throttling); a page past the end shows the last.
+        errors["page"] = ["A whole number from 1."]
     for name in ("feature_type", "store", "access"):
         bad = [
             raw

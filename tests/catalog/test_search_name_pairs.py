@@ -295,3 +295,33 @@ def _copies(model, template_pk: int, ids, overrides: dict[str, str]) -> None:
             f" SELECT {', '.join(values)} FROM {model._meta.db_table} t, {series} AS i WHERE t.id = %s",
             [ids, template_pk],
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_names_added_to_a_group_another_transaction_is_still_creating_get_their_pairs(org):
+    """Foreign keys are checked at commit, so features can go into a group whose creator has not
+    committed yet. The group's record must still be written: its row was once made only for the
+    groups the writer's snapshot showed, and a multi-word search then hid the features."""
+    import threading
+
+    from django.db import connections, transaction
+
+    created, release, box = threading.Event(), threading.Event(), {}
+
+    def creator():
+        try:
+            with transaction.atomic():
+                box["id"] = FeatureGroupFactory(account=org.central, name="payments").pk
+                created.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=creator)
+    thread.start()
+    assert created.wait(10)
+    with transaction.atomic():
+        Feature.objects.bulk_create([Feature(feature_group_id=box["id"], name="payment_amount", type="String")])
+        release.set()
+        thread.join(20)  # the group commits before the features do
+    assert _pairs(FeatureGroup.objects.get(pk=box["id"])) == {"amount payment"}
