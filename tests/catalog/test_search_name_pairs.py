@@ -199,16 +199,14 @@ def test_a_feature_a_sync_adds_is_found_and_one_it_removes_is_not(aws_sandbox, m
     assert "amount payment" not in (_pairs(group) or set())
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_transactions_adding_names_to_one_group_keep_both_pairs(org):
-    """Each writer recomputes the group from its own snapshot; without one writer at a time, the
-    one committing second overwrote the first one's pairs with a set that missed them."""
+def _two_writers(group) -> None:
+    """Two transactions each adding a name to `group`, the second while the first is uncommitted;
+    the second must wait for the first to commit."""
     import threading
     import time
 
     from django.db import connections, transaction
 
-    group = FeatureGroupFactory(account=org.central, name="payments")
     second_done = threading.Event()
 
     def second_writer():
@@ -227,37 +225,23 @@ def test_two_transactions_adding_names_to_one_group_keep_both_pairs(org):
         assert not second_done.is_set()  # it waits for this writer to commit
     thread.join(timeout=30)
     assert second_done.is_set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_adding_names_to_one_group_keep_both_pairs(org):
+    """Each writer recomputes the group from its own snapshot; without one writer at a time, the
+    one committing second overwrote the first one's pairs with a set that missed them."""
+    group = FeatureGroupFactory(account=org.central, name="payments")
+    _two_writers(group)
     assert {"amount payment", "count custom"} <= _pairs(group)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_transactions_adding_names_to_a_group_with_pairs_keep_both(org):
     """As above for a group whose record exists: the second writer waits on the record's row."""
-    import threading
-    import time
-
-    from django.db import connections, transaction
-
     group = FeatureGroupFactory(account=org.central, name="payments")
     FeatureFactory(feature_group=group, name="refund_rate")
-    second_done = threading.Event()
-
-    def second_writer():
-        try:
-            with transaction.atomic():
-                FeatureFactory(feature_group=group, name="customer_count")
-        finally:
-            connections.close_all()
-            second_done.set()
-
-    with transaction.atomic():
-        FeatureFactory(feature_group=group, name="payment_amount")
-        thread = threading.Thread(target=second_writer)
-        thread.start()
-        time.sleep(0.5)
-        assert not second_done.is_set()
-    thread.join(timeout=30)
-    assert second_done.is_set()
+    _two_writers(group)
     assert {"rate refund", "amount payment", "count custom"} <= _pairs(group)
 
 
