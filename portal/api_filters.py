@@ -12,6 +12,13 @@ from rest_framework.filters import BaseFilterBackend
 ALWAYS_ALLOWED = frozenset({"format"})  # DRF's renderer override (?format=json)
 
 
+def whole_number_from_1(raw: str) -> bool:
+    """A count in a query parameter (a page, a page size): ASCII digits, at least 1, with the
+    surrounding spaces int() ignores. Every API parameter of the kind is checked by this."""
+    text = raw.strip()
+    return text.isascii() and text.isdigit() and int(text) >= 1
+
+
 def query_params_check(request, allowed) -> None:
     """400 naming any query parameter the endpoint does not know.
 

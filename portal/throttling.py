@@ -23,6 +23,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.throttling import SimpleRateThrottle
 
+from portal.api_filters import whole_number_from_1
+
 
 class AxesBackend(AxesStandaloneBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -72,7 +74,7 @@ class CappedPageNumberPagination(PageNumberPagination):
         # "the API ignores my page size". Like an unknown parameter, it is a 400 that says why.
         raw = request.query_params.get(self.page_size_query_param)
         if raw is not None:
-            if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            if not whole_number_from_1(raw):
                 raise ValidationError(
                     {
                         self.page_size_query_param: [
@@ -88,7 +90,7 @@ class CappedPageNumberPagination(PageNumberPagination):
         # the end stays DRF's 404. `last` is DRF's word for the last page.
         raw = request.query_params.get(self.page_query_param)
         if raw is not None and raw not in self.last_page_strings:
-            if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            if not whole_number_from_1(raw):
                 raise ValidationError({self.page_query_param: ["A whole number from 1."]})
         return super().get_page_number(request, paginator)
 

@@ -54,6 +54,7 @@ from catalog.selectors.access import (
     access_slug,
 )
 from catalog.selectors.accounts import account_names_seen
+from portal.api_filters import whole_number_from_1
 
 MAX_QUERY_LENGTH = 200
 MAX_VALUES_PER_FACET = 10  # selected values accepted per facet from the URL
@@ -160,7 +161,6 @@ def search_params_parse(*, data: Mapping) -> SearchParams:
 # The parameters whose values the API's schema enumerates (page: an integer). The page drops
 # other values (links are hand-edited and shared); the API refuses them, as it refuses unknown
 # parameters, so a typo (`sort=popularity`) is not read as "the API ignores my sort".
-WHOLE_NUMBER_RE = re.compile(r"^\s*[0-9]+\s*$")
 
 
 def _closed_values() -> dict[str, tuple[str, ...]]:
@@ -185,8 +185,8 @@ def search_params_errors(*, data) -> dict[str, list[str]]:
         if name not in errors and value is not None and value not in closed[name]:
             errors[name] = [f"{value!r} is not one of: {', '.join(closed[name])}."]
     page = data.get("page")
-    if "page" not in errors and page is not None and not (WHOLE_NUMBER_RE.match(page) and int(page) >= 1):
-        # As every list of the API words it (portal.throttling); a page past the end shows the last.
+    if "page" not in errors and page is not None and not whole_number_from_1(page):
+        # As every list of the API checks and words it; a page past the end shows the last.
         errors["page"] = ["A whole number from 1."]
     for name in ("feature_type", "store", "access"):
         bad = [
